@@ -1,0 +1,2 @@
+//! The cgw-sim command line.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Test harness: network namespaces, real peers (strongSwan, BIRD), tshark.
