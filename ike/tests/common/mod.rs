@@ -1,0 +1,332 @@
+//! Two IKE endpoints on a virtual clock, joined by a link with latency and
+//! a programmable drop filter (after quinn-proto's `tests/util.rs`).
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
+use ike::natt::{classify_udp4500, Udp4500};
+use ike::sa::{EspProposal, Event, IkeConfig, IkeProposal, IkeSa, Transmit};
+
+/// Which way a datagram travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Initiator to responder.
+    ToResponder,
+    /// Responder to initiator.
+    ToInitiator,
+}
+
+pub const CGW: &str = "192.0.2.10:500";
+pub const AWS: &str = "198.51.100.10:500";
+
+type DropFilter = Box<dyn FnMut(Dir, usize, &Transmit) -> bool>;
+
+pub struct Pair {
+    pub start: Instant,
+    pub now: Instant,
+    pub latency: Duration,
+    pub initiator: IkeSa,
+    /// Every responder SA the datagrams created (a refused IKE_SA_INIT
+    /// leaves a closed one behind, as an endpoint would drop it).
+    pub responders: Vec<IkeSa>,
+    pub responder_config: Arc<IkeConfig>,
+    pub initiator_events: Vec<Event>,
+    pub responder_events: Vec<Event>,
+    /// Every datagram sent, in order, with its direction.
+    pub wire: Vec<(Dir, Transmit)>,
+    /// Return true to drop the n-th datagram in that direction.
+    pub drop: DropFilter,
+    counts: [usize; 2],
+    in_flight: Vec<(Instant, Dir, Transmit)>,
+    seed: u8,
+}
+
+pub fn psk(s: &str) -> Secret {
+    Secret::from_slice(s.as_bytes())
+}
+
+pub fn ike_proposal(
+    encr: EncrAlg,
+    integ: Option<IntegAlg>,
+    prf: PrfAlg,
+    dh: DhGroup,
+) -> IkeProposal {
+    IkeProposal {
+        encr: vec![encr],
+        prf: vec![prf],
+        integ: integ.into_iter().collect(),
+        dh: vec![dh],
+    }
+}
+
+pub fn esp_proposal(encr: EncrAlg, integ: Option<IntegAlg>) -> EspProposal {
+    EspProposal {
+        encr: vec![encr],
+        integ: integ.into_iter().collect(),
+        dh: Vec::new(),
+    }
+}
+
+/// AWS's accepted phase 1 set as one responder configuration: two proposals
+/// (AEAD and CBC), every group AWS allows.
+pub fn aws_ike_proposals() -> Vec<IkeProposal> {
+    let dh = vec![
+        DhGroup::Modp1024,
+        DhGroup::Modp2048,
+        DhGroup::Modp3072,
+        DhGroup::Modp4096,
+        DhGroup::Modp6144,
+        DhGroup::Modp8192,
+        DhGroup::Ecp256,
+        DhGroup::Ecp384,
+        DhGroup::Ecp521,
+        DhGroup::Modp1024S160,
+        DhGroup::Modp2048S224,
+        DhGroup::Modp2048S256,
+    ];
+    let prf = vec![
+        PrfAlg::HmacSha1,
+        PrfAlg::HmacSha256,
+        PrfAlg::HmacSha384,
+        PrfAlg::HmacSha512,
+    ];
+    vec![
+        IkeProposal {
+            encr: vec![
+                EncrAlg::AesCbc { key_bits: 128 },
+                EncrAlg::AesCbc { key_bits: 256 },
+            ],
+            prf: prf.clone(),
+            integ: vec![
+                IntegAlg::HmacSha1_96,
+                IntegAlg::HmacSha256_128,
+                IntegAlg::HmacSha384_192,
+                IntegAlg::HmacSha512_256,
+            ],
+            dh: dh.clone(),
+        },
+        IkeProposal {
+            encr: vec![
+                EncrAlg::AesGcm16 { key_bits: 128 },
+                EncrAlg::AesGcm16 { key_bits: 256 },
+            ],
+            prf,
+            integ: Vec::new(),
+            dh,
+        },
+    ]
+}
+
+pub fn aws_esp_proposals() -> Vec<EspProposal> {
+    vec![
+        EspProposal {
+            encr: vec![
+                EncrAlg::AesCbc { key_bits: 128 },
+                EncrAlg::AesCbc { key_bits: 256 },
+            ],
+            integ: vec![
+                IntegAlg::HmacSha1_96,
+                IntegAlg::HmacSha256_128,
+                IntegAlg::HmacSha384_192,
+                IntegAlg::HmacSha512_256,
+            ],
+            dh: Vec::new(),
+        },
+        EspProposal {
+            encr: vec![
+                EncrAlg::AesGcm16 { key_bits: 128 },
+                EncrAlg::AesGcm16 { key_bits: 256 },
+            ],
+            integ: Vec::new(),
+            dh: Vec::new(),
+        },
+    ]
+}
+
+impl Pair {
+    pub fn new(initiator_config: IkeConfig, responder_config: IkeConfig) -> Pair {
+        Pair::with_seed(initiator_config, responder_config, 1)
+    }
+
+    pub fn with_seed(initiator_config: IkeConfig, responder_config: IkeConfig, seed: u8) -> Pair {
+        let start = Instant::now();
+        let initiator = IkeSa::initiate(
+            Arc::new(initiator_config),
+            CGW.parse().unwrap(),
+            AWS.parse().unwrap(),
+            start,
+            [seed; 32],
+        );
+        Pair {
+            start,
+            now: start,
+            latency: Duration::from_millis(10),
+            initiator,
+            responders: Vec::new(),
+            responder_config: Arc::new(responder_config),
+            initiator_events: Vec::new(),
+            responder_events: Vec::new(),
+            wire: Vec::new(),
+            drop: Box::new(|_, _, _| false),
+            counts: [0, 0],
+            in_flight: Vec::new(),
+            seed,
+        }
+    }
+
+    pub fn responder(&self) -> Option<&IkeSa> {
+        self.responders
+            .iter()
+            .rev()
+            .find(|r| !r.is_closed())
+            .or(self.responders.last())
+    }
+
+    fn collect(&mut self) {
+        while let Some(t) = self.initiator.poll_transmit() {
+            self.send(Dir::ToResponder, t);
+        }
+        while let Some(e) = self.initiator.poll_event() {
+            self.initiator_events.push(e);
+        }
+        let mut out = Vec::new();
+        for r in &mut self.responders {
+            while let Some(t) = r.poll_transmit() {
+                out.push(t);
+            }
+            while let Some(e) = r.poll_event() {
+                self.responder_events.push(e);
+            }
+        }
+        for t in out {
+            self.send(Dir::ToInitiator, t);
+        }
+    }
+
+    fn send(&mut self, dir: Dir, t: Transmit) {
+        let i = dir as usize;
+        let n = self.counts[i];
+        self.counts[i] += 1;
+        self.wire.push((dir, t.clone()));
+        if !(self.drop)(dir, n, &t) {
+            self.in_flight.push((self.now + self.latency, dir, t));
+        }
+    }
+
+    fn deliver(&mut self, dir: Dir, t: Transmit) {
+        // The receiver sees the datagram on t.remote, coming from t.local.
+        let (local, remote): (SocketAddr, SocketAddr) = (t.remote, t.local);
+        let msg: &[u8] = if local.port() == 4500 {
+            match classify_udp4500(&t.payload) {
+                Udp4500::Ike(m) => m,
+                _ => return,
+            }
+        } else {
+            &t.payload
+        };
+        match dir {
+            Dir::ToInitiator => self.initiator.handle_message(self.now, local, remote, msg),
+            Dir::ToResponder => {
+                let spi_i = u64::from_be_bytes(msg[..8].try_into().unwrap());
+                if let Some(r) = self
+                    .responders
+                    .iter_mut()
+                    .find(|r| !r.is_closed() && r.spi_i() == spi_i)
+                {
+                    r.handle_message(self.now, local, remote, msg);
+                } else {
+                    let seed = [self.seed.wrapping_add(100 + self.responders.len() as u8); 32];
+                    if let Ok(r) = IkeSa::accept(
+                        self.responder_config.clone(),
+                        local,
+                        remote,
+                        msg,
+                        self.now,
+                        seed,
+                    ) {
+                        self.responders.push(r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs until nothing is in flight and no timer is due before `limit`
+    /// of virtual time has passed.
+    pub fn drive_for(&mut self, limit: Duration) {
+        let end = self.now + limit;
+        for _ in 0..100_000 {
+            self.collect();
+            let next_delivery = self.in_flight.iter().map(|f| f.0).min();
+            let mut next = next_delivery;
+            for t in std::iter::once(self.initiator.poll_timeout())
+                .chain(self.responders.iter().map(|r| r.poll_timeout()))
+            {
+                next = match (next, t) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            let Some(next) = next else { return };
+            if next > end {
+                self.now = end;
+                return;
+            }
+            self.now = self.now.max(next);
+            let now = self.now;
+            let mut due = Vec::new();
+            self.in_flight.retain(|f| {
+                if f.0 <= now {
+                    due.push((f.1, f.2.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (dir, t) in due {
+                self.deliver(dir, t);
+            }
+            self.initiator.handle_timeout(now);
+            for r in &mut self.responders {
+                r.handle_timeout(now);
+            }
+        }
+        panic!("drive_for did not settle");
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+}
+
+pub fn child_installed(events: &[Event]) -> Option<&ike::sa::ChildSaInfo> {
+    events.iter().find_map(|e| match e {
+        Event::ChildSaInstalled(c) => Some(c),
+        _ => None,
+    })
+}
+
+pub fn ike_established(events: &[Event]) -> Option<&ike::sa::IkeSaInfo> {
+    events.iter().find_map(|e| match e {
+        Event::IkeSaEstablished(c) => Some(c),
+        _ => None,
+    })
+}
+
+pub fn ike_failure(events: &[Event]) -> Option<&ike::sa::Failure> {
+    events.iter().find_map(|e| match e {
+        Event::IkeSaFailed(f) => Some(f),
+        _ => None,
+    })
+}
+
+pub fn child_failure(events: &[Event]) -> Option<&ike::sa::Failure> {
+    events.iter().find_map(|e| match e {
+        Event::ChildSaFailed(f) => Some(f),
+        _ => None,
+    })
+}
