@@ -20,7 +20,7 @@ pub mod require;
 pub mod strongswan;
 pub mod tshark;
 
-pub use netns::{InsideNet, Netns};
+pub use netns::{InsideNet, LabPair, Netns};
 pub use proc::TestDir;
 pub use strongswan::{Charon, CharonConfig, Role};
 pub use tshark::Capture;

@@ -421,6 +421,42 @@ pub fn network_cidr(a: Ipv4Addr, len: u8) -> String {
     format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
 }
 
+/// The CGW's outside address in the standard two-namespace lab.
+pub const CGW_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+/// AWS tunnel endpoint 1's outside address in the standard lab.
+pub const AWS_ADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
+
+/// The standard two-namespace lab: `cgw` (wan0 192.0.2.10/24) and `aws`
+/// (wan0 198.51.100.10/24) on one veth, on-link routes to each other's /24,
+/// no default route. Underlay reachability is checked with one ping.
+pub struct LabPair {
+    pub cgw: Netns,
+    pub aws: Netns,
+    pub veth: Veth,
+}
+
+impl LabPair {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> LabPair {
+        let cgw = Netns::new();
+        let aws = Netns::new();
+        let veth = Veth::connect(
+            &cgw,
+            "wan0",
+            &format!("{CGW_ADDR}/24"),
+            &aws,
+            "wan0",
+            &format!("{AWS_ADDR}/24"),
+        );
+        let p = cgw.ping(AWS_ADDR, 1, None);
+        assert!(
+            p.success(),
+            "underlay ping {CGW_ADDR} -> {AWS_ADDR} failed: {p}"
+        );
+        LabPair { cgw, aws, veth }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -209,3 +209,112 @@ fn run_in_namespace_socket() {
     // the socket does not exist in the root namespace: binding there fails
     assert!(std::net::UdpSocket::bind("198.51.100.10:4500").is_err());
 }
+
+/// CBC + HMAC ESP, an ECP group, CHILD and IKE rekeys driven through swanctl,
+/// fragmentation settings, terminate; decryption keeps working across the
+/// CHILD rekey.
+#[test]
+fn strongswan_pair_rekey_cbc() {
+    require::strongswan();
+    require::tshark();
+    let t0 = Instant::now();
+    let dir = TestDir::new("rekey");
+    let lab = cgw_sim_tests::LabPair::new();
+    let inside = InsideNet::unique();
+    let mut aws_cfg = CharonConfig::aws_responder(AWS, CGW);
+    aws_cfg.ike_proposals = "aes256-sha256-ecp256".into();
+    aws_cfg.esp_proposals = "aes128-sha256-ecp256".into();
+    aws_cfg.inside_addr = Some(inside.aws_cidr());
+    aws_cfg.fragment_size = Some(1280);
+    let mut cgw_cfg = CharonConfig::cgw_initiator(CGW, AWS);
+    cgw_cfg.ike_proposals = aws_cfg.ike_proposals.clone();
+    cgw_cfg.esp_proposals = aws_cfg.esp_proposals.clone();
+    cgw_cfg.inside_addr = Some(inside.cgw_cidr());
+    cgw_cfg.fragmentation = false;
+    cgw_cfg.key_log = true;
+    let aws = Charon::start(&lab.aws, aws_cfg);
+    let cgw = Charon::start(&lab.cgw, cgw_cfg);
+    let capture = Capture::start(&lab.cgw, "wan0", dir.join("wan0.pcapng"));
+    cgw.initiate().unwrap_or_else(|e| panic!("{e}"));
+    let first = cgw.wait_established(Duration::from_secs(10));
+    assert_eq!(first.encr_alg, "AES_CBC");
+    assert_eq!(first.encr_keysize, Some(256));
+    assert_eq!(first.integ_alg.as_deref(), Some("HMAC_SHA2_256_128"));
+    assert_eq!(first.dh_group, "ECP_256");
+    assert_eq!(
+        first.children[0].integ_alg.as_deref(),
+        Some("HMAC_SHA2_256_128")
+    );
+    assert!(lab.cgw.ping(inside.aws(), 2, Some(inside.cgw())).success());
+
+    // CHILD rekey: new SPIs, the child's DH group now applies (PFS)
+    cgw.rekey_child().unwrap_or_else(|e| panic!("{e}"));
+    let old_spi = first.children[0].spi_in.clone();
+    let rekeyed = cgw_sim_tests::proc::wait_until(
+        Duration::from_secs(10),
+        Duration::from_millis(100),
+        || {
+            cgw.list_sas().into_iter().find_map(|s| {
+                s.children
+                    .into_iter()
+                    .find(|c| c.state == "INSTALLED" && c.spi_in != old_spi)
+            })
+        },
+    )
+    .unwrap_or_else(|| {
+        panic!(
+            "child not rekeyed: {:#?}\n{}",
+            cgw.list_sas(),
+            cgw.failure_context()
+        )
+    });
+    assert_eq!(rekeyed.dh_group.as_deref(), Some("ECP_256"), "{rekeyed:#?}");
+    // let the old child SA be deleted, then send through the new one
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(lab.cgw.ping(inside.aws(), 2, Some(inside.cgw())).success());
+    let keys = cgw.wireshark_keys();
+    assert_eq!(
+        keys.esp.len(),
+        4,
+        "two child SAs, two directions each: {keys:#?}"
+    );
+
+    // IKE rekey: new IKE SPIs
+    cgw.rekey_ike().unwrap_or_else(|e| panic!("{e}"));
+    let old_ispi = first.initiator_spi.clone();
+    cgw_sim_tests::proc::wait_until(Duration::from_secs(10), Duration::from_millis(100), || {
+        cgw.list_sas()
+            .into_iter()
+            .find(|s| s.state == "ESTABLISHED" && s.initiator_spi != old_ispi)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "IKE SA not rekeyed: {:#?}\n{}",
+            cgw.list_sas(),
+            cgw.failure_context()
+        )
+    });
+
+    cgw.terminate().unwrap_or_else(|e| panic!("{e}"));
+    let gone =
+        cgw_sim_tests::proc::wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
+            aws.list_sas().is_empty().then_some(())
+        });
+    assert!(
+        gone.is_some(),
+        "AWS side still has SAs: {:#?}",
+        aws.list_sas()
+    );
+
+    let keydir = dir.join("wireshark");
+    keys.write_dir(&keydir).unwrap();
+    let pcap = capture.stop();
+    let d = tshark::check_no_malformed_with(&pcap, Some(&keydir));
+    assert!(
+        d.esp_icmp >= 8,
+        "pings before and after the CHILD rekey decrypt: {d:?}"
+    );
+    let icv_bad = tshark::frames(&pcap, Some(&keydir), "esp.icv_bad == 1");
+    assert!(icv_bad.is_empty(), "ESP ICV failures: {icv_bad:?}");
+    eprintln!("strongswan rekey self-test took {:?}", t0.elapsed());
+}
