@@ -354,10 +354,17 @@ impl Charon {
             );
         }
         if let Some(a) = c.cfg.inside_addr.clone() {
-            c.ns.add_addr("ipsec0", &a);
-            c.ns.link_up("ipsec0");
+            c.set_inside_addr(&a);
         }
         c
+    }
+
+    /// Put an inside address (e.g. `"169.254.100.1/30"`, AWS .1 / CGW .2) on
+    /// `ipsec0` and bring it up: everything routed into `ipsec0` is then
+    /// encrypted (route-based tunnel).
+    pub fn set_inside_addr(&self, cidr: &str) {
+        self.ns.add_addr("ipsec0", cidr);
+        self.ns.link_up("ipsec0");
     }
 
     pub fn config(&self) -> &CharonConfig {
