@@ -31,6 +31,15 @@ pub enum CryptoError {
         /// What was wrong.
         reason: &'static str,
     },
+    /// A private value given to [`dh::KeyPair::from_private`] that the group
+    /// cannot use (zero, out of range, wrong length).
+    #[error("invalid private value for {group}: {reason}")]
+    InvalidPrivateKey {
+        /// The group.
+        group: DhGroup,
+        /// What was wrong.
+        reason: &'static str,
+    },
     /// A key of the wrong length for the algorithm.
     #[error("key of {have} bytes, {what} needs {need}")]
     KeyLength {
