@@ -35,3 +35,6 @@ pub use simple::{
     Authentication, Identification, KeyExchange, Nonce, VendorId, NONCE_MAX_LEN, NONCE_MIN_LEN,
 };
 pub use ts::{TrafficSelector, TrafficSelectors};
+
+#[cfg(test)]
+mod tests;
