@@ -571,3 +571,187 @@ fn known_answer_strongswan_gcm() {
         assert_eq!(&inb.open(&mut p).unwrap().inner[..], &inner[..]);
     }
 }
+
+/// An IPv4 ICMP echo request from the on-prem host to the VPC host.
+fn icmp4_echo(payload: usize) -> Vec<u8> {
+    let total = 20 + 8 + payload;
+    let mut p = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        1,
+        0,
+        0,
+        198,
+        18,
+        0,
+        10,
+        198,
+        19,
+        0,
+        10,
+    ];
+    let c = ip_checksum(&p);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
+    icmp.extend((0..payload).map(|i| i as u8));
+    let c = ip_checksum(&icmp);
+    icmp[2..4].copy_from_slice(&c.to_be_bytes());
+    p.extend(icmp);
+    p
+}
+
+/// An IPv6 packet with no next header (59), `payload` bytes of zeros.
+fn ipv6_packet(payload: usize) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0, (payload >> 8) as u8, payload as u8, 59, 64];
+    p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    p.resize(40 + payload, 0);
+    p
+}
+
+fn ip_checksum(b: &[u8]) -> u16 {
+    let mut s: u32 = b
+        .chunks(2)
+        .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
+        .sum();
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// Seal-side interop: tshark (Wireshark 4) decrypts and authenticates what
+/// our outbound SAs seal, for every suite, IPv4 and IPv6 inside. Needs
+/// `tshark` on PATH: `cargo test -p ike --lib esp::tests::tshark -- --ignored`.
+#[test]
+#[ignore = "needs tshark"]
+fn tshark_decrypts_our_packets() {
+    use std::fmt::Write as _;
+    let dir = std::env::temp_dir().join(format!("cgw-esp-tshark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut pcap: Vec<u8> = Vec::new();
+    for w in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 101] {
+        // magic, version 2.4 (as two u16), zone, sigfigs, snaplen, RAW IP
+        if w == 0x0004_0002 {
+            pcap.extend_from_slice(&2u16.to_le_bytes());
+            pcap.extend_from_slice(&4u16.to_le_bytes());
+        } else {
+            pcap.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    let mut esp_sa = String::new();
+    let mut expected = Vec::new();
+    for (i, (encr, integ)) in suites().into_iter().enumerate() {
+        let spi = 0x1000_0000 + i as u32;
+        let (ek, ik) = keys(encr, integ);
+        let mut out = OutboundSa::new(spi, encr, integ, &ek, &ik, [i as u8; 32]).unwrap();
+        let (ename, aname) = match integ {
+            None => ("AES-GCM with 16 octet ICV [RFC4106]", "NULL"),
+            Some(IntegAlg::HmacSha1_96) => ("AES-CBC [RFC3602]", "HMAC-SHA-1-96 [RFC2404]"),
+            Some(IntegAlg::HmacSha256_128) => ("AES-CBC [RFC3602]", "HMAC-SHA-256-128 [RFC4868]"),
+            Some(IntegAlg::HmacSha384_192) => ("AES-CBC [RFC3602]", "HMAC-SHA-384-192 [RFC4868]"),
+            Some(IntegAlg::HmacSha512_256) => ("AES-CBC [RFC3602]", "HMAC-SHA-512-256 [RFC4868]"),
+        };
+        writeln!(
+            esp_sa,
+            "\"IPv4\",\"192.0.2.10\",\"198.51.100.10\",\"{spi:#010x}\",\"{ename}\",\"0x{}\",\"{aname}\",\"{}\"",
+            hex::encode(ek.expose()),
+            if integ.is_some() { format!("0x{}", hex::encode(ik.expose())) } else { String::new() }
+        )
+        .unwrap();
+        for (nh, inner) in [
+            (4u8, icmp4_echo(56)),
+            (41, ipv6_packet(13)),
+            (4, icmp4_echo(1372)),
+        ] {
+            let mut esp = Vec::new();
+            out.seal(nh, &inner, &mut esp).unwrap();
+            let total = 20 + esp.len();
+            let mut ip = vec![
+                0x45,
+                0,
+                (total >> 8) as u8,
+                total as u8,
+                0,
+                0,
+                0,
+                0,
+                64,
+                50,
+                0,
+                0,
+                192,
+                0,
+                2,
+                10,
+                198,
+                51,
+                100,
+                10,
+            ];
+            let c = ip_checksum(&ip);
+            ip[10..12].copy_from_slice(&c.to_be_bytes());
+            ip.extend_from_slice(&esp);
+            for w in [
+                1_700_000_000u32,
+                expected.len() as u32,
+                total as u32,
+                total as u32,
+            ] {
+                pcap.extend_from_slice(&w.to_le_bytes());
+            }
+            pcap.extend_from_slice(&ip);
+            expected.push(format!(
+                "{spi:#010x}\t{}\t1\t{}",
+                out.last_seq(),
+                if nh == 4 { "1" } else { "59" }
+            ));
+        }
+    }
+    std::fs::write(dir.join("esp_sa"), esp_sa).unwrap();
+    std::fs::write(
+        dir.join("preferences"),
+        "esp.enable_encryption_decode: TRUE\nesp.enable_authentication_check: TRUE\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("ours.pcap"), &pcap).unwrap();
+    let run = std::process::Command::new("tshark")
+        .env("WIRESHARK_CONFIG_DIR", &dir)
+        .arg("-r")
+        .arg(dir.join("ours.pcap"))
+        .args(["-T", "fields", "-E", "occurrence=l"])
+        .args(["-e", "esp.spi", "-e", "esp.sequence", "-e", "esp.icv_good"])
+        .args(["-e", "ip.proto", "-e", "ipv6.nxt", "-e", "_ws.malformed"])
+        .output()
+        .expect("tshark runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    let got: Vec<String> = stdout
+        .lines()
+        .map(|l| {
+            // Inner protocol: ICMP for IPv4 inside, "no next header" for IPv6.
+            let f: Vec<&str> = l.split('\t').collect();
+            let icv_good = if f[2] == "True" || f[2] == "1" {
+                "1"
+            } else {
+                f[2]
+            };
+            let inner = if f[4].is_empty() { f[3] } else { f[4] };
+            assert!(f[5].is_empty(), "malformed: {l}");
+            format!("{}\t{}\t{icv_good}\t{inner}", f[0], f[1])
+        })
+        .collect();
+    assert_eq!(
+        got,
+        expected,
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
