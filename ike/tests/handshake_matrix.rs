@@ -103,6 +103,24 @@ fn run(encr: EncrAlg, integ: IntegAlg, prf: PrfAlg, group: DhGroup, pfs: Option<
     assert_eq!(ci.keys_out.encr.len(), encr.keymat_len());
     assert_eq!(ci.keys_out.integ.len(), integ.map_or(0, |i| i.key_len()));
     assert!(pair.initiator.state() == ike::sa::State::Established);
+
+    // ESP both ways with the negotiated keys.
+    for (from, to) in [(ci, cr), (cr, ci)] {
+        let mut out = from.outbound_sa([3; 32]).unwrap();
+        let mut inb = to.inbound_sa(1024).unwrap();
+        let inner = [
+            0x45u8, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0, 198, 18, 0, 10, 198, 19, 0, 10, 8, 0, 0, 0,
+            0, 1, 0, 1,
+        ];
+        let mut pkt = Vec::with_capacity(128);
+        out.seal(4, &inner, &mut pkt).unwrap();
+        let opened = inb.open(&mut pkt).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(
+            (opened.next_header, &opened.inner[..]),
+            (4, &inner[..]),
+            "{what}"
+        );
+    }
 }
 
 #[test]

@@ -183,3 +183,36 @@ pub enum Event {
     /// The IKE SA is gone (deleted by the peer or by us).
     IkeSaClosed,
 }
+
+impl ChildSaInfo {
+    /// Builds the data plane's outbound ESP SA (`iv_seed` seeds CBC IVs).
+    pub fn outbound_sa(
+        &self,
+        iv_seed: [u8; 32],
+    ) -> Result<crate::esp::OutboundSa, crate::esp::EspError> {
+        crate::esp::OutboundSa::new(
+            self.spi_out,
+            self.suite.encr,
+            self.suite.integ,
+            &self.keys_out.encr,
+            &self.keys_out.integ,
+            iv_seed,
+        )
+    }
+
+    /// Builds the data plane's inbound ESP SA with an anti-replay window of
+    /// `replay_window` packets.
+    pub fn inbound_sa(
+        &self,
+        replay_window: u32,
+    ) -> Result<crate::esp::InboundSa, crate::esp::EspError> {
+        crate::esp::InboundSa::new(
+            self.spi_in,
+            self.suite.encr,
+            self.suite.integ,
+            &self.keys_in.encr,
+            &self.keys_in.integ,
+            replay_window,
+        )
+    }
+}

@@ -270,8 +270,12 @@ impl IkeSa {
             }
         };
         let h = &parsed.header;
-        let spi_r_ok =
-            h.spi_r == self.spi_r || (h.spi_r == 0 && h.exchange == ExchangeType::IKE_SA_INIT);
+        // Before IKE_SA_INIT is answered the initiator does not know the
+        // responder's SPI; the request itself carries zero.
+        let spi_r_ok = h.spi_r == self.spi_r
+            || (h.exchange == ExchangeType::IKE_SA_INIT
+                && (h.spi_r == 0
+                    || (self.role == Role::Initiator && self.state == State::InitSent)));
         if h.spi_i != self.spi_i || !spi_r_ok {
             self.stats.unexpected += 1;
             return;
