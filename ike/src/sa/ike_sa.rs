@@ -223,6 +223,11 @@ impl IkeSa {
         self.stats
     }
 
+    /// Whether datagrams or events are waiting to be polled.
+    pub fn has_output(&self) -> bool {
+        !self.transmits.is_empty() || !self.events.is_empty()
+    }
+
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()

@@ -5,6 +5,7 @@
 //! through [`ProposalPolicy`].
 
 mod config;
+mod endpoint;
 mod event;
 mod exchange_auth;
 mod exchange_init;
@@ -16,6 +17,7 @@ pub mod selectors;
 mod timer;
 
 pub use config::{Identity, IkeConfig, Retransmit};
+pub use endpoint::{Endpoint, Received, SaId};
 pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;
 pub use ike_sa::{IkeSa, IkeStats, State, Transmit};

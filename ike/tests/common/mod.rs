@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
 use ike::natt::{classify_udp4500, Udp4500};
-use ike::sa::{EspProposal, Event, IkeConfig, IkeProposal, IkeSa, Transmit};
+use ike::sa::{Endpoint, EspProposal, Event, IkeConfig, IkeProposal, IkeSa, Transmit};
 
 /// Which way a datagram travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,10 +30,8 @@ pub struct Pair {
     pub now: Instant,
     pub latency: Duration,
     pub initiator: IkeSa,
-    /// Every responder SA the datagrams created (a refused IKE_SA_INIT
-    /// leaves a closed one behind, as an endpoint would drop it).
-    pub responders: Vec<IkeSa>,
-    pub responder_config: Arc<IkeConfig>,
+    /// The responder side: an endpoint that starts an SA per IKE_SA_INIT.
+    pub responders: Endpoint,
     pub initiator_events: Vec<Event>,
     pub responder_events: Vec<Event>,
     /// Every datagram sent, in order, with its direction.
@@ -42,7 +40,6 @@ pub struct Pair {
     pub drop: DropFilter,
     counts: [usize; 2],
     in_flight: Vec<(Instant, Dir, Transmit)>,
-    seed: u8,
 }
 
 pub fn psk(s: &str) -> Secret {
@@ -166,24 +163,25 @@ impl Pair {
             now: start,
             latency: Duration::from_millis(10),
             initiator,
-            responders: Vec::new(),
-            responder_config: Arc::new(responder_config),
+            responders: Endpoint::new(
+                Some(Arc::new(responder_config)),
+                [seed.wrapping_add(100); 32],
+            ),
             initiator_events: Vec::new(),
             responder_events: Vec::new(),
             wire: Vec::new(),
             drop: Box::new(|_, _, _| false),
             counts: [0, 0],
             in_flight: Vec::new(),
-            seed,
         }
     }
 
+    /// The live responder SA, if any.
     pub fn responder(&self) -> Option<&IkeSa> {
         self.responders
-            .iter()
-            .rev()
-            .find(|r| !r.is_closed())
-            .or(self.responders.last())
+            .sas()
+            .map(|(_, s)| s)
+            .find(|s| !s.is_closed())
     }
 
     fn collect(&mut self) {
@@ -193,17 +191,11 @@ impl Pair {
         while let Some(e) = self.initiator.poll_event() {
             self.initiator_events.push(e);
         }
-        let mut out = Vec::new();
-        for r in &mut self.responders {
-            while let Some(t) = r.poll_transmit() {
-                out.push(t);
-            }
-            while let Some(e) = r.poll_event() {
-                self.responder_events.push(e);
-            }
-        }
-        for t in out {
+        while let Some(t) = self.responders.poll_transmit() {
             self.send(Dir::ToInitiator, t);
+        }
+        while let Some((_, e)) = self.responders.poll_event() {
+            self.responder_events.push(e);
         }
     }
 
@@ -220,37 +212,21 @@ impl Pair {
     fn deliver(&mut self, dir: Dir, t: Transmit) {
         // The receiver sees the datagram on t.remote, coming from t.local.
         let (local, remote): (SocketAddr, SocketAddr) = (t.remote, t.local);
-        let msg: &[u8] = if local.port() == 4500 {
-            match classify_udp4500(&t.payload) {
-                Udp4500::Ike(m) => m,
-                _ => return,
-            }
-        } else {
-            &t.payload
-        };
         match dir {
-            Dir::ToInitiator => self.initiator.handle_message(self.now, local, remote, msg),
-            Dir::ToResponder => {
-                let spi_i = u64::from_be_bytes(msg[..8].try_into().unwrap());
-                if let Some(r) = self
-                    .responders
-                    .iter_mut()
-                    .find(|r| !r.is_closed() && r.spi_i() == spi_i)
-                {
-                    r.handle_message(self.now, local, remote, msg);
-                } else {
-                    let seed = [self.seed.wrapping_add(100 + self.responders.len() as u8); 32];
-                    if let Ok(r) = IkeSa::accept(
-                        self.responder_config.clone(),
-                        local,
-                        remote,
-                        msg,
-                        self.now,
-                        seed,
-                    ) {
-                        self.responders.push(r);
+            Dir::ToInitiator => {
+                let msg: &[u8] = if local.port() == 4500 {
+                    match classify_udp4500(&t.payload) {
+                        Udp4500::Ike(m) => m,
+                        _ => return,
                     }
-                }
+                } else {
+                    &t.payload
+                };
+                self.initiator.handle_message(self.now, local, remote, msg)
+            }
+            Dir::ToResponder => {
+                self.responders
+                    .handle_datagram(self.now, local, remote, &t.payload);
             }
         }
     }
@@ -263,9 +239,10 @@ impl Pair {
             self.collect();
             let next_delivery = self.in_flight.iter().map(|f| f.0).min();
             let mut next = next_delivery;
-            for t in std::iter::once(self.initiator.poll_timeout())
-                .chain(self.responders.iter().map(|r| r.poll_timeout()))
-            {
+            for t in [
+                self.initiator.poll_timeout(),
+                self.responders.poll_timeout(),
+            ] {
                 next = match (next, t) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -291,9 +268,7 @@ impl Pair {
                 self.deliver(dir, t);
             }
             self.initiator.handle_timeout(now);
-            for r in &mut self.responders {
-                r.handle_timeout(now);
-            }
+            self.responders.handle_timeout(now);
         }
         panic!("drive_for did not settle");
     }
