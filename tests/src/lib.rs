@@ -9,11 +9,15 @@
 //!
 //! Modules:
 //! - [`require`]: preflight checks that panic with a precise message.
+//! - [`engine`]: our IKE/ESP endpoint on real UDP sockets in a namespace.
+//! - [`icmp`]: IPv4 ICMP echo packets for pings through our ESP SAs.
 //! - [`netns`]: RAII namespaces, veth links, commands and closures inside.
 //! - [`strongswan`]: a charon daemon in a namespace, driven through swanctl.
 //! - [`tshark`]: captures, malformed-packet checks, Wireshark key files.
 //! - [`proc`]: bounded command execution, daemons, scratch directories.
 
+pub mod engine;
+pub mod icmp;
 pub mod netns;
 pub mod proc;
 pub mod require;

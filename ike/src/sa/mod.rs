@@ -11,6 +11,7 @@ mod exchange_auth;
 mod exchange_init;
 mod ike_sa;
 mod informational;
+mod keylog;
 pub mod proposal;
 mod protect;
 pub mod selectors;
@@ -21,6 +22,7 @@ pub use endpoint::{Endpoint, Received, SaId};
 pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;
 pub use ike_sa::{IkeSa, IkeStats, State, Transmit};
+pub use keylog::{EspKeyRow, IkeKeyRow};
 pub use proposal::{
     EspProposal, EspSuite, IkeProposal, IkeSuite, Mismatch, PreferOwn, PreferPeer, ProposalPolicy,
 };

@@ -1,0 +1,176 @@
+//! Our IKE/ESP engine on real UDP sockets (ports 500 and 4500) inside a
+//! network namespace: the glue between the sans-IO `ike::sa::Endpoint` and
+//! the kernel, for interop tests. Every loop is bounded by a deadline.
+
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ike::esp::{InboundSa, OutboundSa};
+use ike::sa::{ChildSaInfo, Endpoint, Event, IkeConfig, Received, SaId};
+
+use crate::icmp;
+
+/// The engine with its two sockets.
+pub struct UdpEngine {
+    /// The sans-IO endpoint.
+    pub endpoint: Endpoint,
+    s500: UdpSocket,
+    s4500: UdpSocket,
+    local: Ipv4Addr,
+    /// Every event so far, in order.
+    pub events: Vec<(SaId, Event)>,
+    /// Installed child SAs with their ESP state.
+    pub children: Vec<(ChildSaInfo, OutboundSa, InboundSa)>,
+    /// Inner packets received through ESP (already opened).
+    pub received: Vec<Vec<u8>>,
+    /// Answer ICMP echo requests to this inside address through the tunnel.
+    pub answer_pings_on: Option<Ipv4Addr>,
+    /// ESP packets that did not open (by error text).
+    pub esp_errors: Vec<String>,
+}
+
+impl UdpEngine {
+    /// Binds `local`:500 and `local`:4500. Call on a thread inside the
+    /// namespace (see `Netns::run_in` / `spawn_in`).
+    pub fn bind(local: Ipv4Addr, responder: Option<IkeConfig>) -> std::io::Result<UdpEngine> {
+        let s500 = UdpSocket::bind((local, 500))?;
+        let s4500 = UdpSocket::bind((local, 4500))?;
+        s500.set_nonblocking(true)?;
+        s4500.set_nonblocking(true)?;
+        Ok(UdpEngine {
+            endpoint: Endpoint::new(responder.map(Arc::new), [42; 32]),
+            s500,
+            s4500,
+            local,
+            events: Vec::new(),
+            children: Vec::new(),
+            received: Vec::new(),
+            answer_pings_on: None,
+            esp_errors: Vec::new(),
+        })
+    }
+
+    /// Starts an IKE SA to `remote`:500.
+    pub fn initiate(&mut self, config: IkeConfig, remote: Ipv4Addr) -> SaId {
+        let local = SocketAddr::new(IpAddr::V4(self.local), 500);
+        let remote = SocketAddr::new(IpAddr::V4(remote), 500);
+        self.endpoint
+            .initiate(Arc::new(config), local, remote, Instant::now())
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.endpoint.poll_transmit() {
+            let sock = if t.local.port() == 4500 {
+                &self.s4500
+            } else {
+                &self.s500
+            };
+            let _ = sock.send_to(&t.payload, t.remote);
+        }
+        while let Some((id, e)) = self.endpoint.poll_event() {
+            if let Event::ChildSaInstalled(c) = &e {
+                let out = c.outbound_sa([7; 32]).expect("negotiated suites build");
+                let inb = c.inbound_sa(1024).expect("negotiated suites build");
+                self.children.push((c.clone(), out, inb));
+            }
+            self.events.push((id, e));
+        }
+    }
+
+    fn on_esp(&mut self, packet: &[u8]) {
+        let spi = ike::esp::spi_of(packet);
+        let Some(i) = self
+            .children
+            .iter()
+            .position(|(c, _, _)| Some(c.spi_in) == spi)
+        else {
+            self.esp_errors.push(format!("unknown SPI {spi:?}"));
+            return;
+        };
+        let mut buf = packet.to_vec();
+        let inner = match self.children[i].2.open(&mut buf) {
+            Ok(o) => o.inner.to_vec(),
+            Err(e) => {
+                self.esp_errors.push(e.to_string());
+                return;
+            }
+        };
+        if let (Some(me), Some(e)) = (self.answer_pings_on, icmp::parse_echo(&inner)) {
+            if e.kind == 8 && e.dst == me {
+                let reply = icmp::echo(me, e.src, 0, e.id, e.seq, &e.payload);
+                self.send_inner(i, &reply);
+            }
+        }
+        self.received.push(inner);
+    }
+
+    /// Seals `inner` on child `i`'s outbound SA and sends it (in UDP 4500
+    /// when encapsulated; this harness has no raw ESP socket, so an
+    /// unencapsulated SA cannot send).
+    pub fn send_inner(&mut self, i: usize, inner: &[u8]) {
+        let (c, out, _) = &mut self.children[i];
+        let Some((_, remote)) = c.encapsulation else {
+            panic!("child SA is not UDP-encapsulated; the kernel here has no ESP, so the test needs NAT-T");
+        };
+        let mut pkt = Vec::with_capacity(inner.len() + 64);
+        out.seal(4, inner, &mut pkt).expect("sequence space left");
+        let _ = self.s4500.send_to(&pkt, remote);
+    }
+
+    /// Runs the engine until `done` says so or `timeout` passes; returns
+    /// whether `done` was reached.
+    pub fn run_until(
+        &mut self,
+        timeout: Duration,
+        mut done: impl FnMut(&UdpEngine) -> bool,
+    ) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            self.flush();
+            if done(self) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let mut got = false;
+            for port in [500u16, 4500] {
+                let sock = if port == 500 { &self.s500 } else { &self.s4500 };
+                match sock.recv_from(&mut buf) {
+                    Ok((n, from)) => {
+                        got = true;
+                        let local = SocketAddr::new(IpAddr::V4(self.local), port);
+                        let data = buf[..n].to_vec();
+                        if let Received::Esp(p) =
+                            self.endpoint
+                                .handle_datagram(Instant::now(), local, from, &data)
+                        {
+                            let p = p.to_vec();
+                            self.on_esp(&p);
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("recv on {port}: {e}"),
+                }
+            }
+            self.endpoint.handle_timeout(Instant::now());
+            if !got {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+
+    /// The first child SA's info, if one was installed.
+    pub fn child(&self) -> Option<&ChildSaInfo> {
+        self.children.first().map(|(c, _, _)| c)
+    }
+
+    /// Events without the SA id.
+    pub fn event_list(&self) -> Vec<Event> {
+        self.events.iter().map(|(_, e)| e.clone()).collect()
+    }
+}
