@@ -21,14 +21,14 @@ pub(super) struct Params {
     bits: u32,
     monty: BoxedMontyParams,
     /// The generator, in Montgomery form.
-    g: BoxedMontyForm,
+    pub(super) g: BoxedMontyForm,
     /// p - 1.
     p_minus_1: BoxedUint,
     /// The prime order of g for RFC 5114 groups.
-    q: Option<BoxedUint>,
+    pub(super) q: Option<BoxedUint>,
     /// Bits of a generated exponent: a short exponent for the RFC 2409 /
     /// 3526 groups, q's length for RFC 5114 groups.
-    exp_bits: u32,
+    pub(super) exp_bits: u32,
 }
 
 /// A private exponent, wiped on drop. Its precision is fixed by the group
@@ -161,12 +161,12 @@ fn to_padded_bytes(v: &BoxedUint, len: usize) -> Vec<u8> {
 pub(super) fn generate(group: DhGroup, rng: &mut dyn RngCore) -> (Exponent, Vec<u8>) {
     let params = params(group);
     let precision = round_up_to_limbs(params.exp_bits);
-    let mut buf = vec![0u8; precision as usize / 8];
-    let excess_bits = precision - params.exp_bits;
+    let mut buf = vec![0u8; params.exp_bits.div_ceil(8) as usize];
+    let excess_bits = buf.len() as u32 * 8 - params.exp_bits;
     let x = loop {
         rng.fill_bytes(&mut buf);
-        // Keep exactly exp_bits bits (only q-sized exponents have excess).
-        buf[0] &= 0xffu8 >> excess_bits.min(8);
+        // Keep exactly exp_bits bits (excess_bits < 8).
+        buf[0] &= 0xffu8 >> excess_bits;
         let x = Exponent(BoxedUint::from_be_slice(&buf, precision).expect("buffer fits"));
         let ok = match &params.q {
             // RFC 5114: x uniform in [1, q-1] by rejection sampling.
