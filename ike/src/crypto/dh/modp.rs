@@ -158,15 +158,25 @@ fn to_padded_bytes(v: &BoxedUint, len: usize) -> Vec<u8> {
     out
 }
 
+/// Zeroes the `n` most significant bits of a big-endian buffer.
+fn clear_high_bits(buf: &mut [u8], n: usize) {
+    let whole = (n / 8).min(buf.len());
+    buf[..whole].fill(0);
+    if let Some(b) = buf.get_mut(whole) {
+        *b &= 0xffu8.checked_shr((n % 8) as u32).unwrap_or(0);
+    }
+}
+
 pub(super) fn generate(group: DhGroup, rng: &mut dyn RngCore) -> (Exponent, Vec<u8>) {
     let params = params(group);
     let precision = round_up_to_limbs(params.exp_bits);
-    let mut buf = vec![0u8; params.exp_bits.div_ceil(8) as usize];
-    let excess_bits = buf.len() as u32 * 8 - params.exp_bits;
+    let mut buf = vec![0u8; precision as usize / 8];
+    let excess_bits = precision - params.exp_bits;
     let x = loop {
         rng.fill_bytes(&mut buf);
-        // Keep exactly exp_bits bits (excess_bits < 8).
-        buf[0] &= 0xffu8 >> excess_bits;
+        // Keep exactly exp_bits bits (only q-sized exponents have excess,
+        // which can span whole bytes: 160-bit q in 192 bits of limbs).
+        clear_high_bits(&mut buf, excess_bits as usize);
         let x = Exponent(BoxedUint::from_be_slice(&buf, precision).expect("buffer fits"));
         let ok = match &params.q {
             // RFC 5114: x uniform in [1, q-1] by rejection sampling.

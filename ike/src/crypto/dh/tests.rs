@@ -745,12 +745,18 @@ fn short_exponents_are_of_the_intended_size() {
         let mut r = rng(99);
         let kp = KeyPair::generate(group, &mut r);
         let mut r = rng(99);
-        let mut buf = vec![0u8; bits.div_ceil(8) as usize];
+        // The rng fills whole 64-bit limbs; the bits above exp_bits are
+        // cleared (for groups 22 and 23 that spans whole bytes).
+        let mut buf = vec![0u8; bits.div_ceil(64) as usize * 8];
+        let excess = buf.len() * 8 - bits as usize;
         // Replay the rejection sampling (only groups 22-24 ever reject, for
         // a candidate >= q).
         let rebuilt = loop {
             rand_core::RngCore::fill_bytes(&mut r, &mut buf);
-            buf[0] &= 0xffu8 >> (buf.len() as u32 * 8 - bits);
+            buf[..excess / 8].fill(0);
+            if excess % 8 != 0 {
+                buf[excess / 8] &= 0xffu8 >> (excess % 8);
+            }
             if let Ok(kp) = KeyPair::from_private(group, &buf) {
                 break kp;
             }
