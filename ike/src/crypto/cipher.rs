@@ -120,14 +120,17 @@ enum Inner {
     /// aws-lc-rs's `cipher` module has unpadded CBC (`EncryptingKey::cbc`),
     /// which is what IKE and ESP need: they pad themselves and hand over
     /// whole blocks. No RustCrypto `aes`/`cbc` dependency is needed.
-    Cbc {
-        enc: EncryptingKey,
-        dec: DecryptingKey,
-    },
+    /// Boxed: the two key schedules are much larger than the GCM key.
+    Cbc(Box<CbcKeys>),
     Gcm {
         key: LessSafeKey,
         salt: [u8; GCM_SALT],
     },
+}
+
+struct CbcKeys {
+    enc: EncryptingKey,
+    dec: DecryptingKey,
 }
 
 impl Drop for CipherKey {
@@ -174,10 +177,10 @@ impl CipherKey {
                 };
                 let unbound =
                     || UnboundCipherKey::new(cipher_alg, key).expect("key length checked above");
-                Inner::Cbc {
+                Inner::Cbc(Box::new(CbcKeys {
                     enc: EncryptingKey::cbc(unbound()).expect("AES supports CBC"),
                     dec: DecryptingKey::cbc(unbound()).expect("AES supports CBC"),
-                }
+                }))
             }
             EncrAlg::AesGcm16 { key_bits } => {
                 let aead_alg = match key_bits {
@@ -213,12 +216,13 @@ impl CipherKey {
         tag: &mut [u8],
     ) -> Result<(), CryptoError> {
         match &self.inner {
-            Inner::Cbc { enc, .. } => {
+            Inner::Cbc(keys) => {
                 let iv = cbc_iv(iv)?;
                 if buf.len() % AES_BLOCK != 0 {
                     return Err(CryptoError::CiphertextLength(buf.len()));
                 }
-                enc.less_safe_encrypt(buf, EncryptionContext::Iv128(iv))
+                keys.enc
+                    .less_safe_encrypt(buf, EncryptionContext::Iv128(iv))
                     .map_err(|_| CryptoError::CiphertextLength(buf.len()))?;
                 Ok(())
             }
@@ -246,13 +250,14 @@ impl CipherKey {
         tag: &[u8],
     ) -> Result<(), CryptoError> {
         match &self.inner {
-            Inner::Cbc { dec, .. } => {
+            Inner::Cbc(keys) => {
                 let iv = cbc_iv(iv)?;
                 if buf.len() % AES_BLOCK != 0 {
                     return Err(CryptoError::CiphertextLength(buf.len()));
                 }
                 let len = buf.len();
-                dec.decrypt(buf, DecryptionContext::Iv128(iv))
+                keys.dec
+                    .decrypt(buf, DecryptionContext::Iv128(iv))
                     .map_err(|_| CryptoError::CiphertextLength(len))?;
                 Ok(())
             }

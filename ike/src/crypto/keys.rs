@@ -60,6 +60,7 @@ impl Splitter<'_> {
 
 /// {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED,
 /// Ni | Nr | SPIi | SPIr) (2.14).
+#[allow(clippy::too_many_arguments)]
 fn split_ike_keys(
     prf: PrfAlg,
     encr: EncrAlg,

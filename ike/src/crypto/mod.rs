@@ -12,6 +12,9 @@ pub mod keys;
 pub mod prf;
 mod secret;
 
+#[cfg(test)]
+mod tests;
+
 pub use cipher::{CipherKey, EncrAlg};
 pub use dh::{DhGroup, KeyPair};
 pub use integ::{IntegAlg, IntegKey};

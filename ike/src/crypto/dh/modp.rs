@@ -21,14 +21,14 @@ pub(super) struct Params {
     bits: u32,
     monty: BoxedMontyParams,
     /// The generator, in Montgomery form.
-    g: BoxedMontyForm,
+    pub(super) g: BoxedMontyForm,
     /// p - 1.
     p_minus_1: BoxedUint,
     /// The prime order of g for RFC 5114 groups.
-    q: Option<BoxedUint>,
+    pub(super) q: Option<BoxedUint>,
     /// Bits of a generated exponent: a short exponent for the RFC 2409 /
     /// 3526 groups, q's length for RFC 5114 groups.
-    exp_bits: u32,
+    pub(super) exp_bits: u32,
 }
 
 /// A private exponent, wiped on drop. Its precision is fixed by the group
@@ -48,13 +48,13 @@ impl Drop for Exponent {
 fn short_exponent_bits(prime_bits: u32) -> u32 {
     match prime_bits {
         // 1024: 80-bit strength; 1536: ~96-bit strength.
-        ..=1536 => 192,
+        0..=1536 => 192,
         // 2048: 112; 3072: 128.
-        ..=3072 => 256,
+        1537..=3072 => 256,
         // 4096: ~150.
-        ..=4096 => 320,
+        3073..=4096 => 320,
         // 6144: ~175.
-        ..=6144 => 384,
+        4097..=6144 => 384,
         // 8192: ~200.
         _ => 448,
     }
