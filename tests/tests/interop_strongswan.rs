@@ -204,7 +204,7 @@ fn initiate_to_strongswan(name: &str, s: Suite) {
     let auth = tshark::frames(
         &pcap,
         Some(&keydir),
-        "isakmp.exchtype == 35 && isakmp.auth.method == 2",
+        "isakmp.exchangetype == 35 && isakmp.auth.method == 2",
     );
     assert!(
         auth.len() >= 2,
