@@ -1,1 +1,26 @@
 //! Test harness: network namespaces, real peers (strongSwan, BIRD), tshark.
+//!
+//! Everything here runs only inside network namespaces this crate creates,
+//! with addresses from the lab plan in DESIGN.md (192.0.2.0/24,
+//! 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15, 169.254.0.0/16), never a
+//! default route, and stops only the processes it started (by PID, checking
+//! `/proc/PID/comm` first). Names are unique per process and per call
+//! (`cgwt-<pid>-<n>`), so tests in one binary may run in parallel.
+//!
+//! Modules:
+//! - [`require`]: preflight checks that panic with a precise message.
+//! - [`netns`]: RAII namespaces, veth links, commands and closures inside.
+//! - [`strongswan`]: a charon daemon in a namespace, driven through swanctl.
+//! - [`tshark`]: captures, malformed-packet checks, Wireshark key files.
+//! - [`proc`]: bounded command execution, daemons, scratch directories.
+
+pub mod netns;
+pub mod proc;
+pub mod require;
+pub mod strongswan;
+pub mod tshark;
+
+pub use netns::{InsideNet, LabPair, Netns};
+pub use proc::TestDir;
+pub use strongswan::{Charon, CharonConfig, Role};
+pub use tshark::Capture;

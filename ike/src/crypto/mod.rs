@@ -12,6 +12,9 @@ pub mod keys;
 pub mod prf;
 mod secret;
 
+#[cfg(test)]
+mod tests;
+
 pub use cipher::{CipherKey, EncrAlg};
 pub use dh::{DhGroup, KeyPair};
 pub use integ::{IntegAlg, IntegKey};
@@ -26,6 +29,15 @@ pub enum CryptoError {
     /// on the curve, 0, 1 or p-1 for MODP, an all-zero X25519 result).
     #[error("invalid public value for {group}: {reason}")]
     InvalidPublicKey {
+        /// The group.
+        group: DhGroup,
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// A private value given to [`dh::KeyPair::from_private`] that the group
+    /// cannot use (zero, out of range, wrong length).
+    #[error("invalid private value for {group}: {reason}")]
+    InvalidPrivateKey {
         /// The group.
         group: DhGroup,
         /// What was wrong.

@@ -1,1 +1,27 @@
 //! IKE SA and child SA state machines (RFC 7296), initiator and responder.
+//!
+//! [`IkeSa`] is the engine for one peer; [`IkeConfig`] says what it offers
+//! and accepts; [`Event`] is what it reports. Proposal choice is pluggable
+//! through [`ProposalPolicy`].
+
+mod config;
+mod endpoint;
+mod event;
+mod exchange_auth;
+mod exchange_init;
+mod ike_sa;
+mod informational;
+pub mod proposal;
+mod protect;
+pub mod selectors;
+mod timer;
+
+pub use config::{Identity, IkeConfig, Retransmit};
+pub use endpoint::{Endpoint, Received, SaId};
+pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
+pub use exchange_init::AcceptError;
+pub use ike_sa::{IkeSa, IkeStats, State, Transmit};
+pub use proposal::{
+    EspProposal, EspSuite, IkeProposal, IkeSuite, Mismatch, PreferOwn, PreferPeer, ProposalPolicy,
+};
+pub use protect::OpenError;

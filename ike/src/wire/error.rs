@@ -43,4 +43,35 @@ pub enum ParseError {
     /// More payloads than we accept in one message.
     #[error("more than {0} payloads in one message")]
     TooManyPayloads(usize),
+    /// A length outside the range the RFC allows for this field.
+    #[error("{what}: length {length} outside {min}..={max}")]
+    LengthOutOfRange {
+        /// The structure being read.
+        what: &'static str,
+        /// The length found.
+        length: usize,
+        /// Smallest allowed.
+        min: usize,
+        /// Largest allowed.
+        max: usize,
+    },
+    /// A count field disagrees with the substructures actually present.
+    #[error("{what}: count field says {declared}, found {found}")]
+    CountMismatch {
+        /// The structure being read.
+        what: &'static str,
+        /// The count the field claims.
+        declared: usize,
+        /// How many were found.
+        found: usize,
+    },
+    /// Bytes left over after a structure that should end there (after the
+    /// last substructure, after the last payload, after the Encrypted payload).
+    #[error("{what}: {count} trailing bytes")]
+    TrailingData {
+        /// Where the bytes were found.
+        what: &'static str,
+        /// How many.
+        count: usize,
+    },
 }

@@ -17,6 +17,7 @@ mod header;
 mod message;
 mod notify;
 mod payload;
+mod reader;
 mod sa;
 mod simple;
 mod ts;
@@ -26,9 +27,14 @@ pub use delete::Delete;
 pub use encrypted::{Encrypted, EncryptedFragment};
 pub use error::ParseError;
 pub use header::{Flags, Header, HeaderView, HEADER_LEN};
-pub use message::{emit_payloads, parse_payloads, Message};
+pub use message::{emit_payloads, parse_payloads, Message, MAX_PAYLOADS};
 pub use notify::Notify;
 pub use payload::{Payload, UnknownPayload, GENERIC_HEADER_LEN};
 pub use sa::{Proposal, SaPayload, Transform};
-pub use simple::{Authentication, Identification, KeyExchange, Nonce, VendorId};
+pub use simple::{
+    Authentication, Identification, KeyExchange, Nonce, VendorId, NONCE_MAX_LEN, NONCE_MIN_LEN,
+};
 pub use ts::{TrafficSelector, TrafficSelectors};
+
+#[cfg(test)]
+mod tests;

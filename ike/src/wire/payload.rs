@@ -2,7 +2,7 @@
 
 use super::{
     Authentication, Delete, Encrypted, EncryptedFragment, Identification, KeyExchange, Nonce,
-    Notify, PayloadType, SaPayload, TrafficSelectors, VendorId,
+    Notify, ParseError, PayloadType, SaPayload, TrafficSelectors, VendorId,
 };
 
 /// Length of the generic payload header.
@@ -73,5 +73,77 @@ impl Payload {
             Payload::EncryptedFragment(_) => PayloadType::SKF,
             Payload::Unknown(u) => u.payload_type,
         }
+    }
+}
+
+impl Payload {
+    /// Parses the body of a payload of type `payload_type` (after the generic
+    /// header). `next_payload` and `critical` are the generic header's fields:
+    /// `next_payload` is the first inner payload for SK and SKF, `critical`
+    /// is kept for payloads we do not implement (CERT, CERTREQ, CP, EAP and
+    /// any unassigned type) and ignored for the others, as RFC 7296 3.2 says.
+    pub fn parse(
+        payload_type: PayloadType,
+        next_payload: PayloadType,
+        critical: bool,
+        body: &[u8],
+    ) -> Result<Payload, ParseError> {
+        Ok(match payload_type {
+            PayloadType::SA => Payload::Sa(SaPayload::parse(body)?),
+            PayloadType::KE => Payload::Ke(KeyExchange::parse(body)?),
+            PayloadType::NONCE => Payload::Nonce(Nonce::parse(body)?),
+            PayloadType::IDI => Payload::IdI(Identification::parse(body)?),
+            PayloadType::IDR => Payload::IdR(Identification::parse(body)?),
+            PayloadType::AUTH => Payload::Auth(Authentication::parse(body)?),
+            PayloadType::NOTIFY => Payload::Notify(Notify::parse(body)?),
+            PayloadType::DELETE => Payload::Delete(Delete::parse(body)?),
+            PayloadType::VENDOR => Payload::Vendor(VendorId::parse(body)?),
+            PayloadType::TSI => Payload::TsI(TrafficSelectors::parse(body)?),
+            PayloadType::TSR => Payload::TsR(TrafficSelectors::parse(body)?),
+            PayloadType::SK => Payload::Encrypted(Encrypted::parse(next_payload, body)?),
+            PayloadType::SKF => {
+                Payload::EncryptedFragment(EncryptedFragment::parse(next_payload, body)?)
+            }
+            PayloadType::NONE => {
+                return Err(ParseError::InvalidField {
+                    what: "payload type",
+                    value: 0,
+                })
+            }
+            other => Payload::Unknown(UnknownPayload {
+                payload_type: other,
+                critical,
+                body: body.to_vec(),
+            }),
+        })
+    }
+
+    /// Appends the body (without the generic header).
+    pub fn emit_body(&self, out: &mut Vec<u8>) {
+        match self {
+            Payload::Sa(p) => p.emit(out),
+            Payload::Ke(p) => p.emit(out),
+            Payload::Nonce(p) => p.emit(out),
+            Payload::IdI(p) | Payload::IdR(p) => p.emit(out),
+            Payload::Auth(p) => p.emit(out),
+            Payload::Notify(p) => p.emit(out),
+            Payload::Delete(p) => p.emit(out),
+            Payload::Vendor(p) => p.emit(out),
+            Payload::TsI(p) | Payload::TsR(p) => p.emit(out),
+            Payload::Encrypted(p) => p.emit(out),
+            Payload::EncryptedFragment(p) => p.emit(out),
+            Payload::Unknown(u) => out.extend_from_slice(&u.body),
+        }
+    }
+
+    /// The critical bit we send: set only for an unknown payload that
+    /// arrived with it set.
+    pub fn critical(&self) -> bool {
+        matches!(self, Payload::Unknown(u) if u.critical)
+    }
+
+    /// Whether this is SK or SKF, which must be the last payload of a chain.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self, Payload::Encrypted(_) | Payload::EncryptedFragment(_))
     }
 }

@@ -1,0 +1,159 @@
+//! What an IKE SA is configured with.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::proposal::{EspProposal, IkeProposal, PreferPeer, ProposalPolicy};
+use crate::crypto::Secret;
+use crate::wire::{IdType, Identification, TrafficSelector};
+
+/// An IKE identity (RFC 7296 3.5). AWS uses the outside IP addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// ID_IPV4_ADDR or ID_IPV6_ADDR.
+    Addr(IpAddr),
+    /// ID_FQDN.
+    Fqdn(String),
+    /// ID_RFC822_ADDR.
+    Email(String),
+    /// ID_KEY_ID.
+    KeyId(Vec<u8>),
+}
+
+impl Identity {
+    /// The Identification payload for this identity.
+    pub fn to_wire(&self) -> Identification {
+        match self {
+            Identity::Addr(IpAddr::V4(a)) => Identification {
+                id_type: IdType::IPV4_ADDR,
+                data: a.octets().to_vec(),
+            },
+            Identity::Addr(IpAddr::V6(a)) => Identification {
+                id_type: IdType::IPV6_ADDR,
+                data: a.octets().to_vec(),
+            },
+            Identity::Fqdn(s) => Identification {
+                id_type: IdType::FQDN,
+                data: s.as_bytes().to_vec(),
+            },
+            Identity::Email(s) => Identification {
+                id_type: IdType::RFC822_ADDR,
+                data: s.as_bytes().to_vec(),
+            },
+            Identity::KeyId(k) => Identification {
+                id_type: IdType::KEY_ID,
+                data: k.clone(),
+            },
+        }
+    }
+
+    /// Whether a received Identification payload names this identity.
+    pub fn matches(&self, id: &Identification) -> bool {
+        *id == self.to_wire()
+    }
+}
+
+/// Retransmission of requests (RFC 7296 2.1): the first retransmission
+/// after `initial`, each later one after `multiplier` times the previous
+/// interval (capped at `max_interval`), and give up after `max_tries`
+/// transmissions in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retransmit {
+    /// Interval before the first retransmission.
+    pub initial: Duration,
+    /// Backoff factor.
+    pub multiplier: u32,
+    /// Longest interval.
+    pub max_interval: Duration,
+    /// Transmissions of one request before the peer is declared unreachable.
+    pub max_tries: u32,
+}
+
+impl Default for Retransmit {
+    /// strongSwan's defaults, shortened: 2 s doubling, 5 tries (2+4+8+16+32 s).
+    fn default() -> Self {
+        Retransmit {
+            initial: Duration::from_secs(2),
+            multiplier: 2,
+            max_interval: Duration::from_secs(60),
+            max_tries: 5,
+        }
+    }
+}
+
+impl Retransmit {
+    /// The wait after transmission number `tries` (1-based).
+    pub fn interval(&self, tries: u32) -> Duration {
+        let factor = self
+            .multiplier
+            .max(1)
+            .saturating_pow(tries.saturating_sub(1));
+        self.initial.saturating_mul(factor).min(self.max_interval)
+    }
+}
+
+/// The configuration of one IKE SA and its child SA, either role.
+#[derive(Debug, Clone)]
+pub struct IkeConfig {
+    /// The pre-shared key (never logged).
+    pub psk: Secret,
+    /// Our identity; `None` uses our outside address.
+    pub local_id: Option<Identity>,
+    /// The identity we require of the peer; `None` accepts any.
+    pub remote_id: Option<Identity>,
+    /// IKE proposals, offered (initiator) or accepted (responder) in order.
+    pub ike_proposals: Vec<IkeProposal>,
+    /// Child SA proposals.
+    pub esp_proposals: Vec<EspProposal>,
+    /// Our traffic selectors (TSi as initiator, TSr as responder).
+    pub local_ts: Vec<TrafficSelector>,
+    /// The peer's traffic selectors.
+    pub remote_ts: Vec<TrafficSelector>,
+    /// How a responder chooses among offered transforms.
+    pub policy: Arc<dyn ProposalPolicy>,
+    /// Retransmission of our requests.
+    pub retransmit: Retransmit,
+    /// Always float to UDP 4500 and encapsulate ESP, as if behind a NAT
+    /// (we send a NAT_DETECTION_SOURCE_IP that cannot match).
+    pub force_encapsulation: bool,
+    /// Length of our nonces (16..=256; 32 by default).
+    pub nonce_len: usize,
+    /// Send INITIAL_CONTACT in IKE_AUTH.
+    pub initial_contact: bool,
+    /// How long a responder keeps an IKE SA whose IKE_AUTH has not come.
+    pub half_open_timeout: Duration,
+    /// UDP port for IKE before NAT traversal (500).
+    pub ike_port: u16,
+    /// UDP port after the float (4500).
+    pub natt_port: u16,
+}
+
+impl IkeConfig {
+    /// A configuration with AWS's own defaults apart from the proposals
+    /// and selectors, which the caller sets: PSK auth with address IDs,
+    /// 0.0.0.0/0 selectors both ways, the peer's proposal order respected.
+    pub fn new(
+        psk: Secret,
+        ike_proposals: Vec<IkeProposal>,
+        esp_proposals: Vec<EspProposal>,
+    ) -> IkeConfig {
+        IkeConfig {
+            psk,
+            local_id: None,
+            remote_id: None,
+            ike_proposals,
+            esp_proposals,
+            local_ts: vec![super::selectors::any_ipv4()],
+            remote_ts: vec![super::selectors::any_ipv4()],
+            policy: Arc::new(PreferPeer),
+            retransmit: Retransmit::default(),
+            force_encapsulation: false,
+            nonce_len: 32,
+            initial_contact: true,
+            half_open_timeout: Duration::from_secs(30),
+            ike_port: 500,
+            natt_port: 4500,
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! An IKE endpoint: one local address pair (ports 500 and 4500) serving
+//! many IKE SAs. It demultiplexes datagrams by SPI, starts responder SAs on
+//! new IKE_SA_INIT requests, and hands ESP and keepalives on the NAT-T port
+//! back to the caller, which owns the data plane.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use super::config::IkeConfig;
+use super::event::{Event, Role};
+use super::ike_sa::{IkeSa, Transmit};
+use crate::natt::{classify_udp4500, Udp4500};
+use crate::wire::{ExchangeType, HeaderView};
+
+/// Identifies an IKE SA inside an [`Endpoint`]; never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SaId(pub u64);
+
+/// What a datagram turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received<'a> {
+    /// An IKE message, given to the IKE SA it belongs to.
+    Ike(SaId),
+    /// An IKE message no SA wanted (unknown SPI, or a request we do not
+    /// answer as we are not a responder); dropped.
+    Unmatched,
+    /// An ESP packet (UDP-encapsulated on the NAT-T port): the data plane's.
+    Esp(&'a [u8]),
+    /// A NAT keepalive.
+    Keepalive,
+    /// Not parseable as anything.
+    Malformed,
+}
+
+/// Many IKE SAs behind one pair of UDP ports.
+pub struct Endpoint {
+    responder: Option<Arc<IkeConfig>>,
+    natt_port: u16,
+    sas: Vec<(SaId, IkeSa)>,
+    next_id: u64,
+    rng: ChaCha20Rng,
+}
+
+impl core::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("sas", &self.sas.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// An endpoint that answers IKE_SA_INIT with `responder` (or, with
+    /// `None`, never responds: initiator only). `seed` seeds every SA's
+    /// random source in turn.
+    pub fn new(responder: Option<Arc<IkeConfig>>, seed: [u8; 32]) -> Endpoint {
+        let natt_port = responder.as_ref().map_or(4500, |c| c.natt_port);
+        Endpoint {
+            responder,
+            natt_port,
+            sas: Vec::new(),
+            next_id: 0,
+            rng: ChaCha20Rng::from_seed(seed),
+        }
+    }
+
+    fn next_seed(&mut self) -> [u8; 32] {
+        let mut s = [0u8; 32];
+        self.rng.fill_bytes(&mut s);
+        s
+    }
+
+    fn insert(&mut self, sa: IkeSa) -> SaId {
+        let id = SaId(self.next_id);
+        self.next_id += 1;
+        self.sas.push((id, sa));
+        id
+    }
+
+    /// Starts an IKE SA as initiator.
+    pub fn initiate(
+        &mut self,
+        config: Arc<IkeConfig>,
+        local: SocketAddr,
+        remote: SocketAddr,
+        now: Instant,
+    ) -> SaId {
+        let seed = self.next_seed();
+        self.natt_port = config.natt_port;
+        let sa = IkeSa::initiate(config, local, remote, now, seed);
+        self.insert(sa)
+    }
+
+    /// The IKE SA `id`, while it exists.
+    pub fn sa(&self, id: SaId) -> Option<&IkeSa> {
+        self.sas.iter().find(|(i, _)| *i == id).map(|(_, s)| s)
+    }
+
+    /// All IKE SAs.
+    pub fn sas(&self) -> impl Iterator<Item = (SaId, &IkeSa)> {
+        self.sas.iter().map(|(i, s)| (*i, s))
+    }
+
+    /// Processes one UDP datagram received on `local` from `remote`.
+    pub fn handle_datagram<'a>(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        datagram: &'a [u8],
+    ) -> Received<'a> {
+        let message = if local.port() == self.natt_port {
+            match classify_udp4500(datagram) {
+                Udp4500::Ike(m) => m,
+                Udp4500::Esp(e) => return Received::Esp(e),
+                Udp4500::Keepalive => return Received::Keepalive,
+                Udp4500::Invalid => return Received::Malformed,
+            }
+        } else {
+            datagram
+        };
+        let Ok(h) = HeaderView::new_checked(message) else {
+            return Received::Malformed;
+        };
+        let (spi_i, spi_r) = (h.spi_i(), h.spi_r());
+        let initial_request =
+            spi_r == 0 && h.exchange() == ExchangeType::IKE_SA_INIT && !h.flags().response;
+        let found = self.sas.iter_mut().find(|(_, sa)| {
+            if sa.is_closed() {
+                return false;
+            }
+            match sa.role() {
+                // Ours is spi_i; before IKE_SA_INIT is answered spi_r is 0.
+                Role::Initiator => sa.spi_i() == spi_i,
+                Role::Responder if initial_request => {
+                    sa.spi_i() == spi_i && sa.remote_addr().ip() == remote.ip()
+                }
+                Role::Responder => sa.spi_r() == spi_r && sa.spi_i() == spi_i,
+            }
+        });
+        if let Some((id, sa)) = found {
+            sa.handle_message(now, local, remote, message);
+            return Received::Ike(*id);
+        }
+        match (&self.responder, initial_request) {
+            (Some(cfg), true) => {
+                let cfg = cfg.clone();
+                let seed = self.next_seed();
+                match IkeSa::accept(cfg, local, remote, message, now, seed) {
+                    Ok(sa) => Received::Ike(self.insert(sa)),
+                    Err(_) => Received::Malformed,
+                }
+            }
+            _ => Received::Unmatched,
+        }
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for (_, sa) in &mut self.sas {
+            if sa.poll_timeout().is_some_and(|t| t <= now) {
+                sa.handle_timeout(now);
+            }
+        }
+    }
+
+    /// The earliest deadline of any SA.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sas
+            .iter()
+            .filter_map(|(_, sa)| sa.poll_timeout())
+            .min()
+    }
+
+    /// The next datagram to send, from any SA.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.sas.iter_mut().find_map(|(_, sa)| sa.poll_transmit())
+    }
+
+    /// The next event, with the SA it came from. Closed SAs are forgotten
+    /// once their last datagram and event have been taken.
+    pub fn poll_event(&mut self) -> Option<(SaId, Event)> {
+        let e = self
+            .sas
+            .iter_mut()
+            .find_map(|(id, sa)| sa.poll_event().map(|e| (*id, e)));
+        if e.is_none() {
+            self.sas
+                .retain_mut(|(_, sa)| !sa.is_closed() || sa.has_output());
+        }
+        e
+    }
+}

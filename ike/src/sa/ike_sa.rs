@@ -1,0 +1,555 @@
+//! The IKE SA: one peer, one IKE SA and its child SA, either role.
+//!
+//! The engine is driven from outside, as quinn-proto's `Connection` is:
+//! feed it datagrams with [`IkeSa::handle_message`] and deadlines with
+//! [`IkeSa::handle_timeout`]; after each call, drain
+//! [`IkeSa::poll_transmit`] and [`IkeSa::poll_event`], and sleep until
+//! [`IkeSa::poll_timeout`]. It never reads a clock and never touches a
+//! socket. The exchanges live in their own files (`exchange_init.rs`,
+//! `exchange_auth.rs`, `informational.rs`); this file holds the state, the
+//! message plumbing (IDs, retransmission, response cache, framing) and the
+//! public surface.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use super::config::IkeConfig;
+use super::event::{ChildSaInfo, Event, Failure, NatState, Role};
+use super::proposal::{EspSuite, IkeSuite};
+use super::protect::SkKeys;
+use super::timer::{Timer, TimerTable};
+use crate::crypto::{IkeKeys, KeyPair};
+use crate::natt::NON_ESP_MARKER;
+use crate::wire::{ExchangeType, Flags, Header, Message, Payload};
+
+/// A datagram the engine wants sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// Send from this address and port (500, or 4500 after the float).
+    pub local: SocketAddr,
+    /// Send to this address and port.
+    pub remote: SocketAddr,
+    /// The UDP payload, with the non-ESP marker when on the NAT-T port.
+    pub payload: Vec<u8>,
+}
+
+/// Where the IKE SA is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Initiator: IKE_SA_INIT sent, waiting for the answer.
+    InitSent,
+    /// Responder: IKE_SA_INIT answered, waiting for IKE_AUTH.
+    InitAnswered,
+    /// Initiator: IKE_AUTH sent, waiting for the answer.
+    AuthSent,
+    /// Authenticated.
+    Established,
+    /// Failed or deleted; nothing more will happen.
+    Closed,
+}
+
+/// Our outstanding request (window size 1).
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub message_id: u32,
+    pub exchange: ExchangeType,
+    pub datagram: Vec<u8>,
+    pub tries: u32,
+}
+
+/// The child SA pair as the IKE SA tracks it (the data plane holds the keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ChildState {
+    pub spi_in: u32,
+    pub spi_out: u32,
+    pub suite: EspSuite,
+}
+
+/// Counters of what was received and dropped, for status pages and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IkeStats {
+    /// Messages that did not parse.
+    pub malformed: u64,
+    /// Encrypted payloads that failed their integrity check.
+    pub integrity_failures: u64,
+    /// Retransmitted requests answered from the response cache.
+    pub answered_from_cache: u64,
+    /// Messages dropped as unexpected (wrong ID, state or SPI).
+    pub unexpected: u64,
+    /// Our own retransmissions.
+    pub retransmissions: u64,
+}
+
+/// One IKE SA with its child SA.
+pub struct IkeSa {
+    pub(super) config: Arc<IkeConfig>,
+    pub(super) role: Role,
+    pub(super) state: State,
+    pub(super) local: SocketAddr,
+    pub(super) remote: SocketAddr,
+    /// On the NAT-T port: IKE carries the non-ESP marker, ESP goes in UDP.
+    pub(super) encap: bool,
+    pub(super) spi_i: u64,
+    pub(super) spi_r: u64,
+    pub(super) rng: ChaCha20Rng,
+    pub(super) dh: Option<KeyPair>,
+    pub(super) ke_retried: bool,
+    pub(super) cookie: Option<Vec<u8>>,
+    pub(super) ni: Vec<u8>,
+    pub(super) nr: Vec<u8>,
+    pub(super) init_request: Vec<u8>,
+    pub(super) init_response: Vec<u8>,
+    pub(super) suite: Option<IkeSuite>,
+    pub(super) keys: Option<IkeKeys>,
+    pub(super) sk: Option<SkKeys>,
+    pub(super) nat: NatState,
+    pub(super) next_request_id: u32,
+    pub(super) next_peer_request_id: u32,
+    pub(super) pending: Option<Pending>,
+    pub(super) last_response: Option<(u32, Vec<u8>)>,
+    pub(super) child_spi_in: u32,
+    pub(super) child: Option<ChildState>,
+    pub(super) timers: TimerTable,
+    pub(super) transmits: VecDeque<Transmit>,
+    pub(super) events: VecDeque<Event>,
+    pub(super) stats: IkeStats,
+}
+
+impl core::fmt::Debug for IkeSa {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("IkeSa")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .field("spi_i", &format_args!("{:016x}", self.spi_i))
+            .field("spi_r", &format_args!("{:016x}", self.spi_r))
+            .field("local", &self.local)
+            .field("remote", &self.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IkeSa {
+    pub(super) fn blank(
+        config: Arc<IkeConfig>,
+        role: Role,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seed: [u8; 32],
+    ) -> IkeSa {
+        IkeSa {
+            config,
+            role,
+            state: State::Closed,
+            local,
+            remote,
+            encap: false,
+            spi_i: 0,
+            spi_r: 0,
+            rng: ChaCha20Rng::from_seed(seed),
+            dh: None,
+            ke_retried: false,
+            cookie: None,
+            ni: Vec::new(),
+            nr: Vec::new(),
+            init_request: Vec::new(),
+            init_response: Vec::new(),
+            suite: None,
+            keys: None,
+            sk: None,
+            nat: NatState::default(),
+            next_request_id: 0,
+            next_peer_request_id: 0,
+            pending: None,
+            last_response: None,
+            child_spi_in: 0,
+            child: None,
+            timers: TimerTable::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: IkeStats::default(),
+        }
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// The state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+    /// Whether nothing more will happen (failed or deleted).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+    /// The initiator's SPI.
+    pub fn spi_i(&self) -> u64 {
+        self.spi_i
+    }
+    /// The responder's SPI (0 until known).
+    pub fn spi_r(&self) -> u64 {
+        self.spi_r
+    }
+    /// Our own SPI, by which an endpoint finds this SA.
+    pub fn local_spi(&self) -> u64 {
+        match self.role {
+            Role::Initiator => self.spi_i,
+            Role::Responder => self.spi_r,
+        }
+    }
+    /// The negotiated IKE suite, once known.
+    pub fn suite(&self) -> Option<IkeSuite> {
+        self.suite
+    }
+    /// What NAT detection found.
+    pub fn nat(&self) -> NatState {
+        self.nat
+    }
+    /// Our address in use (changes to the NAT-T port after the float).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+    /// The peer's address in use.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.remote
+    }
+    /// Counters.
+    pub fn stats(&self) -> IkeStats {
+        self.stats
+    }
+
+    /// Whether datagrams or events are waiting to be polled.
+    pub fn has_output(&self) -> bool {
+        !self.transmits.is_empty() || !self.events.is_empty()
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+    /// When [`IkeSa::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// Processes every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(t) = self.timers.expired(now) {
+            match t {
+                Timer::Retransmit => self.on_retransmit_timer(now),
+                Timer::HalfOpen => {
+                    if self.state == State::InitAnswered {
+                        self.fail(Failure::HalfOpenTimeout);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Processes an IKE message that arrived from `remote` on our `local`
+    /// address (the non-ESP marker already removed on the NAT-T port).
+    pub fn handle_message(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        message: &[u8],
+    ) {
+        if self.state == State::Closed {
+            return;
+        }
+        let parsed = match Message::parse(message) {
+            Ok(m) => m,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        let h = &parsed.header;
+        // Before IKE_SA_INIT is answered the initiator does not know the
+        // responder's SPI; the request itself carries zero.
+        let spi_r_ok = h.spi_r == self.spi_r
+            || (h.exchange == ExchangeType::IKE_SA_INIT
+                && (h.spi_r == 0
+                    || (self.role == Role::Initiator && self.state == State::InitSent)));
+        if h.spi_i != self.spi_i || !spi_r_ok {
+            self.stats.unexpected += 1;
+            return;
+        }
+        // The initiator flag says who sent it: a message from the original
+        // initiator has it set; we must not accept our own reflections.
+        let from_initiator = h.flags.initiator;
+        if from_initiator == (self.role == Role::Initiator) {
+            self.stats.unexpected += 1;
+            return;
+        }
+        if h.flags.response {
+            self.handle_response(now, local, remote, message, parsed);
+        } else {
+            self.handle_request(now, local, remote, message, parsed);
+        }
+    }
+
+    fn handle_response(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        raw: &[u8],
+        msg: Message,
+    ) {
+        let matches = self.pending.as_ref().is_some_and(|p| {
+            p.message_id == msg.header.message_id && p.exchange == msg.header.exchange
+        });
+        if !matches {
+            self.stats.unexpected += 1;
+            return;
+        }
+        match msg.header.exchange {
+            ExchangeType::IKE_SA_INIT if self.state == State::InitSent => {
+                self.process_init_response(now, local, remote, raw, msg)
+            }
+            ExchangeType::IKE_AUTH if self.state == State::AuthSent => {
+                self.process_auth_response(now, raw, msg)
+            }
+            ExchangeType::INFORMATIONAL => self.process_informational_response(raw, msg),
+            _ => self.stats.unexpected += 1,
+        }
+    }
+
+    fn handle_request(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        raw: &[u8],
+        msg: Message,
+    ) {
+        let id = msg.header.message_id;
+        if let Some((cached_id, datagram)) = &self.last_response {
+            if *cached_id == id {
+                // A retransmitted request: answer with the same bytes
+                // (RFC 7296 2.1), never process it twice.
+                let t = Transmit {
+                    local: self.local,
+                    remote: self.remote,
+                    payload: datagram.clone(),
+                };
+                self.transmits.push_back(t);
+                self.stats.answered_from_cache += 1;
+                return;
+            }
+        }
+        if id != self.next_peer_request_id {
+            self.stats.unexpected += 1;
+            return;
+        }
+        match msg.header.exchange {
+            ExchangeType::IKE_AUTH if self.state == State::InitAnswered => {
+                self.process_auth_request(now, local, remote, raw, msg)
+            }
+            ExchangeType::INFORMATIONAL if self.sk.is_some() => {
+                self.process_informational_request(raw, msg)
+            }
+            _ => self.stats.unexpected += 1,
+        }
+    }
+
+    // ---- sending ---------------------------------------------------------
+
+    fn frame(&self, message: Vec<u8>) -> Vec<u8> {
+        if self.encap {
+            let mut d = Vec::with_capacity(message.len() + 4);
+            d.extend_from_slice(&NON_ESP_MARKER);
+            d.extend_from_slice(&message);
+            d
+        } else {
+            message
+        }
+    }
+
+    pub(super) fn header(&self, exchange: ExchangeType, message_id: u32, response: bool) -> Header {
+        Header {
+            spi_i: self.spi_i,
+            spi_r: self.spi_r,
+            next_payload: crate::wire::PayloadType::NONE,
+            major_version: 2,
+            minor_version: 0,
+            exchange,
+            flags: Flags {
+                initiator: self.role == Role::Initiator,
+                version: false,
+                response,
+            },
+            message_id,
+            length: 0,
+        }
+    }
+
+    /// Builds a message: in the clear (IKE_SA_INIT) or inside an Encrypted
+    /// payload once keys exist.
+    pub(super) fn build(
+        &mut self,
+        exchange: ExchangeType,
+        message_id: u32,
+        response: bool,
+        payloads: Vec<Payload>,
+    ) -> Vec<u8> {
+        let header = self.header(exchange, message_id, response);
+        match self.sk.as_mut() {
+            Some(sk) if exchange != ExchangeType::IKE_SA_INIT => {
+                sk.seal(&header, &payloads, &mut self.rng)
+            }
+            _ => Message { header, payloads }.emit(),
+        }
+    }
+
+    /// Sends a request with the next message ID and arms retransmission.
+    /// Returns the message as sent (without the marker).
+    pub(super) fn send_request(
+        &mut self,
+        now: Instant,
+        exchange: ExchangeType,
+        payloads: Vec<Payload>,
+    ) -> Vec<u8> {
+        let message_id = self.next_request_id;
+        self.next_request_id = self.next_request_id.wrapping_add(1);
+        self.send_request_with_id(now, exchange, message_id, payloads)
+    }
+
+    pub(super) fn send_request_with_id(
+        &mut self,
+        now: Instant,
+        exchange: ExchangeType,
+        message_id: u32,
+        payloads: Vec<Payload>,
+    ) -> Vec<u8> {
+        let message = self.build(exchange, message_id, false, payloads);
+        let datagram = self.frame(message.clone());
+        self.transmits.push_back(Transmit {
+            local: self.local,
+            remote: self.remote,
+            payload: datagram.clone(),
+        });
+        self.pending = Some(Pending {
+            message_id,
+            exchange,
+            datagram,
+            tries: 1,
+        });
+        self.timers
+            .set(Timer::Retransmit, now + self.config.retransmit.interval(1));
+        message
+    }
+
+    /// The peer answered our outstanding request.
+    pub(super) fn request_answered(&mut self) {
+        self.pending = None;
+        self.timers.stop(Timer::Retransmit);
+    }
+
+    /// Sends a response to the peer's request `message_id` and caches it.
+    pub(super) fn send_response(
+        &mut self,
+        exchange: ExchangeType,
+        message_id: u32,
+        payloads: Vec<Payload>,
+    ) -> Vec<u8> {
+        let message = self.build(exchange, message_id, true, payloads);
+        let datagram = self.frame(message.clone());
+        self.transmits.push_back(Transmit {
+            local: self.local,
+            remote: self.remote,
+            payload: datagram.clone(),
+        });
+        self.last_response = Some((message_id, datagram));
+        self.next_peer_request_id = message_id.wrapping_add(1);
+        message
+    }
+
+    fn on_retransmit_timer(&mut self, now: Instant) {
+        let max = self.config.retransmit.max_tries;
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        if p.tries >= max {
+            let tries = p.tries;
+            let peer = self.remote;
+            self.fail(Failure::NoResponse { peer, tries });
+            return;
+        }
+        p.tries += 1;
+        let tries = p.tries;
+        let t = Transmit {
+            local: self.local,
+            remote: self.remote,
+            payload: p.datagram.clone(),
+        };
+        self.transmits.push_back(t);
+        self.stats.retransmissions += 1;
+        self.timers.set(
+            Timer::Retransmit,
+            now + self.config.retransmit.interval(tries),
+        );
+    }
+
+    /// Ends the IKE SA with `failure`.
+    pub(super) fn fail(&mut self, failure: Failure) {
+        self.events.push_back(Event::IkeSaFailed(failure));
+        self.close();
+    }
+
+    /// Drops all state; nothing more will be sent.
+    pub(super) fn close(&mut self) {
+        self.state = State::Closed;
+        self.pending = None;
+        self.timers.stop_all();
+        self.child = None;
+        self.dh = None;
+        self.sk = None;
+        self.keys = None;
+    }
+
+    pub(super) fn random_spi32(&mut self) -> u32 {
+        // SPIs 0-255 are reserved by IANA (RFC 4303 2.1).
+        loop {
+            let v = self.rng.next_u32();
+            if v > 255 {
+                return v;
+            }
+        }
+    }
+
+    pub(super) fn random_spi64(&mut self) -> u64 {
+        loop {
+            let v = self.rng.next_u64();
+            if v != 0 {
+                return v;
+            }
+        }
+    }
+
+    pub(super) fn random_nonce(&mut self) -> Vec<u8> {
+        let mut n = vec![0u8; self.config.nonce_len.clamp(16, 256)];
+        self.rng.fill_bytes(&mut n);
+        n
+    }
+
+    pub(super) fn push_child_installed(&mut self, info: ChildSaInfo) {
+        self.child = Some(ChildState {
+            spi_in: info.spi_in,
+            spi_out: info.spi_out,
+            suite: info.suite,
+        });
+        self.events.push_back(Event::ChildSaInstalled(info));
+    }
+}

@@ -1,0 +1,307 @@
+//! Two IKE endpoints on a virtual clock, joined by a link with latency and
+//! a programmable drop filter (after quinn-proto's `tests/util.rs`).
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
+use ike::natt::{classify_udp4500, Udp4500};
+use ike::sa::{Endpoint, EspProposal, Event, IkeConfig, IkeProposal, IkeSa, Transmit};
+
+/// Which way a datagram travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Initiator to responder.
+    ToResponder,
+    /// Responder to initiator.
+    ToInitiator,
+}
+
+pub const CGW: &str = "192.0.2.10:500";
+pub const AWS: &str = "198.51.100.10:500";
+
+type DropFilter = Box<dyn FnMut(Dir, usize, &Transmit) -> bool>;
+
+pub struct Pair {
+    pub start: Instant,
+    pub now: Instant,
+    pub latency: Duration,
+    pub initiator: IkeSa,
+    /// The responder side: an endpoint that starts an SA per IKE_SA_INIT.
+    pub responders: Endpoint,
+    pub initiator_events: Vec<Event>,
+    pub responder_events: Vec<Event>,
+    /// Every datagram sent, in order, with its direction.
+    pub wire: Vec<(Dir, Transmit)>,
+    /// Return true to drop the n-th datagram in that direction.
+    pub drop: DropFilter,
+    counts: [usize; 2],
+    in_flight: Vec<(Instant, Dir, Transmit)>,
+}
+
+pub fn psk(s: &str) -> Secret {
+    Secret::from_slice(s.as_bytes())
+}
+
+pub fn ike_proposal(
+    encr: EncrAlg,
+    integ: Option<IntegAlg>,
+    prf: PrfAlg,
+    dh: DhGroup,
+) -> IkeProposal {
+    IkeProposal {
+        encr: vec![encr],
+        prf: vec![prf],
+        integ: integ.into_iter().collect(),
+        dh: vec![dh],
+    }
+}
+
+pub fn esp_proposal(encr: EncrAlg, integ: Option<IntegAlg>) -> EspProposal {
+    EspProposal {
+        encr: vec![encr],
+        integ: integ.into_iter().collect(),
+        dh: Vec::new(),
+    }
+}
+
+/// AWS's accepted phase 1 set as one responder configuration: two proposals
+/// (AEAD and CBC), every group AWS allows.
+pub fn aws_ike_proposals() -> Vec<IkeProposal> {
+    let dh = vec![
+        DhGroup::Modp1024,
+        DhGroup::Modp2048,
+        DhGroup::Modp3072,
+        DhGroup::Modp4096,
+        DhGroup::Modp6144,
+        DhGroup::Modp8192,
+        DhGroup::Ecp256,
+        DhGroup::Ecp384,
+        DhGroup::Ecp521,
+        DhGroup::Modp1024S160,
+        DhGroup::Modp2048S224,
+        DhGroup::Modp2048S256,
+    ];
+    let prf = vec![
+        PrfAlg::HmacSha1,
+        PrfAlg::HmacSha256,
+        PrfAlg::HmacSha384,
+        PrfAlg::HmacSha512,
+    ];
+    vec![
+        IkeProposal {
+            encr: vec![
+                EncrAlg::AesCbc { key_bits: 128 },
+                EncrAlg::AesCbc { key_bits: 256 },
+            ],
+            prf: prf.clone(),
+            integ: vec![
+                IntegAlg::HmacSha1_96,
+                IntegAlg::HmacSha256_128,
+                IntegAlg::HmacSha384_192,
+                IntegAlg::HmacSha512_256,
+            ],
+            dh: dh.clone(),
+        },
+        IkeProposal {
+            encr: vec![
+                EncrAlg::AesGcm16 { key_bits: 128 },
+                EncrAlg::AesGcm16 { key_bits: 256 },
+            ],
+            prf,
+            integ: Vec::new(),
+            dh,
+        },
+    ]
+}
+
+pub fn aws_esp_proposals() -> Vec<EspProposal> {
+    vec![
+        EspProposal {
+            encr: vec![
+                EncrAlg::AesCbc { key_bits: 128 },
+                EncrAlg::AesCbc { key_bits: 256 },
+            ],
+            integ: vec![
+                IntegAlg::HmacSha1_96,
+                IntegAlg::HmacSha256_128,
+                IntegAlg::HmacSha384_192,
+                IntegAlg::HmacSha512_256,
+            ],
+            dh: Vec::new(),
+        },
+        EspProposal {
+            encr: vec![
+                EncrAlg::AesGcm16 { key_bits: 128 },
+                EncrAlg::AesGcm16 { key_bits: 256 },
+            ],
+            integ: Vec::new(),
+            dh: Vec::new(),
+        },
+    ]
+}
+
+impl Pair {
+    pub fn new(initiator_config: IkeConfig, responder_config: IkeConfig) -> Pair {
+        Pair::with_seed(initiator_config, responder_config, 1)
+    }
+
+    pub fn with_seed(initiator_config: IkeConfig, responder_config: IkeConfig, seed: u8) -> Pair {
+        let start = Instant::now();
+        let initiator = IkeSa::initiate(
+            Arc::new(initiator_config),
+            CGW.parse().unwrap(),
+            AWS.parse().unwrap(),
+            start,
+            [seed; 32],
+        );
+        Pair {
+            start,
+            now: start,
+            latency: Duration::from_millis(10),
+            initiator,
+            responders: Endpoint::new(
+                Some(Arc::new(responder_config)),
+                [seed.wrapping_add(100); 32],
+            ),
+            initiator_events: Vec::new(),
+            responder_events: Vec::new(),
+            wire: Vec::new(),
+            drop: Box::new(|_, _, _| false),
+            counts: [0, 0],
+            in_flight: Vec::new(),
+        }
+    }
+
+    /// The live responder SA, if any.
+    pub fn responder(&self) -> Option<&IkeSa> {
+        self.responders
+            .sas()
+            .map(|(_, s)| s)
+            .find(|s| !s.is_closed())
+    }
+
+    fn collect(&mut self) {
+        while let Some(t) = self.initiator.poll_transmit() {
+            self.send(Dir::ToResponder, t);
+        }
+        while let Some(e) = self.initiator.poll_event() {
+            self.initiator_events.push(e);
+        }
+        while let Some(t) = self.responders.poll_transmit() {
+            self.send(Dir::ToInitiator, t);
+        }
+        while let Some((_, e)) = self.responders.poll_event() {
+            self.responder_events.push(e);
+        }
+    }
+
+    fn send(&mut self, dir: Dir, t: Transmit) {
+        let i = dir as usize;
+        let n = self.counts[i];
+        self.counts[i] += 1;
+        self.wire.push((dir, t.clone()));
+        if !(self.drop)(dir, n, &t) {
+            self.in_flight.push((self.now + self.latency, dir, t));
+        }
+    }
+
+    fn deliver(&mut self, dir: Dir, t: Transmit) {
+        // The receiver sees the datagram on t.remote, coming from t.local.
+        let (local, remote): (SocketAddr, SocketAddr) = (t.remote, t.local);
+        match dir {
+            Dir::ToInitiator => {
+                let msg: &[u8] = if local.port() == 4500 {
+                    match classify_udp4500(&t.payload) {
+                        Udp4500::Ike(m) => m,
+                        _ => return,
+                    }
+                } else {
+                    &t.payload
+                };
+                self.initiator.handle_message(self.now, local, remote, msg)
+            }
+            Dir::ToResponder => {
+                self.responders
+                    .handle_datagram(self.now, local, remote, &t.payload);
+            }
+        }
+    }
+
+    /// Runs until nothing is in flight and no timer is due before `limit`
+    /// of virtual time has passed.
+    pub fn drive_for(&mut self, limit: Duration) {
+        let end = self.now + limit;
+        for _ in 0..100_000 {
+            self.collect();
+            let next_delivery = self.in_flight.iter().map(|f| f.0).min();
+            let mut next = next_delivery;
+            for t in [
+                self.initiator.poll_timeout(),
+                self.responders.poll_timeout(),
+            ] {
+                next = match (next, t) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            let Some(next) = next else { return };
+            if next > end {
+                self.now = end;
+                return;
+            }
+            self.now = self.now.max(next);
+            let now = self.now;
+            let mut due = Vec::new();
+            self.in_flight.retain(|f| {
+                if f.0 <= now {
+                    due.push((f.1, f.2.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (dir, t) in due {
+                self.deliver(dir, t);
+            }
+            self.initiator.handle_timeout(now);
+            self.responders.handle_timeout(now);
+        }
+        panic!("drive_for did not settle");
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.start
+    }
+}
+
+pub fn child_installed(events: &[Event]) -> Option<&ike::sa::ChildSaInfo> {
+    events.iter().find_map(|e| match e {
+        Event::ChildSaInstalled(c) => Some(c),
+        _ => None,
+    })
+}
+
+pub fn ike_established(events: &[Event]) -> Option<&ike::sa::IkeSaInfo> {
+    events.iter().find_map(|e| match e {
+        Event::IkeSaEstablished(c) => Some(c),
+        _ => None,
+    })
+}
+
+pub fn ike_failure(events: &[Event]) -> Option<&ike::sa::Failure> {
+    events.iter().find_map(|e| match e {
+        Event::IkeSaFailed(f) => Some(f),
+        _ => None,
+    })
+}
+
+pub fn child_failure(events: &[Event]) -> Option<&ike::sa::Failure> {
+    events.iter().find_map(|e| match e {
+        Event::ChildSaFailed(f) => Some(f),
+        _ => None,
+    })
+}
