@@ -3,12 +3,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ike::crypto::{DhGroup, EncrAlg, PrfAlg, Secret};
-use ike::natt::{classify_udp4500, Udp4500};
-use ike::sa::{Endpoint, EspProposal, Event, IkeConfig, IkeProposal, IkeSa};
+use ike::sa::{loopback, EspProposal, Event, IkeConfig, IkeProposal};
 
 fn config(dh: DhGroup) -> Arc<IkeConfig> {
     let gcm = EncrAlg::AesGcm16 { key_bits: 128 };
@@ -23,35 +21,8 @@ fn config(dh: DhGroup) -> Arc<IkeConfig> {
 fn handshake(cfg: &Arc<IkeConfig>, seed: u8) {
     let cgw: SocketAddr = "192.0.2.10:500".parse().unwrap();
     let aws: SocketAddr = "198.51.100.10:500".parse().unwrap();
-    let now = Instant::now();
-    let mut init = IkeSa::initiate(cfg.clone(), cgw, aws, now, [seed; 32]);
-    let mut resp = Endpoint::new(Some(cfg.clone()), [seed ^ 0x55; 32]);
-    let mut installed = 0;
-    for _ in 0..8 {
-        while let Some(t) = init.poll_transmit() {
-            resp.handle_datagram(now, t.remote, t.local, &t.payload);
-        }
-        while let Some(t) = resp.poll_transmit() {
-            let msg = match t.remote.port() {
-                4500 => match classify_udp4500(&t.payload) {
-                    Udp4500::Ike(m) => m.to_vec(),
-                    _ => continue,
-                },
-                _ => t.payload.clone(),
-            };
-            init.handle_message(now, t.remote, t.local, &msg);
-        }
-        while let Some(e) = init.poll_event() {
-            if matches!(e, Event::ChildSaInstalled(_)) {
-                installed += 1;
-            }
-        }
-        while resp.poll_event().is_some() {}
-        if installed > 0 {
-            return;
-        }
-    }
-    panic!("handshake did not complete");
+    let o = loopback::run(cfg.clone(), cfg.clone(), cgw, aws, [seed; 32]);
+    assert!(o.initiator.iter().any(|e| matches!(e, Event::ChildSaInstalled(_))), "{:?}", o.initiator);
 }
 
 fn bench(c: &mut Criterion) {

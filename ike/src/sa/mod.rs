@@ -12,6 +12,7 @@ mod exchange_init;
 mod ike_sa;
 mod informational;
 mod keylog;
+pub mod loopback;
 pub mod proposal;
 mod protect;
 pub mod selectors;
