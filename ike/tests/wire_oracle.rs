@@ -549,7 +549,15 @@ fn check_with_oracle(m: &Message, bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(
+                "tests/wire_oracle.proptest-regressions",
+            ),
+        )),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn oracle_agrees_and_round_trips(mut m in message()) {
@@ -576,5 +584,25 @@ proptest! {
         if let Some((&first, rest)) = b.split_first() {
             let _ = parse_payloads(PayloadType(first), rest);
         }
+    }
+}
+
+/// Writes generated messages as seeds for the `parse_message` fuzz target:
+/// `WIRE_SEED_DIR=../fuzz/corpus/parse_message cargo test -p ike --test
+/// wire_oracle -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    use proptest::strategy::ValueTree;
+    let Ok(dir) = std::env::var("WIRE_SEED_DIR") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).expect("seed dir");
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = message();
+    for i in 0..200 {
+        let m = strategy.new_tree(&mut runner).expect("tree").current();
+        let path = format!("{dir}/seed-{i:03}.bin");
+        std::fs::write(path, m.emit()).expect("write seed");
     }
 }
