@@ -1,2 +1,36 @@
 //! The cgw-sim command line.
-fn main() {}
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod aws;
+mod selftest;
+
+/// Customer-gateway VPN simulator and tunnel test harness for AWS
+/// Site-to-Site VPN.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Negotiate every phase 1 suite AWS accepts, and the classic failures,
+    /// against an AWS-like responder in memory; exit 0 if all held.
+    Selftest,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Selftest => {
+            if selftest::run() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

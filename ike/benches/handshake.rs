@@ -12,8 +12,17 @@ fn config(dh: DhGroup) -> Arc<IkeConfig> {
     let gcm = EncrAlg::AesGcm16 { key_bits: 128 };
     Arc::new(IkeConfig::new(
         Secret::from_slice(b"bench-psk-0123456789"),
-        vec![IkeProposal { encr: vec![gcm], prf: vec![PrfAlg::HmacSha256], integ: vec![], dh: vec![dh] }],
-        vec![EspProposal { encr: vec![gcm], integ: vec![], dh: vec![] }],
+        vec![IkeProposal {
+            encr: vec![gcm],
+            prf: vec![PrfAlg::HmacSha256],
+            integ: vec![],
+            dh: vec![dh],
+        }],
+        vec![EspProposal {
+            encr: vec![gcm],
+            integ: vec![],
+            dh: vec![],
+        }],
     ))
 }
 
@@ -22,7 +31,13 @@ fn handshake(cfg: &Arc<IkeConfig>, seed: u8) {
     let cgw: SocketAddr = "192.0.2.10:500".parse().unwrap();
     let aws: SocketAddr = "198.51.100.10:500".parse().unwrap();
     let o = loopback::run(cfg.clone(), cfg.clone(), cgw, aws, [seed; 32]);
-    assert!(o.initiator.iter().any(|e| matches!(e, Event::ChildSaInstalled(_))), "{:?}", o.initiator);
+    assert!(
+        o.initiator
+            .iter()
+            .any(|e| matches!(e, Event::ChildSaInstalled(_))),
+        "{:?}",
+        o.initiator
+    );
 }
 
 fn bench(c: &mut Criterion) {

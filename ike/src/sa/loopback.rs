@@ -51,18 +51,21 @@ pub fn run(
         while let Some(t) = resp.poll_transmit() {
             moved = true;
             out.datagrams += 1;
-            let message = if t.remote.port() == init.local_addr().port() && init.local_addr().port() != 500 {
-                match classify_udp4500(&t.payload) {
-                    Udp4500::Ike(m) => m,
-                    _ => continue,
-                }
-            } else {
-                &t.payload[..]
-            };
+            let message =
+                if t.remote.port() == init.local_addr().port() && init.local_addr().port() != 500 {
+                    match classify_udp4500(&t.payload) {
+                        Udp4500::Ike(m) => m,
+                        _ => continue,
+                    }
+                } else {
+                    &t.payload[..]
+                };
             init.handle_message(now, t.remote, t.local, message);
         }
-        out.initiator.extend(std::iter::from_fn(|| init.poll_event()));
-        out.responder.extend(std::iter::from_fn(|| resp.poll_event().map(|(_, e)| e)));
+        out.initiator
+            .extend(std::iter::from_fn(|| init.poll_event()));
+        out.responder
+            .extend(std::iter::from_fn(|| resp.poll_event().map(|(_, e)| e)));
         if !moved {
             break;
         }
