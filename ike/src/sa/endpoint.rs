@@ -142,9 +142,11 @@ impl Endpoint {
                 Role::Responder => sa.spi_r() == spi_r && sa.spi_i() == spi_i,
             }
         });
-        if let Some((id, sa)) = found {
+                if let Some((id, sa)) = found {
+            let id = *id;
             sa.handle_message(now, local, remote, message);
-            return Received::Ike(*id);
+            self.adopt_successors();
+            return Received::Ike(id);
         }
         match (&self.responder, initial_request) {
             (Some(cfg), true) => {
@@ -159,12 +161,26 @@ impl Endpoint {
         }
     }
 
-    /// Runs every timer due at `now`.
+        /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         for (_, sa) in &mut self.sas {
             if sa.poll_timeout().is_some_and(|t| t <= now) {
                 sa.handle_timeout(now);
             }
+        }
+        self.adopt_successors();
+    }
+
+    /// Takes the IKE SAs that rekeys created into the endpoint.
+    fn adopt_successors(&mut self) {
+        let mut born = Vec::new();
+        for (_, sa) in &mut self.sas {
+            while let Some(next) = sa.take_successor() {
+                born.push(next);
+            }
+        }
+        for sa in born {
+            self.insert(sa);
         }
     }
 

@@ -8,6 +8,7 @@ mod config;
 mod endpoint;
 mod event;
 mod exchange_auth;
+mod exchange_create_child;
 mod exchange_init;
 mod ike_sa;
 mod informational;
