@@ -152,7 +152,7 @@ pub struct IkeConfig {
     pub half_open_timeout: Duration,
     /// UDP port for IKE before NAT traversal (500).
     pub ike_port: u16,
-        /// UDP port after the float (4500).
+    /// UDP port after the float (4500).
     pub natt_port: u16,
     /// SA lifetimes and rekey timing.
     pub lifetimes: Lifetimes,
@@ -182,7 +182,7 @@ impl IkeConfig {
             initial_contact: true,
             half_open_timeout: Duration::from_secs(30),
             ike_port: 500,
-                        natt_port: 4500,
+            natt_port: 4500,
             lifetimes: Lifetimes::default(),
         }
     }

@@ -100,6 +100,11 @@ impl Endpoint {
         self.sas.iter().find(|(i, _)| *i == id).map(|(_, s)| s)
     }
 
+    /// The IKE SA `id`, mutable (to start a rekey or a delete).
+    pub fn sa_mut(&mut self, id: SaId) -> Option<&mut IkeSa> {
+        self.sas.iter_mut().find(|(i, _)| *i == id).map(|(_, s)| s)
+    }
+
     /// All IKE SAs.
     pub fn sas(&self) -> impl Iterator<Item = (SaId, &IkeSa)> {
         self.sas.iter().map(|(i, s)| (*i, s))
@@ -142,7 +147,7 @@ impl Endpoint {
                 Role::Responder => sa.spi_r() == spi_r && sa.spi_i() == spi_i,
             }
         });
-                if let Some((id, sa)) = found {
+        if let Some((id, sa)) = found {
             let id = *id;
             sa.handle_message(now, local, remote, message);
             self.adopt_successors();
@@ -161,7 +166,7 @@ impl Endpoint {
         }
     }
 
-        /// Runs every timer due at `now`.
+    /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         for (_, sa) in &mut self.sas {
             if sa.poll_timeout().is_some_and(|t| t <= now) {

@@ -79,7 +79,7 @@ pub struct ChildSaInfo {
     pub local_ts: Vec<TrafficSelector>,
     /// The peer's selectors.
     pub remote_ts: Vec<TrafficSelector>,
-        /// ESP travels in UDP (RFC 3948) between these addresses, when set.
+    /// ESP travels in UDP (RFC 3948) between these addresses, when set.
     pub encapsulation: Option<(SocketAddr, SocketAddr)>,
     /// The inbound SPI of the pair this one rekeys: send on the new pair
     /// from now on, and keep the old inbound SA until it is deleted.
@@ -183,7 +183,7 @@ pub enum Event {
         /// Our inbound SPI of the deleted pair.
         spi_in: u32,
     },
-        /// The IKE SA is gone (deleted by the peer or by us, or expired).
+    /// The IKE SA is gone (deleted by the peer or by us, or expired).
     IkeSaClosed,
     /// The IKE SA was rekeyed: the new one (with the child SAs) carries on
     /// under new SPIs; the old one is deleted without further events.

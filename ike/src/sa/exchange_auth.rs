@@ -143,7 +143,18 @@ impl IkeSa {
     ) -> ChildSaInfo {
         let (ni, nr) = (&self.ni, &self.nr);
         let we_initiated = self.role == Role::Initiator;
-        self.make_child_info(we_initiated, ni, nr, None, suite, spi_in, spi_out, local_ts, remote_ts, None)
+        self.make_child_info(
+            we_initiated,
+            ni,
+            nr,
+            None,
+            suite,
+            spi_in,
+            spi_out,
+            local_ts,
+            remote_ts,
+            None,
+        )
     }
 
     pub(super) fn send_auth_request(&mut self, now: Instant) {

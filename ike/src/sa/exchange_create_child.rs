@@ -25,11 +25,11 @@ use rand_core::RngCore;
 use super::event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, Role};
 use super::exchange_init::{find_notify, first_error_notify, notify};
 use super::ike_sa::{ChildState, IkeSa, Purpose, State};
-use super::protect::SkKeys;
 use super::proposal::{
     choose_esp, choose_ike, esp_suite_from_answer, esp_suite_to_wire, ike_suite_from_answer,
     ike_suite_to_wire, EspSuite,
 };
+use super::protect::SkKeys;
 use super::selectors;
 use super::timer::Timer;
 use crate::crypto::{keys, DhGroup, KeyPair, Secret};
@@ -78,7 +78,11 @@ fn lowest<'a>(a: &'a [u8], b: &'a [u8]) -> Vec<u8> {
         let t = x.iter().position(|b| *b != 0).unwrap_or(x.len());
         (x.len() - t, x[t..].to_vec())
     };
-    if key(a) <= key(b) { a.to_vec() } else { b.to_vec() }
+    if key(a) <= key(b) {
+        a.to_vec()
+    } else {
+        b.to_vec()
+    }
 }
 
 fn nonce_lt(a: &[u8], b: &[u8]) -> bool {
@@ -91,10 +95,17 @@ impl IkeSa {
     pub(super) fn soft_deadline(&mut self, now: Instant, lifetime: Duration) -> Instant {
         let l = &self.config.lifetimes;
         let span = l.margin.as_millis() as u64 * l.fuzz_percent as u64 / 100;
-        let jitter = if span == 0 { 0 } else { self.rng.next_u64() % (span + 1) };
+        let jitter = if span == 0 {
+            0
+        } else {
+            self.rng.next_u64() % (span + 1)
+        };
         let lead = l.margin + Duration::from_millis(jitter);
         // A lifetime shorter than its margins still rekeys before it ends.
-        let soft = lifetime.checked_sub(lead).filter(|s| *s >= lifetime / 4).unwrap_or(lifetime / 2);
+        let soft = lifetime
+            .checked_sub(lead)
+            .filter(|s| *s >= lifetime / 4)
+            .unwrap_or(lifetime / 2);
         now + soft
     }
 
@@ -144,9 +155,19 @@ impl IkeSa {
         let ike = self.suite.expect("keys exist");
         let k = self.keys.as_ref().expect("keys exist");
         let c = keys::derive_child_keys(ike.prf, &k.sk_d, suite.encr, suite.integ, pfs, ni, nr);
-        let i_to_r = EspKeys { encr: c.encr_i, integ: c.integ_i };
-        let r_to_i = EspKeys { encr: c.encr_r, integ: c.integ_r };
-        let (keys_in, keys_out) = if we_initiated { (r_to_i, i_to_r) } else { (i_to_r, r_to_i) };
+        let i_to_r = EspKeys {
+            encr: c.encr_i,
+            integ: c.integ_i,
+        };
+        let r_to_i = EspKeys {
+            encr: c.encr_r,
+            integ: c.integ_r,
+        };
+        let (keys_in, keys_out) = if we_initiated {
+            (r_to_i, i_to_r)
+        } else {
+            (i_to_r, r_to_i)
+        };
         ChildSaInfo {
             spi_in,
             spi_out,
@@ -169,16 +190,36 @@ impl IkeSa {
         let ok = self.state == State::Established
             && !self.superseded
             && self.pending.is_none()
-            && self.children.iter().any(|c| c.spi_in == spi_in && !c.replaced && c.collision.ours.is_none());
+            && self
+                .children
+                .iter()
+                .any(|c| c.spi_in == spi_in && !c.replaced && c.collision.ours.is_none());
         if ok {
-            let pfs = self.config.esp_proposals.iter().find_map(|p| p.dh.first().copied());
+            let pfs = self
+                .config
+                .esp_proposals
+                .iter()
+                .find_map(|p| p.dh.first().copied());
             self.send_child_rekey(now, spi_in, pfs, false);
         }
         ok
     }
 
-    fn send_child_rekey(&mut self, now: Instant, old_spi_in: u32, pfs: Option<DhGroup>, ke_retried: bool) {
-        let Some(child) = self.children.iter().find(|c| c.spi_in == old_spi_in).cloned() else { return };
+    fn send_child_rekey(
+        &mut self,
+        now: Instant,
+        old_spi_in: u32,
+        pfs: Option<DhGroup>,
+        ke_retried: bool,
+    ) {
+        let Some(child) = self
+            .children
+            .iter()
+            .find(|c| c.spi_in == old_spi_in)
+            .cloned()
+        else {
+            return;
+        };
         let new_spi_in = self.random_spi32();
         let ni = self.random_nonce();
         let dh = pfs.map(|g| KeyPair::generate(g, &mut self.rng));
@@ -200,12 +241,21 @@ impl IkeSa {
             Payload::Nonce(Nonce(ni.clone())),
         ];
         if let Some(d) = &dh {
-            payloads.push(Payload::Ke(KeyExchange { group: d.group().id(), data: d.public_key().to_vec() }));
+            payloads.push(Payload::Ke(KeyExchange {
+                group: d.group().id(),
+                data: d.public_key().to_vec(),
+            }));
         }
         payloads.push(Payload::TsI(TrafficSelectors(child.local_ts.clone())));
         payloads.push(Payload::TsR(TrafficSelectors(child.remote_ts.clone())));
         self.send_request(now, ExchangeType::CREATE_CHILD_SA, payloads);
-        let req = RekeyChildRequest { old_spi_in, new_spi_in, ni, dh, ke_retried };
+        let req = RekeyChildRequest {
+            old_spi_in,
+            new_spi_in,
+            ni,
+            dh,
+            ke_retried,
+        };
         if let Some(p) = self.pending.as_mut() {
             p.purpose = Purpose::RekeyChild(req);
         }
@@ -240,16 +290,25 @@ impl IkeSa {
         let payloads = vec![
             Payload::Sa(SaPayload { proposals: wire }),
             Payload::Nonce(Nonce(ni.clone())),
-            Payload::Ke(KeyExchange { group: dh.group().id(), data: dh.public_key().to_vec() }),
+            Payload::Ke(KeyExchange {
+                group: dh.group().id(),
+                data: dh.public_key().to_vec(),
+            }),
         ];
         self.send_request(now, ExchangeType::CREATE_CHILD_SA, payloads);
-        let req = RekeyIkeRequest { new_spi, ni, dh, ke_retried, abandoned: false };
+        let req = RekeyIkeRequest {
+            new_spi,
+            ni,
+            dh,
+            ke_retried,
+            abandoned: false,
+        };
         if let Some(p) = self.pending.as_mut() {
             p.purpose = Purpose::RekeyIke(req);
         }
     }
 
-        /// Deletes child SAs of ours (by inbound SPI): they are forgotten and
+    /// Deletes child SAs of ours (by inbound SPI): they are forgotten and
     /// reported at once, so the data plane stops sending on them now, and
     /// an INFORMATIONAL Delete goes out when the request window is free.
     /// (The data plane keeps an old inbound SA until its successor has
@@ -258,10 +317,14 @@ impl IkeSa {
         for spi in &spis {
             if let Some(i) = self.children.iter().position(|c| c.spi_in == *spi) {
                 self.children.remove(i);
-                self.events.push_back(Event::ChildSaDeleted { spi_in: *spi });
+                self.events
+                    .push_back(Event::ChildSaDeleted { spi_in: *spi });
             }
         }
-        self.queued.push_back(vec![Payload::Delete(Delete { protocol: ProtocolId::ESP, spis })]);
+        self.queued.push_back(vec![Payload::Delete(Delete {
+            protocol: ProtocolId::ESP,
+            spis,
+        })]);
     }
 
     /// Sends the next queued request if the window is free.
@@ -269,10 +332,10 @@ impl IkeSa {
         if self.pending.is_some() || self.state != State::Established {
             return;
         }
-                if let Some(payloads) = self.queued.pop_front() {
+        if let Some(payloads) = self.queued.pop_front() {
             let purpose = match payloads.first() {
                 Some(Payload::Delete(d)) if d.protocol == ProtocolId::IKE => Purpose::DeleteIke,
-                Some(Payload::Delete(d)) => Purpose::DeleteChildren(d.spis.clone()),
+                Some(Payload::Delete(_)) => Purpose::DeleteChildren,
                 _ => Purpose::Plain,
             };
             self.send_request(now, ExchangeType::INFORMATIONAL, payloads);
@@ -284,7 +347,12 @@ impl IkeSa {
 
     /// Child lifetimes: hard expiry, then soft rekey.
     pub(super) fn on_child_deadlines(&mut self, now: Instant) {
-                let expired: Vec<u32> = self.children.iter().filter(|c| c.expire_at <= now).map(|c| c.spi_in).collect();
+        let expired: Vec<u32> = self
+            .children
+            .iter()
+            .filter(|c| c.expire_at <= now)
+            .map(|c| c.spi_in)
+            .collect();
         if !expired.is_empty() {
             self.queue_child_delete(expired);
         }
@@ -292,7 +360,12 @@ impl IkeSa {
             let due = self
                 .children
                 .iter()
-                .find(|c| c.rekey_at <= now && !c.replaced && c.collision.ours.is_none() && c.collision.theirs.is_none())
+                .find(|c| {
+                    c.rekey_at <= now
+                        && !c.replaced
+                        && c.collision.ours.is_none()
+                        && c.collision.theirs.is_none()
+                })
                 .map(|c| c.spi_in);
             if let Some(spi) = due {
                 self.rekey_child(now, spi);
@@ -305,15 +378,18 @@ impl IkeSa {
         let expire = self.children.iter().map(|c| c.expire_at).min();
         // A rekey waits for a free window; reporting it while a request is
         // outstanding would make the driver spin.
-        let rekey = if self.pending.is_none() && self.state == State::Established && !self.superseded {
-            self.children
-                .iter()
-                .filter(|c| !c.replaced && c.collision.ours.is_none() && c.collision.theirs.is_none())
-                .map(|c| c.rekey_at)
-                .min()
-        } else {
-            None
-        };
+        let rekey =
+            if self.pending.is_none() && self.state == State::Established && !self.superseded {
+                self.children
+                    .iter()
+                    .filter(|c| {
+                        !c.replaced && c.collision.ours.is_none() && c.collision.theirs.is_none()
+                    })
+                    .map(|c| c.rekey_at)
+                    .min()
+            } else {
+                None
+            };
         match (expire, rekey) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -334,9 +410,27 @@ impl IkeSa {
         if self.superseded {
             return self.answer(id, vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())]);
         }
-        let sa = inner.iter().find_map(|p| if let Payload::Sa(s) = p { Some(s) } else { None });
-        let nonce = inner.iter().find_map(|p| if let Payload::Nonce(n) = p { Some(n.0.clone()) } else { None });
-        let ke = inner.iter().find_map(|p| if let Payload::Ke(k) = p { Some(k) } else { None });
+        let sa = inner.iter().find_map(|p| {
+            if let Payload::Sa(s) = p {
+                Some(s)
+            } else {
+                None
+            }
+        });
+        let nonce = inner.iter().find_map(|p| {
+            if let Payload::Nonce(n) = p {
+                Some(n.0.clone())
+            } else {
+                None
+            }
+        });
+        let ke = inner.iter().find_map(|p| {
+            if let Payload::Ke(k) = p {
+                Some(k)
+            } else {
+                None
+            }
+        });
         let (Some(sa), Some(ni)) = (sa, nonce) else {
             return self.answer(id, vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())]);
         };
@@ -365,11 +459,17 @@ impl IkeSa {
         if self.children[old].replaced {
             return self.answer(id, vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())]);
         }
-        let choice = match choose_esp(self.config.policy.as_ref(), &sa.proposals, &self.config.esp_proposals, true) {
+        let choice = match choose_esp(
+            self.config.policy.as_ref(),
+            &sa.proposals,
+            &self.config.esp_proposals,
+            true,
+        ) {
             Ok(c) => c,
             Err(m) => {
                 self.answer(id, vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())]);
-                self.events.push_back(Event::ChildSaFailed(Failure::NoProposalChosen(m)));
+                self.events
+                    .push_back(Event::ChildSaFailed(Failure::NoProposalChosen(m)));
                 return;
             }
         };
@@ -377,19 +477,40 @@ impl IkeSa {
             None => (None, None),
             Some(g) => match ke.filter(|k| k.group == g.id()) {
                 None => {
-                    return self.answer(id, vec![notify(NotifyType::INVALID_KE_PAYLOAD, (g as u16).to_be_bytes().to_vec())]);
+                    return self.answer(
+                        id,
+                        vec![notify(
+                            NotifyType::INVALID_KE_PAYLOAD,
+                            (g as u16).to_be_bytes().to_vec(),
+                        )],
+                    );
                 }
                 Some(k) => {
                     let ours = KeyPair::generate(g, &mut self.rng);
                     match ours.agree(&k.data) {
                         Ok(s) => (Some(ours), Some(s)),
-                        Err(_) => return self.answer(id, vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())]),
+                        Err(_) => {
+                            return self
+                                .answer(id, vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())])
+                        }
                     }
                 }
             },
         };
-        let tsi = inner.iter().find_map(|p| if let Payload::TsI(t) = p { Some(t.0.clone()) } else { None });
-        let tsr = inner.iter().find_map(|p| if let Payload::TsR(t) = p { Some(t.0.clone()) } else { None });
+        let tsi = inner.iter().find_map(|p| {
+            if let Payload::TsI(t) = p {
+                Some(t.0.clone())
+            } else {
+                None
+            }
+        });
+        let tsr = inner.iter().find_map(|p| {
+            if let Payload::TsR(t) = p {
+                Some(t.0.clone())
+            } else {
+                None
+            }
+        });
         let narrowed_i = selectors::narrow(&tsi.unwrap_or_default(), &self.config.remote_ts);
         let narrowed_r = selectors::narrow(&tsr.unwrap_or_default(), &self.config.local_ts);
         if narrowed_i.is_empty() || narrowed_r.is_empty() {
@@ -398,11 +519,16 @@ impl IkeSa {
         let nr = self.random_nonce();
         let new_spi_in = self.random_spi32();
         let mut out = vec![
-            Payload::Sa(SaPayload { proposals: vec![esp_suite_to_wire(choice.number, new_spi_in, &choice.suite)] }),
+            Payload::Sa(SaPayload {
+                proposals: vec![esp_suite_to_wire(choice.number, new_spi_in, &choice.suite)],
+            }),
             Payload::Nonce(Nonce(nr.clone())),
         ];
         if let Some(k) = &ke_out {
-            out.push(Payload::Ke(KeyExchange { group: k.group().id(), data: k.public_key().to_vec() }));
+            out.push(Payload::Ke(KeyExchange {
+                group: k.group().id(),
+                data: k.public_key().to_vec(),
+            }));
         }
         out.push(Payload::TsI(TrafficSelectors(narrowed_i.clone())));
         out.push(Payload::TsR(TrafficSelectors(narrowed_r.clone())));
@@ -443,9 +569,12 @@ impl IkeSa {
     /// of the SA from the exchange with the lowest nonce deletes it, and
     /// the other end deletes the old SA (RFC 7296 2.8.1).
     fn resolve_collision(&mut self, old_spi_in: u32) {
-        let Some(i) = self.children.iter().position(|c| c.spi_in == old_spi_in) else { return };
+        let Some(i) = self.children.iter().position(|c| c.spi_in == old_spi_in) else {
+            return;
+        };
         let c = &mut self.children[i];
-        let (Some((ours_spi, ours_min)), Some((_, theirs_min))) = (c.collision.ours.clone(), c.collision.theirs.clone())
+        let (Some((ours_spi, ours_min)), Some((_, theirs_min))) =
+            (c.collision.ours.clone(), c.collision.theirs.clone())
         else {
             return;
         };
@@ -474,9 +603,15 @@ impl IkeSa {
             }
             ours.abandoned = true;
         }
-        let choice = match choose_ike(self.config.policy.as_ref(), &sa.proposals, &self.config.ike_proposals) {
+        let choice = match choose_ike(
+            self.config.policy.as_ref(),
+            &sa.proposals,
+            &self.config.ike_proposals,
+        ) {
             Ok(c) => c,
-            Err(_) => return self.answer(id, vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())]),
+            Err(_) => {
+                return self.answer(id, vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())])
+            }
         };
         let Some(peer_spi) = sa
             .proposals
@@ -488,7 +623,13 @@ impl IkeSa {
         };
         let g = choice.suite.dh;
         let Some(k) = ke.filter(|k| k.group == g.id()) else {
-            return self.answer(id, vec![notify(NotifyType::INVALID_KE_PAYLOAD, (g as u16).to_be_bytes().to_vec())]);
+            return self.answer(
+                id,
+                vec![notify(
+                    NotifyType::INVALID_KE_PAYLOAD,
+                    (g as u16).to_be_bytes().to_vec(),
+                )],
+            );
         };
         let ours = KeyPair::generate(g, &mut self.rng);
         let Ok(shared) = ours.agree(&k.data) else {
@@ -500,13 +641,29 @@ impl IkeSa {
             id,
             vec![
                 Payload::Sa(SaPayload {
-                    proposals: vec![ike_suite_to_wire(choice.number, new_spi.to_be_bytes().to_vec(), &choice.suite)],
+                    proposals: vec![ike_suite_to_wire(
+                        choice.number,
+                        new_spi.to_be_bytes().to_vec(),
+                        &choice.suite,
+                    )],
                 }),
                 Payload::Nonce(Nonce(nr.clone())),
-                Payload::Ke(KeyExchange { group: g.id(), data: ours.public_key().to_vec() }),
+                Payload::Ke(KeyExchange {
+                    group: g.id(),
+                    data: ours.public_key().to_vec(),
+                }),
             ],
         );
-        self.hand_over(now, Role::Responder, peer_spi, new_spi, choice.suite, &shared, &ni, &nr);
+        self.hand_over(
+            now,
+            Role::Responder,
+            peer_spi,
+            new_spi,
+            choice.suite,
+            &shared,
+            &ni,
+            &nr,
+        );
     }
 
     /// Builds the IKE SA that replaces this one and moves the children to
@@ -523,7 +680,10 @@ impl IkeSa {
         ni: &[u8],
         nr: &[u8],
     ) {
-        let Some(next) = self.successor_sa(now, role, spi_i, spi_r, suite, shared, ni, nr, true) else { return };
+        let Some(next) = self.successor_sa(now, role, spi_i, spi_r, suite, shared, ni, nr, true)
+        else {
+            return;
+        };
         let info = IkeSaInfo {
             spi_i,
             spi_r,
@@ -533,7 +693,11 @@ impl IkeSa {
             local: self.local,
             remote: self.remote,
         };
-        self.events.push_back(Event::IkeSaRekeyed { old_spi_i: self.spi_i, old_spi_r: self.spi_r, new: info });
+        self.events.push_back(Event::IkeSaRekeyed {
+            old_spi_i: self.spi_i,
+            old_spi_r: self.spi_r,
+            new: info,
+        });
         self.successor = Some(Box::new(next));
         self.superseded = true;
         self.timers.stop(Timer::IkeRekey);
@@ -555,7 +719,18 @@ impl IkeSa {
     ) -> Option<IkeSa> {
         let old = self.suite?;
         let old_keys = self.keys.as_ref()?;
-        let k = keys::derive_rekeyed_ike_keys(old.prf, &old_keys.sk_d, suite.prf, suite.encr, suite.integ, shared, ni, nr, spi_i, spi_r);
+        let k = keys::derive_rekeyed_ike_keys(
+            old.prf,
+            &old_keys.sk_d,
+            suite.prf,
+            suite.encr,
+            suite.integ,
+            shared,
+            ni,
+            nr,
+            spi_i,
+            spi_r,
+        );
         let sk = SkKeys::new(&suite, &k, role).ok()?;
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
@@ -599,8 +774,12 @@ impl IkeSa {
     fn finish_child_rekey(&mut self, now: Instant, inner: &[Payload], req: RekeyChildRequest) {
         let peer = self.remote;
         if let Some(n) = find_notify(inner, NotifyType::INVALID_KE_PAYLOAD) {
-            let wanted = n.data.get(..2).and_then(|b| DhGroup::from_id(u16::from_be_bytes([b[0], b[1]])));
-            let offered = wanted.filter(|g| self.config.esp_proposals.iter().any(|p| p.dh.contains(g)));
+            let wanted = n
+                .data
+                .get(..2)
+                .and_then(|b| DhGroup::from_id(u16::from_be_bytes([b[0], b[1]])));
+            let offered =
+                wanted.filter(|g| self.config.esp_proposals.iter().any(|p| p.dh.contains(g)));
             if let (Some(g), false) = (offered, req.ke_retried) {
                 return self.send_child_rekey(now, req.old_spi_in, Some(g), true);
             }
@@ -609,50 +788,109 @@ impl IkeSa {
             if n.kind == NotifyType::CHILD_SA_NOT_FOUND {
                 // The peer no longer has it: drop ours too.
                 self.children.retain(|c| c.spi_in != req.old_spi_in);
-                self.events.push_back(Event::ChildSaDeleted { spi_in: req.old_spi_in });
+                self.events.push_back(Event::ChildSaDeleted {
+                    spi_in: req.old_spi_in,
+                });
             } else if n.kind != NotifyType::TEMPORARY_FAILURE {
-                self.events.push_back(Event::ChildSaFailed(Failure::PeerError { peer, notify: n.kind }));
+                self.events
+                    .push_back(Event::ChildSaFailed(Failure::PeerError {
+                        peer,
+                        notify: n.kind,
+                    }));
             }
             // TEMPORARY_FAILURE: the peer is rekeying it; its rekey goes on.
             return;
         }
-        let sa = inner.iter().find_map(|p| if let Payload::Sa(s) = p { Some(s) } else { None });
-        let nr = inner.iter().find_map(|p| if let Payload::Nonce(n) = p { Some(n.0.clone()) } else { None });
+        let sa = inner.iter().find_map(|p| {
+            if let Payload::Sa(s) = p {
+                Some(s)
+            } else {
+                None
+            }
+        });
+        let nr = inner.iter().find_map(|p| {
+            if let Payload::Nonce(n) = p {
+                Some(n.0.clone())
+            } else {
+                None
+            }
+        });
         let answer = sa.and_then(|s| match s.proposals.as_slice() {
             [p] => esp_suite_from_answer(p, &self.config.esp_proposals, true),
             _ => None,
         });
         let (Some((spi_out, suite)), Some(nr)) = (answer, nr) else {
-            self.events.push_back(Event::ChildSaFailed(Failure::Protocol("CREATE_CHILD_SA answer without a valid SA or nonce".into())));
+            self.events
+                .push_back(Event::ChildSaFailed(Failure::Protocol(
+                    "CREATE_CHILD_SA answer without a valid SA or nonce".into(),
+                )));
             return;
         };
         let shared = match (suite.dh, &req.dh) {
             (None, _) => None,
             (Some(g), Some(ours)) if g == ours.group() => {
-                let ke = inner.iter().find_map(|p| if let Payload::Ke(k) = p { Some(k) } else { None });
-                match ke.filter(|k| k.group == g.id()).map(|k| ours.agree(&k.data)) {
+                let ke = inner.iter().find_map(|p| {
+                    if let Payload::Ke(k) = p {
+                        Some(k)
+                    } else {
+                        None
+                    }
+                });
+                match ke
+                    .filter(|k| k.group == g.id())
+                    .map(|k| ours.agree(&k.data))
+                {
                     Some(Ok(s)) => Some(s),
                     _ => {
-                        self.events.push_back(Event::ChildSaFailed(Failure::Protocol("CREATE_CHILD_SA answer with a bad KE".into())));
+                        self.events
+                            .push_back(Event::ChildSaFailed(Failure::Protocol(
+                                "CREATE_CHILD_SA answer with a bad KE".into(),
+                            )));
                         return;
                     }
                 }
             }
             _ => {
-                self.events.push_back(Event::ChildSaFailed(Failure::Protocol("PFS group in the answer differs from our KE".into())));
+                self.events
+                    .push_back(Event::ChildSaFailed(Failure::Protocol(
+                        "PFS group in the answer differs from our KE".into(),
+                    )));
                 return;
             }
         };
-        let Some(old) = self.children.iter().position(|c| c.spi_in == req.old_spi_in) else {
+        let Some(old) = self
+            .children
+            .iter()
+            .position(|c| c.spi_in == req.old_spi_in)
+        else {
             // Deleted meanwhile (by the peer): the new pair is not wanted.
             self.queue_child_delete(vec![req.new_spi_in]);
             return;
         };
-        let (local_ts, remote_ts) = (self.children[old].local_ts.clone(), self.children[old].remote_ts.clone());
-        let tsi = inner.iter().find_map(|p| if let Payload::TsI(t) = p { Some(t.0.clone()) } else { None });
-        let tsr = inner.iter().find_map(|p| if let Payload::TsR(t) = p { Some(t.0.clone()) } else { None });
-        let local_ts = tsi.filter(|t| selectors::within(t, &local_ts)).unwrap_or(local_ts);
-        let remote_ts = tsr.filter(|t| selectors::within(t, &remote_ts)).unwrap_or(remote_ts);
+        let (local_ts, remote_ts) = (
+            self.children[old].local_ts.clone(),
+            self.children[old].remote_ts.clone(),
+        );
+        let tsi = inner.iter().find_map(|p| {
+            if let Payload::TsI(t) = p {
+                Some(t.0.clone())
+            } else {
+                None
+            }
+        });
+        let tsr = inner.iter().find_map(|p| {
+            if let Payload::TsR(t) = p {
+                Some(t.0.clone())
+            } else {
+                None
+            }
+        });
+        let local_ts = tsi
+            .filter(|t| selectors::within(t, &local_ts))
+            .unwrap_or(local_ts);
+        let remote_ts = tsr
+            .filter(|t| selectors::within(t, &remote_ts))
+            .unwrap_or(remote_ts);
         let info = self.make_child_info(
             true,
             &req.ni,
@@ -680,8 +918,12 @@ impl IkeSa {
 
     fn finish_ike_rekey(&mut self, now: Instant, inner: &[Payload], req: RekeyIkeRequest) {
         if let Some(n) = find_notify(inner, NotifyType::INVALID_KE_PAYLOAD) {
-            let wanted = n.data.get(..2).and_then(|b| DhGroup::from_id(u16::from_be_bytes([b[0], b[1]])));
-            let offered = wanted.filter(|g| self.config.ike_proposals.iter().any(|p| p.dh.contains(g)));
+            let wanted = n
+                .data
+                .get(..2)
+                .and_then(|b| DhGroup::from_id(u16::from_be_bytes([b[0], b[1]])));
+            let offered =
+                wanted.filter(|g| self.config.ike_proposals.iter().any(|p| p.dh.contains(g)));
             if let (Some(g), false, false) = (offered, req.ke_retried, req.abandoned) {
                 return self.send_ike_rekey(now, g, true);
             }
@@ -690,44 +932,91 @@ impl IkeSa {
             // TEMPORARY_FAILURE (the peer's rekey won) or a refusal: try
             // again later unless the peer's rekey replaced this SA.
             if !self.superseded {
-                self.timers.set(Timer::IkeRekey, now + Duration::from_secs(10));
+                self.timers
+                    .set(Timer::IkeRekey, now + Duration::from_secs(10));
             }
             return;
         }
-        let sa = inner.iter().find_map(|p| if let Payload::Sa(s) = p { Some(s) } else { None });
-        let nr = inner.iter().find_map(|p| if let Payload::Nonce(n) = p { Some(n.0.clone()) } else { None });
-        let ke = inner.iter().find_map(|p| if let Payload::Ke(k) = p { Some(k) } else { None });
+        let sa = inner.iter().find_map(|p| {
+            if let Payload::Sa(s) = p {
+                Some(s)
+            } else {
+                None
+            }
+        });
+        let nr = inner.iter().find_map(|p| {
+            if let Payload::Nonce(n) = p {
+                Some(n.0.clone())
+            } else {
+                None
+            }
+        });
+        let ke = inner.iter().find_map(|p| {
+            if let Payload::Ke(k) = p {
+                Some(k)
+            } else {
+                None
+            }
+        });
         let parsed = sa.and_then(|s| s.proposals.first()).and_then(|p| {
             let suite = ike_suite_from_answer(p, &self.config.ike_proposals)?;
             let spi: [u8; 8] = p.spi.as_slice().try_into().ok()?;
             Some((suite, u64::from_be_bytes(spi)))
         });
         let (Some((suite, peer_spi)), Some(nr), Some(ke)) = (parsed, nr, ke) else {
-            self.timers.set(Timer::IkeRekey, now + Duration::from_secs(10));
+            self.timers
+                .set(Timer::IkeRekey, now + Duration::from_secs(10));
             return;
         };
         if suite.dh != req.dh.group() || ke.group != suite.dh.id() {
-            self.timers.set(Timer::IkeRekey, now + Duration::from_secs(10));
+            self.timers
+                .set(Timer::IkeRekey, now + Duration::from_secs(10));
             return;
         }
         let Ok(shared) = req.dh.agree(&ke.data) else {
-            self.timers.set(Timer::IkeRekey, now + Duration::from_secs(10));
+            self.timers
+                .set(Timer::IkeRekey, now + Duration::from_secs(10));
             return;
         };
         if req.abandoned || self.superseded {
             // The peer's rekey already replaced this SA: the one we just
             // made is redundant; it deletes itself.
-            if let Some(mut extra) = self.successor_sa(now, Role::Initiator, req.new_spi, peer_spi, suite, &shared, &req.ni, &nr, false) {
+            if let Some(mut extra) = self.successor_sa(
+                now,
+                Role::Initiator,
+                req.new_spi,
+                peer_spi,
+                suite,
+                &shared,
+                &req.ni,
+                &nr,
+                false,
+            ) {
                 extra.superseded = true;
-                                extra.queued.push_back(vec![Payload::Delete(Delete { protocol: ProtocolId::IKE, spis: Vec::new() })]);
+                extra.queued.push_back(vec![Payload::Delete(Delete {
+                    protocol: ProtocolId::IKE,
+                    spis: Vec::new(),
+                })]);
                 extra.flush_queue(now);
                 self.extra_successors.push(Box::new(extra));
             }
             return;
         }
-        self.hand_over(now, Role::Initiator, req.new_spi, peer_spi, suite, &shared, &req.ni, &nr);
+        self.hand_over(
+            now,
+            Role::Initiator,
+            req.new_spi,
+            peer_spi,
+            suite,
+            &shared,
+            &req.ni,
+            &nr,
+        );
         // The rekey's initiator deletes the old IKE SA.
-        self.queued.push_front(vec![Payload::Delete(Delete { protocol: ProtocolId::IKE, spis: Vec::new() })]);
+        self.queued.push_front(vec![Payload::Delete(Delete {
+            protocol: ProtocolId::IKE,
+            spis: Vec::new(),
+        })]);
     }
 }
 

@@ -73,10 +73,10 @@ pub(super) enum Purpose {
     Plain,
     /// CREATE_CHILD_SA rekeying a child SA.
     RekeyChild(super::exchange_create_child::RekeyChildRequest),
-        /// CREATE_CHILD_SA rekeying the IKE SA.
+    /// CREATE_CHILD_SA rekeying the IKE SA.
     RekeyIke(super::exchange_create_child::RekeyIkeRequest),
-    /// INFORMATIONAL deleting these child SAs (our inbound SPIs).
-    DeleteChildren(Vec<u32>),
+    /// INFORMATIONAL deleting child SAs (already forgotten locally).
+    DeleteChildren,
     /// INFORMATIONAL deleting the IKE SA.
     DeleteIke,
 }
@@ -147,7 +147,7 @@ pub struct IkeSa {
     pub(super) children: Vec<ChildState>,
     /// A new IKE SA created by rekeying this one, for the endpoint to take.
     pub(super) successor: Option<Box<IkeSa>>,
-        /// This SA was rekeyed: its children moved to the successor and it only
+    /// This SA was rekeyed: its children moved to the successor and it only
     /// waits for the old SA's delete exchange.
     pub(super) superseded: bool,
     /// Redundant IKE SAs from a lost rekey collision, deleting themselves.
@@ -208,7 +208,7 @@ impl IkeSa {
             last_response: None,
             child_spi_in: 0,
             children: Vec::new(),
-                        successor: None,
+            successor: None,
             superseded: false,
             extra_successors: Vec::new(),
             queued: VecDeque::new(),
@@ -266,6 +266,13 @@ impl IkeSa {
     pub fn stats(&self) -> IkeStats {
         self.stats
     }
+    /// The child SA pairs this IKE SA holds, as (inbound SPI, outbound SPI).
+    pub fn child_spis(&self) -> Vec<(u32, u32)> {
+        self.children
+            .iter()
+            .map(|c| (c.spi_in, c.spi_out))
+            .collect()
+    }
 
     /// Whether datagrams or events are waiting to be polled.
     pub fn has_output(&self) -> bool {
@@ -281,7 +288,7 @@ impl IkeSa {
         self.events.pop_front()
     }
     /// When [`IkeSa::handle_timeout`] must next be called.
-        pub fn poll_timeout(&self) -> Option<Instant> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         match (self.timers.next_deadline(), self.child_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -292,7 +299,10 @@ impl IkeSa {
     /// is deleting itself), for the owner to drive from now on. An
     /// [`super::Endpoint`] takes these by itself.
     pub fn take_successor(&mut self) -> Option<IkeSa> {
-        self.successor.take().or_else(|| self.extra_successors.pop()).map(|b| *b)
+        self.successor
+            .take()
+            .or_else(|| self.extra_successors.pop())
+            .map(|b| *b)
     }
 
     /// Processes every timer due at `now`.
@@ -300,21 +310,24 @@ impl IkeSa {
         while let Some(t) = self.timers.expired(now) {
             match t {
                 Timer::Retransmit => self.on_retransmit_timer(now),
-                                Timer::HalfOpen => {
+                Timer::HalfOpen => {
                     if self.state == State::InitAnswered {
                         self.fail(Failure::HalfOpenTimeout);
                     }
                 }
                 Timer::IkeRekey => {
-                    if !self.rekey_ike(now) && self.state == State::Established && !self.superseded {
+                    if !self.rekey_ike(now) && self.state == State::Established && !self.superseded
+                    {
                         // The request window is busy: try again shortly.
-                        self.timers.set(Timer::IkeRekey, now + std::time::Duration::from_secs(1));
+                        self.timers
+                            .set(Timer::IkeRekey, now + std::time::Duration::from_secs(1));
                     }
                 }
                 Timer::IkeExpire => {
                     // Hard lifetime: the SA and its children are gone.
                     for c in std::mem::take(&mut self.children) {
-                        self.events.push_back(Event::ChildSaDeleted { spi_in: c.spi_in });
+                        self.events
+                            .push_back(Event::ChildSaDeleted { spi_in: c.spi_in });
                     }
                     if !self.superseded {
                         self.events.push_back(Event::IkeSaClosed);
@@ -366,7 +379,7 @@ impl IkeSa {
             self.stats.unexpected += 1;
             return;
         }
-                if h.flags.response {
+        if h.flags.response {
             self.handle_response(now, local, remote, message, parsed);
         } else {
             self.handle_request(now, local, remote, message, parsed);
@@ -396,7 +409,7 @@ impl IkeSa {
             ExchangeType::IKE_AUTH if self.state == State::AuthSent => {
                 self.process_auth_response(now, raw, msg)
             }
-                        ExchangeType::INFORMATIONAL => self.process_informational_response(raw, msg),
+            ExchangeType::INFORMATIONAL => self.process_informational_response(raw, msg),
             ExchangeType::CREATE_CHILD_SA if self.state == State::Established => {
                 self.process_create_child_response(now, raw, msg)
             }
@@ -435,7 +448,7 @@ impl IkeSa {
             ExchangeType::IKE_AUTH if self.state == State::InitAnswered => {
                 self.process_auth_request(now, local, remote, raw, msg)
             }
-                        ExchangeType::INFORMATIONAL if self.sk.is_some() => {
+            ExchangeType::INFORMATIONAL if self.sk.is_some() => {
                 self.process_informational_request(raw, msg)
             }
             ExchangeType::CREATE_CHILD_SA if self.state == State::Established => {
@@ -521,7 +534,7 @@ impl IkeSa {
             remote: self.remote,
             payload: datagram.clone(),
         });
-                self.pending = Some(Pending {
+        self.pending = Some(Pending {
             message_id,
             exchange,
             datagram,
@@ -625,5 +638,4 @@ impl IkeSa {
         self.rng.fill_bytes(&mut n);
         n
     }
-
 }

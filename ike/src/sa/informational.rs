@@ -23,13 +23,16 @@ impl IkeSa {
                 ProtocolId::IKE => close = true,
                 ProtocolId::ESP => {
                     for spi_out in &d.spis {
-                        let Some(i) = self.children.iter().position(|c| c.spi_out == *spi_out) else {
+                        let Some(i) = self.children.iter().position(|c| c.spi_out == *spi_out)
+                        else {
                             continue;
                         };
                         let child = self.children.remove(i);
                         // Answer with our inbound SPI of the same pair.
                         ours.push(child.spi_in);
-                        self.events.push_back(Event::ChildSaDeleted { spi_in: child.spi_in });
+                        self.events.push_back(Event::ChildSaDeleted {
+                            spi_in: child.spi_in,
+                        });
                     }
                 }
                 _ => {}
@@ -43,7 +46,10 @@ impl IkeSa {
             let answer = if ours.is_empty() {
                 Vec::new()
             } else {
-                vec![Payload::Delete(Delete { protocol: ProtocolId::ESP, spis: ours })]
+                vec![Payload::Delete(Delete {
+                    protocol: ProtocolId::ESP,
+                    spis: ours,
+                })]
             };
             self.send_response(ExchangeType::INFORMATIONAL, id, answer);
         }
@@ -53,7 +59,8 @@ impl IkeSa {
     /// rekey reports nothing (its successor carries on).
     fn close_deleted(&mut self) {
         for c in std::mem::take(&mut self.children) {
-            self.events.push_back(Event::ChildSaDeleted { spi_in: c.spi_in });
+            self.events
+                .push_back(Event::ChildSaDeleted { spi_in: c.spi_in });
         }
         if !self.superseded {
             self.events.push_back(Event::IkeSaClosed);
@@ -62,15 +69,20 @@ impl IkeSa {
     }
 
     pub(super) fn process_informational_response(&mut self, raw: &[u8], msg: Message) {
-        if !self.sk.as_ref().map(|sk| sk.open(raw, &msg)).is_some_and(|r| r.is_ok()) {
+        if !self
+            .sk
+            .as_ref()
+            .map(|sk| sk.open(raw, &msg))
+            .is_some_and(|r| r.is_ok())
+        {
             self.stats.integrity_failures += 1;
             return;
         }
         let purpose = self.pending.take().map(|p| p.purpose).unwrap_or_default();
         self.request_answered();
         match purpose {
-                        // Our deleted children were forgotten when the delete was queued.
-            Purpose::DeleteChildren(_) => {}
+            // Our deleted children were forgotten when the delete was queued.
+            Purpose::DeleteChildren => {}
             Purpose::DeleteIke => self.close_deleted(),
             _ => {}
         }

@@ -19,7 +19,7 @@ mod protect;
 pub mod selectors;
 mod timer;
 
-pub use config::{Identity, IkeConfig, Retransmit};
+pub use config::{Identity, IkeConfig, Lifetimes, Retransmit};
 pub use endpoint::{Endpoint, Received, SaId};
 pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;

@@ -8,7 +8,7 @@ use std::time::Instant;
 pub enum Timer {
     /// Retransmit the outstanding request (or give up).
     Retransmit = 0,
-        /// A responder's IKE SA that was never authenticated is dropped.
+    /// A responder's IKE SA that was never authenticated is dropped.
     HalfOpen = 1,
     /// The IKE SA's soft lifetime: start an IKE rekey.
     IkeRekey = 2,
@@ -17,7 +17,12 @@ pub enum Timer {
 }
 
 const COUNT: usize = 4;
-const ALL: [Timer; COUNT] = [Timer::Retransmit, Timer::HalfOpen, Timer::IkeRekey, Timer::IkeExpire];
+const ALL: [Timer; COUNT] = [
+    Timer::Retransmit,
+    Timer::HalfOpen,
+    Timer::IkeRekey,
+    Timer::IkeExpire,
+];
 
 /// Deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Default)]
