@@ -32,6 +32,7 @@ pub struct DpStats {
     pub open_errors: u64,
     pub installed: u64,
     pub deleted: u64,
+    pub ike_rekeys: u64,
     pub peak_live: usize,
 }
 
@@ -67,7 +68,7 @@ impl DataPlane {
                 self.stats.deleted += 1;
                 self.reap();
             }
-            Event::IkeSaClosed | Event::IkeSaFailed(_) => {}
+            Event::IkeSaRekeyed { .. } => self.stats.ike_rekeys += 1,
             _ => {}
         }
     }
