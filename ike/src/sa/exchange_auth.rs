@@ -7,8 +7,9 @@ use std::time::Instant;
 use subtle::ConstantTimeEq;
 
 use super::event::{ChildSaInfo, Event, Failure, IkeSaInfo, Role};
-use super::exchange_init::{find_notify, first_error_notify, notify};
+use super::exchange_init::notify;
 use super::ike_sa::{IkeSa, State};
+use super::lookup::Lookup;
 use super::proposal::{
     choose_esp, esp_suite_from_answer, esp_suite_to_wire, EspProposal, EspSuite,
 };
@@ -348,12 +349,12 @@ impl IkeSa {
             }
         };
         self.request_answered();
-        if find_notify(&inner, NotifyType::AUTHENTICATION_FAILED).is_some() {
+        if inner.notify(NotifyType::AUTHENTICATION_FAILED).is_some() {
             return self.fail(Failure::PeerAuthenticationFailed { peer });
         }
         let p = collect(&inner, Role::Responder);
         let (Some(idr), Some(auth)) = (p.id, p.auth) else {
-            let f = match first_error_notify(&inner) {
+            let f = match inner.error_notify() {
                 Some(n) => Failure::PeerError {
                     peer,
                     notify: n.kind,
@@ -383,7 +384,7 @@ impl IkeSa {
             .push_back(Event::IkeSaEstablished(self.ike_sa_info()));
 
         // The IKE SA stands even when the child SA fails (RFC 7296 1.2).
-        if let Some(n) = first_error_notify(&inner) {
+        if let Some(n) = inner.error_notify() {
             let f = match n.kind {
                 NotifyType::NO_PROPOSAL_CHOSEN => Failure::PeerNoProposalChosen {
                     peer,

@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use rand_core::RngCore;
 
 use super::event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, Role};
-use super::exchange_init::{find_notify, first_error_notify, notify};
+use super::exchange_init::notify;
 use super::ike_sa::{ChildState, IkeSa, Purpose, State};
+use super::lookup::Lookup;
 use super::proposal::{
     choose_esp, choose_ike, esp_suite_from_answer, esp_suite_to_wire, ike_suite_from_answer,
     ike_suite_to_wire, EspSuite,
@@ -410,27 +411,9 @@ impl IkeSa {
         if self.superseded {
             return self.answer(id, vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())]);
         }
-        let sa = inner.iter().find_map(|p| {
-            if let Payload::Sa(s) = p {
-                Some(s)
-            } else {
-                None
-            }
-        });
-        let nonce = inner.iter().find_map(|p| {
-            if let Payload::Nonce(n) = p {
-                Some(n.0.clone())
-            } else {
-                None
-            }
-        });
-        let ke = inner.iter().find_map(|p| {
-            if let Payload::Ke(k) = p {
-                Some(k)
-            } else {
-                None
-            }
-        });
+        let sa = inner.sa();
+        let nonce = inner.nonce().map(<[u8]>::to_vec);
+        let ke = inner.ke();
         let (Some(sa), Some(ni)) = (sa, nonce) else {
             return self.answer(id, vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())]);
         };
@@ -497,20 +480,8 @@ impl IkeSa {
                 }
             },
         };
-        let tsi = inner.iter().find_map(|p| {
-            if let Payload::TsI(t) = p {
-                Some(t.0.clone())
-            } else {
-                None
-            }
-        });
-        let tsr = inner.iter().find_map(|p| {
-            if let Payload::TsR(t) = p {
-                Some(t.0.clone())
-            } else {
-                None
-            }
-        });
+        let tsi = inner.tsi().map(<[TrafficSelector]>::to_vec);
+        let tsr = inner.tsr().map(<[TrafficSelector]>::to_vec);
         let narrowed_i = selectors::narrow(&tsi.unwrap_or_default(), &self.config.remote_ts);
         let narrowed_r = selectors::narrow(&tsr.unwrap_or_default(), &self.config.local_ts);
         if narrowed_i.is_empty() || narrowed_r.is_empty() {
@@ -773,18 +744,15 @@ impl IkeSa {
 
     fn finish_child_rekey(&mut self, now: Instant, inner: &[Payload], req: RekeyChildRequest) {
         let peer = self.remote;
-        if let Some(n) = find_notify(inner, NotifyType::INVALID_KE_PAYLOAD) {
-            let wanted = n
-                .data
-                .get(..2)
-                .and_then(|b| DhGroup::from_id(u16::from_be_bytes([b[0], b[1]])));
+        if let Some(n) = inner.notify(NotifyType::INVALID_KE_PAYLOAD) {
+            let wanted = n.invalid_ke_group().and_then(|g| DhGroup::from_id(g.0));
             let offered =
                 wanted.filter(|g| self.config.esp_proposals.iter().any(|p| p.dh.contains(g)));
             if let (Some(g), false) = (offered, req.ke_retried) {
                 return self.send_child_rekey(now, req.old_spi_in, Some(g), true);
             }
         }
-        if let Some(n) = first_error_notify(inner) {
+        if let Some(n) = inner.error_notify() {
             if n.kind == NotifyType::CHILD_SA_NOT_FOUND {
                 // The peer no longer has it: drop ours too.
                 self.children.retain(|c| c.spi_in != req.old_spi_in);
@@ -801,20 +769,8 @@ impl IkeSa {
             // TEMPORARY_FAILURE: the peer is rekeying it; its rekey goes on.
             return;
         }
-        let sa = inner.iter().find_map(|p| {
-            if let Payload::Sa(s) = p {
-                Some(s)
-            } else {
-                None
-            }
-        });
-        let nr = inner.iter().find_map(|p| {
-            if let Payload::Nonce(n) = p {
-                Some(n.0.clone())
-            } else {
-                None
-            }
-        });
+        let sa = inner.sa();
+        let nr = inner.nonce().map(<[u8]>::to_vec);
         let answer = sa.and_then(|s| match s.proposals.as_slice() {
             [p] => esp_suite_from_answer(p, &self.config.esp_proposals, true),
             _ => None,
@@ -829,13 +785,7 @@ impl IkeSa {
         let shared = match (suite.dh, &req.dh) {
             (None, _) => None,
             (Some(g), Some(ours)) if g == ours.group() => {
-                let ke = inner.iter().find_map(|p| {
-                    if let Payload::Ke(k) = p {
-                        Some(k)
-                    } else {
-                        None
-                    }
-                });
+                let ke = inner.ke();
                 match ke
                     .filter(|k| k.group == g.id())
                     .map(|k| ours.agree(&k.data))
@@ -871,20 +821,8 @@ impl IkeSa {
             self.children[old].local_ts.clone(),
             self.children[old].remote_ts.clone(),
         );
-        let tsi = inner.iter().find_map(|p| {
-            if let Payload::TsI(t) = p {
-                Some(t.0.clone())
-            } else {
-                None
-            }
-        });
-        let tsr = inner.iter().find_map(|p| {
-            if let Payload::TsR(t) = p {
-                Some(t.0.clone())
-            } else {
-                None
-            }
-        });
+        let tsi = inner.tsi().map(<[TrafficSelector]>::to_vec);
+        let tsr = inner.tsr().map(<[TrafficSelector]>::to_vec);
         let local_ts = tsi
             .filter(|t| selectors::within(t, &local_ts))
             .unwrap_or(local_ts);
@@ -917,18 +855,15 @@ impl IkeSa {
     }
 
     fn finish_ike_rekey(&mut self, now: Instant, inner: &[Payload], req: RekeyIkeRequest) {
-        if let Some(n) = find_notify(inner, NotifyType::INVALID_KE_PAYLOAD) {
-            let wanted = n
-                .data
-                .get(..2)
-                .and_then(|b| DhGroup::from_id(u16::from_be_bytes([b[0], b[1]])));
+        if let Some(n) = inner.notify(NotifyType::INVALID_KE_PAYLOAD) {
+            let wanted = n.invalid_ke_group().and_then(|g| DhGroup::from_id(g.0));
             let offered =
                 wanted.filter(|g| self.config.ike_proposals.iter().any(|p| p.dh.contains(g)));
             if let (Some(g), false, false) = (offered, req.ke_retried, req.abandoned) {
                 return self.send_ike_rekey(now, g, true);
             }
         }
-        if first_error_notify(inner).is_some() {
+        if inner.error_notify().is_some() {
             // TEMPORARY_FAILURE (the peer's rekey won) or a refusal: try
             // again later unless the peer's rekey replaced this SA.
             if !self.superseded {
@@ -937,27 +872,9 @@ impl IkeSa {
             }
             return;
         }
-        let sa = inner.iter().find_map(|p| {
-            if let Payload::Sa(s) = p {
-                Some(s)
-            } else {
-                None
-            }
-        });
-        let nr = inner.iter().find_map(|p| {
-            if let Payload::Nonce(n) = p {
-                Some(n.0.clone())
-            } else {
-                None
-            }
-        });
-        let ke = inner.iter().find_map(|p| {
-            if let Payload::Ke(k) = p {
-                Some(k)
-            } else {
-                None
-            }
-        });
+        let sa = inner.sa();
+        let nr = inner.nonce().map(<[u8]>::to_vec);
+        let ke = inner.ke();
         let parsed = sa.and_then(|s| s.proposals.first()).and_then(|p| {
             let suite = ike_suite_from_answer(p, &self.config.ike_proposals)?;
             let spi: [u8; 8] = p.spi.as_slice().try_into().ok()?;

@@ -13,6 +13,7 @@ mod exchange_init;
 mod ike_sa;
 mod informational;
 mod keylog;
+mod lookup;
 pub mod loopback;
 pub mod proposal;
 mod protect;
