@@ -10,10 +10,12 @@ pub enum Timer {
     Retransmit = 0,
     /// A responder's IKE SA that was never authenticated is dropped.
     HalfOpen = 1,
+    /// Send a NAT keepalive (we are behind a NAT and have been quiet).
+    NatKeepalive = 2,
 }
 
-const COUNT: usize = 2;
-const ALL: [Timer; COUNT] = [Timer::Retransmit, Timer::HalfOpen];
+const COUNT: usize = 3;
+const ALL: [Timer; COUNT] = [Timer::Retransmit, Timer::HalfOpen, Timer::NatKeepalive];
 
 /// Deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Default)]
