@@ -448,6 +448,7 @@ impl IkeSa {
         message_id: u32,
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
+        self.last_now = Some(now);
         let message = self.build(exchange, message_id, false, payloads);
         let datagram = self.frame(message.clone());
         self.transmits.push_back(Transmit {
