@@ -23,6 +23,8 @@ pub struct UdpEngine {
     pub events: Vec<(SaId, Event)>,
     /// Installed child SAs with their ESP state.
     pub children: Vec<(ChildSaInfo, OutboundSa, InboundSa)>,
+    /// The IKE SA of each entry of `children`.
+    pub child_owners: Vec<SaId>,
     /// Inner packets received through ESP (already opened).
     pub received: Vec<Vec<u8>>,
     /// Answer ICMP echo requests to this inside address through the tunnel.
@@ -46,6 +48,7 @@ impl UdpEngine {
             local,
             events: Vec::new(),
             children: Vec::new(),
+            child_owners: Vec::new(),
             received: Vec::new(),
             answer_pings_on: None,
             esp_errors: Vec::new(),
@@ -74,6 +77,7 @@ impl UdpEngine {
                 let out = c.outbound_sa([7; 32]).expect("negotiated suites build");
                 let inb = c.inbound_sa(1024).expect("negotiated suites build");
                 self.children.push((c.clone(), out, inb));
+                self.child_owners.push(id);
             }
             self.events.push((id, e));
         }
@@ -117,6 +121,10 @@ impl UdpEngine {
         let mut pkt = Vec::with_capacity(inner.len() + 64);
         out.seal(4, inner, &mut pkt).expect("sequence space left");
         let _ = self.s4500.send_to(&pkt, remote);
+        // Traffic to the peer: no NAT keepalive is due for a while.
+        if let Some(id) = self.child_owners.get(i) {
+            self.endpoint.note_traffic_sent(*id, Instant::now());
+        }
     }
 
     /// Runs the engine until `done` says so or `timeout` passes; returns
