@@ -145,6 +145,11 @@ impl UdpEngine {
         let mut pkt = Vec::with_capacity(inner.len() + 64);
         out.seal(4, inner, &mut pkt).expect("sequence space left");
         let _ = self.s4500.send_to(&pkt, remote);
+        // Traffic to the peer: no NAT keepalive is due for a while.
+        let spi_in = c.spi_in;
+        if let Some(id) = self.endpoint.sa_of_child(spi_in) {
+            self.endpoint.note_traffic_sent(id, Instant::now());
+        }
     }
 
     /// Runs the engine until `done` says so or `timeout` passes; returns

@@ -457,6 +457,104 @@ impl LabPair {
     }
 }
 
+/// The CGW's address inside the NAT lab (the NAT's inside network).
+pub const CGW_INSIDE_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+/// The NAT's inside address (the CGW's gateway) in the NAT lab.
+pub const NAT_INSIDE_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
+/// The UDP ports the NAT lab's source NAT maps to (never 500 or 4500, so a
+/// translated port is visible).
+pub const NAT_PORTS: (u16, u16) = (20000, 29999);
+
+/// Three namespaces with a NAT in the middle:
+///
+/// ```text
+///  cgw  wan0 203.0.113.10/24 ── lan0 203.0.113.1/24  nat  wan0 192.0.2.10/24 ── wan0 198.51.100.10/24  aws
+/// ```
+///
+/// The `nat` namespace forwards and source-NATs everything from
+/// 203.0.113.0/24 leaving on its `wan0` to 192.0.2.10 (the CGW's public
+/// address, as AWS knows it), UDP with port translation into
+/// [`NAT_PORTS`] (nftables `snat`, the rest `masquerade`). The CGW routes
+/// 198.51.100.0/24 via the NAT; AWS reaches 192.0.2.0/24 on link. No
+/// default routes; nftables state goes away with the namespace.
+pub struct NatLab {
+    pub cgw: Netns,
+    pub nat: Netns,
+    pub aws: Netns,
+    pub inside: Veth,
+    pub outside: Veth,
+}
+
+impl NatLab {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> NatLab {
+        require::nft();
+        let cgw = Netns::new();
+        let nat = Netns::new();
+        let aws = Netns::new();
+        let inside = Veth::connect(
+            &cgw,
+            "wan0",
+            &format!("{CGW_INSIDE_ADDR}/24"),
+            &nat,
+            "lan0",
+            &format!("{NAT_INSIDE_ADDR}/24"),
+        );
+        let outside = Veth::connect(
+            &nat,
+            "wan0",
+            &format!("{CGW_ADDR}/24"),
+            &aws,
+            "wan0",
+            &format!("{AWS_ADDR}/24"),
+        );
+        cgw.add_route(&network_cidr(AWS_ADDR, 24), "wan0", Some(NAT_INSIDE_ADDR));
+        nat.sysctl("net.ipv4.ip_forward", "1");
+        nat.nft(&nat_ruleset());
+        let p = cgw.ping(AWS_ADDR, 1, None);
+        assert!(
+            p.success(),
+            "underlay ping {CGW_INSIDE_ADDR} -> NAT -> {AWS_ADDR} failed: {p}\n{}",
+            nat.exec(&["nft", "list", "ruleset"])
+        );
+        NatLab {
+            cgw,
+            nat,
+            aws,
+            inside,
+            outside,
+        }
+    }
+}
+
+/// The NAT lab's nftables ruleset (see [`NatLab`]).
+pub fn nat_ruleset() -> String {
+    let (lo, hi) = NAT_PORTS;
+    format!(
+        "table ip cgwt_nat {{\n\
+         \tchain postrouting {{\n\
+         \t\ttype nat hook postrouting priority srcnat; policy accept;\n\
+         \t\toifname \"wan0\" ip saddr 203.0.113.0/24 meta l4proto udp snat to {CGW_ADDR}:{lo}-{hi}\n\
+         \t\toifname \"wan0\" ip saddr 203.0.113.0/24 masquerade\n\
+         \t}}\n\
+         }}\n"
+    )
+}
+
+impl Netns {
+    /// Load an nftables ruleset (`nft -f`) into this namespace; it goes
+    /// away with the namespace.
+    #[track_caller]
+    pub fn nft(&self, ruleset: &str) {
+        let dir = crate::proc::TestDir::new("nft");
+        let file = dir.join("ruleset.nft");
+        std::fs::write(&file, ruleset).expect("write nft ruleset");
+        let f = file.display().to_string();
+        let o = self.exec(&["nft", "-f", &f]);
+        assert!(o.success(), "nft -f in {}: {o}\n{ruleset}", self.name());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

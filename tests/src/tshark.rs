@@ -249,6 +249,19 @@ pub fn frames(pcap: &Path, keys: Option<&Path>, filter: &str) -> Vec<String> {
     out.stdout.lines().map(str::to_string).collect()
 }
 
+/// One field of the frames matching `filter`, one string per frame.
+pub fn fields(pcap: &Path, filter: &str, field: &str) -> Vec<String> {
+    let out = tshark_r(pcap, None, &["-Y", filter, "-T", "fields", "-e", field]);
+    if !out.success() {
+        panic!("tshark -Y {filter:?} -e {field} failed: {out}");
+    }
+    out.stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // Wireshark key files (UAT tables in WIRESHARK_CONFIG_DIR)
 

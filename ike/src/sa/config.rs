@@ -156,6 +156,21 @@ pub struct IkeConfig {
     pub natt_port: u16,
     /// SA lifetimes and rekey timing.
     pub lifetimes: Lifetimes,
+    /// Responder: once this many IKE SAs are half-open (IKE_SA_INIT
+    /// answered, IKE_AUTH not yet come), new IKE_SA_INIT requests are
+    /// answered statelessly with a COOKIE (RFC 7296 2.6); 0 always demands
+    /// one.
+    pub cookie_threshold: usize,
+    /// Responder: how long a cookie secret lives; a cookie made with the
+    /// previous secret is still accepted for one more period.
+    pub cookie_secret_lifetime: Duration,
+    /// Responder: the hard limit on half-open IKE SAs; past it, IKE_SA_INIT
+    /// requests are dropped (and counted), cookie or not.
+    pub half_open_limit: usize,
+    /// Interval of NAT keepalives (RFC 3948 2.3) when we are behind a NAT:
+    /// sent only after this long without sending anything to the peer.
+    /// `None` disables them.
+    pub natt_keepalive: Option<Duration>,
 }
 
 impl IkeConfig {
@@ -184,6 +199,10 @@ impl IkeConfig {
             ike_port: 500,
             natt_port: 4500,
             lifetimes: Lifetimes::default(),
+            cookie_threshold: 32,
+            cookie_secret_lifetime: Duration::from_secs(300),
+            half_open_limit: 1024,
+            natt_keepalive: Some(Duration::from_secs(20)),
         }
     }
 }

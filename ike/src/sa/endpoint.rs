@@ -2,7 +2,12 @@
 //! many IKE SAs. It demultiplexes datagrams by SPI, starts responder SAs on
 //! new IKE_SA_INIT requests, and hands ESP and keepalives on the NAT-T port
 //! back to the caller, which owns the data plane.
+//!
+//! It also guards the responder against floods (RFC 7296 2.6): past
+//! `cookie_threshold` half-open IKE SAs it answers IKE_SA_INIT statelessly
+//! with a COOKIE, and past `half_open_limit` it drops requests outright.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,10 +16,11 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use super::config::IkeConfig;
+use super::cookie::{cookie_response, CookieJar, EndpointStats, InitRequest};
 use super::event::{Event, Role};
-use super::ike_sa::{IkeSa, Transmit};
+use super::ike_sa::{IkeSa, State, Transmit};
 use crate::natt::{classify_udp4500, Udp4500};
-use crate::wire::{ExchangeType, HeaderView};
+use crate::wire::{ExchangeType, HeaderView, Message};
 
 /// Identifies an IKE SA inside an [`Endpoint`]; never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,6 +38,11 @@ pub enum Received<'a> {
     Esp(&'a [u8]),
     /// A NAT keepalive.
     Keepalive,
+    /// An IKE_SA_INIT request answered statelessly with a COOKIE (too
+    /// many half-open SAs, and no valid cookie in the request).
+    CookieDemanded,
+    /// An IKE_SA_INIT request dropped: the half-open limit is reached.
+    Dropped,
     /// Not parseable as anything.
     Malformed,
 }
@@ -43,6 +54,12 @@ pub struct Endpoint {
     sas: Vec<(SaId, IkeSa)>,
     next_id: u64,
     rng: ChaCha20Rng,
+    /// Stateless answers (cookies), sent before any SA's datagrams.
+    transmits: VecDeque<Transmit>,
+    /// Made on first use, so that an endpoint that never demands a cookie
+    /// draws nothing from its generator.
+    cookies: Option<CookieJar>,
+    stats: EndpointStats,
 }
 
 impl core::fmt::Debug for Endpoint {
@@ -65,6 +82,9 @@ impl Endpoint {
             sas: Vec::new(),
             next_id: 0,
             rng: ChaCha20Rng::from_seed(seed),
+            transmits: VecDeque::new(),
+            cookies: None,
+            stats: EndpointStats::default(),
         }
     }
 
@@ -103,6 +123,37 @@ impl Endpoint {
     /// The IKE SA `id`, mutable (to start a rekey or a delete).
     pub fn sa_mut(&mut self, id: SaId) -> Option<&mut IkeSa> {
         self.sas.iter_mut().find(|(i, _)| *i == id).map(|(_, s)| s)
+    }
+
+    /// Tells IKE SA `id` that the data plane sent it an ESP packet at
+    /// `now` (no NAT keepalive is due for one interval).
+    pub fn note_traffic_sent(&mut self, id: SaId, now: Instant) {
+        if let Some((_, sa)) = self.sas.iter_mut().find(|(i, _)| *i == id) {
+            sa.note_traffic_sent(now);
+        }
+    }
+
+    /// How many responder IKE SAs are half-open (IKE_SA_INIT answered,
+    /// IKE_AUTH not yet come).
+    pub fn half_open(&self) -> usize {
+        self.sas
+            .iter()
+            .filter(|(_, sa)| sa.role() == Role::Responder && sa.state() == State::InitAnswered)
+            .count()
+    }
+
+    /// Admission-control counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// The live IKE SA that holds the child SA with inbound SPI `spi_in`
+    /// (children move between IKE SAs when the IKE SA is rekeyed).
+    pub fn sa_of_child(&self, spi_in: u32) -> Option<SaId> {
+        self.sas
+            .iter()
+            .find(|(_, sa)| !sa.is_closed() && sa.child_spis().iter().any(|(i, _)| *i == spi_in))
+            .map(|(id, _)| *id)
     }
 
     /// All IKE SAs.
@@ -156,6 +207,9 @@ impl Endpoint {
         match (&self.responder, initial_request) {
             (Some(cfg), true) => {
                 let cfg = cfg.clone();
+                if let Some(refused) = self.admit(now, &cfg, local, remote, message) {
+                    return refused;
+                }
                 let seed = self.next_seed();
                 match IkeSa::accept(cfg, local, remote, message, now, seed) {
                     Ok(sa) => Received::Ike(self.insert(sa)),
@@ -164,6 +218,54 @@ impl Endpoint {
             }
             _ => Received::Unmatched,
         }
+    }
+
+    /// Admission control for a new IKE_SA_INIT request (RFC 7296 2.6):
+    /// `None` lets it through; otherwise it was dropped or answered with a
+    /// cookie, and no state was created.
+    fn admit(
+        &mut self,
+        now: Instant,
+        cfg: &IkeConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        message: &[u8],
+    ) -> Option<Received<'static>> {
+        let half_open = self.half_open();
+        self.stats.half_open_peak = self.stats.half_open_peak.max(half_open as u64);
+        if half_open >= cfg.half_open_limit {
+            self.stats.dropped_half_open_limit += 1;
+            return Some(Received::Dropped);
+        }
+        if half_open < cfg.cookie_threshold {
+            return None;
+        }
+        let Ok(msg) = Message::parse(message) else {
+            return Some(Received::Malformed);
+        };
+        let Some(req) = InitRequest::read(&msg) else {
+            return Some(Received::Malformed);
+        };
+        let jar = match &mut self.cookies {
+            Some(j) => {
+                j.rotate(now, cfg.cookie_secret_lifetime, &mut self.rng);
+                j
+            }
+            None => self.cookies.insert(CookieJar::new(now, &mut self.rng)),
+        };
+        if let Some(c) = req.cookie {
+            if jar.verify(c, req.ni, remote.ip(), req.spi_i) {
+                self.stats.cookies_accepted += 1;
+                return None;
+            }
+            self.stats.invalid_cookies += 1;
+        }
+        let cookie = jar.make(req.ni, remote.ip(), req.spi_i);
+        let natt = local.port() == self.natt_port;
+        self.transmits
+            .push_back(cookie_response(local, remote, req.spi_i, cookie, natt));
+        self.stats.cookies_sent += 1;
+        Some(Received::CookieDemanded)
     }
 
     /// Runs every timer due at `now`.
@@ -199,6 +301,9 @@ impl Endpoint {
 
     /// The next datagram to send, from any SA.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.transmits.pop_front() {
+            return Some(t);
+        }
         self.sas.iter_mut().find_map(|(_, sa)| sa.poll_transmit())
     }
 

@@ -195,6 +195,15 @@ pub enum Event {
         /// The new IKE SA.
         new: IkeSaInfo,
     },
+    /// The peer, behind a NAT, now sends from another address or port (its
+    /// NAT mapping changed; RFC 7296 2.23): IKE and UDP-encapsulated ESP go
+    /// to `new` from now on. Only an authenticated message moves it.
+    PeerAddressChanged {
+        /// The address and port used until now.
+        old: SocketAddr,
+        /// The address and port in use from now on.
+        new: SocketAddr,
+    },
 }
 
 impl ChildSaInfo {

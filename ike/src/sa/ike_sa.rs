@@ -114,6 +114,10 @@ pub struct IkeStats {
     pub unexpected: u64,
     /// Our own retransmissions.
     pub retransmissions: u64,
+    /// NAT keepalives sent.
+    pub keepalives_sent: u64,
+    /// Times we followed the peer to a new address (its NAT mapping changed).
+    pub peer_address_changes: u64,
 }
 
 /// One IKE SA with its child SA.
@@ -158,6 +162,8 @@ pub struct IkeSa {
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<Event>,
     pub(super) stats: IkeStats,
+    /// The latest `now` we were given (when queued datagrams go out).
+    pub(super) last_now: Option<Instant>,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -216,6 +222,7 @@ impl IkeSa {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: IkeStats::default(),
+            last_now: None,
         }
     }
 
@@ -281,7 +288,11 @@ impl IkeSa {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let t = self.transmits.pop_front();
+        if t.is_some() {
+            self.on_sent();
+        }
+        t
     }
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -307,6 +318,7 @@ impl IkeSa {
 
     /// Processes every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = Some(now);
         while let Some(t) = self.timers.expired(now) {
             match t {
                 Timer::Retransmit => self.on_retransmit_timer(now),
@@ -334,6 +346,7 @@ impl IkeSa {
                     }
                     self.close();
                 }
+                Timer::NatKeepalive => self.on_keepalive_timer(now),
             }
         }
         if self.state != State::Closed {
@@ -354,6 +367,7 @@ impl IkeSa {
         if self.state == State::Closed {
             return;
         }
+        self.last_now = Some(now);
         let parsed = match Message::parse(message) {
             Ok(m) => m,
             Err(_) => {
@@ -379,6 +393,7 @@ impl IkeSa {
             self.stats.unexpected += 1;
             return;
         }
+        self.follow_peer_address(remote, message, &parsed);
         if h.flags.response {
             self.handle_response(now, local, remote, message, parsed);
         } else {
@@ -527,6 +542,7 @@ impl IkeSa {
         message_id: u32,
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
+        self.last_now = Some(now);
         let message = self.build(exchange, message_id, false, payloads);
         let datagram = self.frame(message.clone());
         self.transmits.push_back(Transmit {

@@ -5,6 +5,7 @@
 //! through [`ProposalPolicy`].
 
 mod config;
+mod cookie;
 mod endpoint;
 mod event;
 mod exchange_auth;
@@ -15,17 +16,20 @@ mod informational;
 mod keylog;
 mod lookup;
 pub mod loopback;
+mod nat;
 pub mod proposal;
 mod protect;
 pub mod selectors;
 mod timer;
 
 pub use config::{Identity, IkeConfig, Lifetimes, Retransmit};
+pub use cookie::{EndpointStats, COOKIE_LEN};
 pub use endpoint::{Endpoint, Received, SaId};
 pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;
 pub use ike_sa::{IkeSa, IkeStats, State, Transmit};
 pub use keylog::{EspKeyRow, IkeKeyRow};
+pub use nat::KEEPALIVE;
 pub use proposal::{
     EspProposal, EspSuite, IkeProposal, IkeSuite, Mismatch, PreferOwn, PreferPeer, ProposalPolicy,
 };

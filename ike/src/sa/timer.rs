@@ -14,14 +14,17 @@ pub enum Timer {
     IkeRekey = 2,
     /// The IKE SA's hard lifetime.
     IkeExpire = 3,
+    /// Send a NAT keepalive (we are behind a NAT and have been quiet).
+    NatKeepalive = 4,
 }
 
-const COUNT: usize = 4;
+const COUNT: usize = 5;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::HalfOpen,
     Timer::IkeRekey,
     Timer::IkeExpire,
+    Timer::NatKeepalive,
 ];
 
 /// Deadlines, one slot per [`Timer`].

@@ -5,7 +5,7 @@
 
 pub mod duo;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,52 @@ pub const AWS: &str = "198.51.100.10:500";
 
 type DropFilter = Box<dyn FnMut(Dir, usize, &Transmit) -> bool>;
 
+/// Which end sits behind the NAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NatSide {
+    Initiator,
+    Responder,
+}
+
+/// A NAT in the link: the host on `side` has address `private`; the other
+/// end sees it as `public`, with every port moved up by `port_shift`
+/// (a source NAT with port translation for the initiator, a port forward
+/// for the responder). Datagrams to a public port that is not mapped now
+/// (an old mapping after a change) are lost, as in a real NAT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nat {
+    pub side: NatSide,
+    pub private: IpAddr,
+    pub public: IpAddr,
+    pub port_shift: u16,
+}
+
+impl Nat {
+    /// Rewrites a datagram crossing the NAT; `false` if the NAT drops it.
+    fn translate(&self, dir: Dir, t: &mut Transmit) -> bool {
+        let outbound = matches!(
+            (self.side, dir),
+            (NatSide::Initiator, Dir::ToResponder) | (NatSide::Responder, Dir::ToInitiator)
+        );
+        if outbound {
+            if t.local.ip() == self.private {
+                t.local =
+                    SocketAddr::new(self.public, t.local.port().wrapping_add(self.port_shift));
+            }
+            true
+        } else if t.remote.ip() == self.public {
+            let port = t.remote.port().wrapping_sub(self.port_shift);
+            if ![500, 4500].contains(&port) {
+                return false;
+            }
+            t.remote = SocketAddr::new(self.private, port);
+            true
+        } else {
+            true
+        }
+    }
+}
+
 pub struct Pair {
     pub start: Instant,
     pub now: Instant,
@@ -38,8 +84,12 @@ pub struct Pair {
     pub responder_events: Vec<Event>,
     /// Every datagram sent, in order, with its direction.
     pub wire: Vec<(Dir, Transmit)>,
+    /// When each datagram of `wire` was sent.
+    pub sent_at: Vec<Instant>,
     /// Return true to drop the n-th datagram in that direction.
     pub drop: DropFilter,
+    /// A NAT between the two, applied on delivery (may change mid-test).
+    pub nat: Option<Nat>,
     counts: [usize; 2],
     in_flight: Vec<(Instant, Dir, Transmit)>,
 }
@@ -143,14 +193,28 @@ impl Pair {
     }
 
     pub fn with_seed(initiator_config: IkeConfig, responder_config: IkeConfig, seed: u8) -> Pair {
-        let start = Instant::now();
-        let initiator = IkeSa::initiate(
-            Arc::new(initiator_config),
+        Pair::with_addrs(
+            initiator_config,
+            responder_config,
+            seed,
             CGW.parse().unwrap(),
             AWS.parse().unwrap(),
-            start,
-            [seed; 32],
-        );
+        )
+    }
+
+    /// The initiator at `local` starts towards `remote` (behind a NAT,
+    /// `local` is its private address and `remote` the responder's public
+    /// one).
+    pub fn with_addrs(
+        initiator_config: IkeConfig,
+        responder_config: IkeConfig,
+        seed: u8,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Pair {
+        let start = Instant::now();
+        let initiator =
+            IkeSa::initiate(Arc::new(initiator_config), local, remote, start, [seed; 32]);
         Pair {
             start,
             now: start,
@@ -163,7 +227,9 @@ impl Pair {
             initiator_events: Vec::new(),
             responder_events: Vec::new(),
             wire: Vec::new(),
+            sent_at: Vec::new(),
             drop: Box::new(|_, _, _| false),
+            nat: None,
             counts: [0, 0],
             in_flight: Vec::new(),
         }
@@ -197,15 +263,24 @@ impl Pair {
         let n = self.counts[i];
         self.counts[i] += 1;
         self.wire.push((dir, t.clone()));
+        self.sent_at.push(self.now);
         if !(self.drop)(dir, n, &t) {
             self.in_flight.push((self.now + self.latency, dir, t));
         }
     }
 
-    fn deliver(&mut self, dir: Dir, t: Transmit) {
+    fn deliver(&mut self, dir: Dir, mut t: Transmit) {
+        if let Some(nat) = &self.nat {
+            if !nat.translate(dir, &mut t) {
+                return;
+            }
+        }
         // The receiver sees the datagram on t.remote, coming from t.local.
         let (local, remote): (SocketAddr, SocketAddr) = (t.remote, t.local);
         match dir {
+            // Nobody else lives on the initiator's side: datagrams to other
+            // addresses (answers to injected floods) are lost.
+            Dir::ToInitiator if local.ip() != self.initiator.local_addr().ip() => {}
             Dir::ToInitiator => {
                 let msg: &[u8] = if local.port() == 4500 {
                     match classify_udp4500(&t.payload) {
