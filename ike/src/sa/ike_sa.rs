@@ -20,6 +20,7 @@ use rand_core::{RngCore, SeedableRng};
 
 use super::config::IkeConfig;
 use super::event::{ChildSaInfo, Event, Failure, NatState, Role};
+use super::fragment::FragState;
 use super::proposal::{EspSuite, IkeSuite};
 use super::protect::SkKeys;
 use super::timer::{Timer, TimerTable};
@@ -58,7 +59,9 @@ pub enum State {
 pub(super) struct Pending {
     pub message_id: u32,
     pub exchange: ExchangeType,
-    pub datagram: Vec<u8>,
+    /// The datagrams as sent: one, or every fragment (RFC 7383 2.5.1:
+    /// a retransmission resends them all).
+    pub datagrams: Vec<Vec<u8>>,
     pub tries: u32,
 }
 
@@ -111,13 +114,16 @@ pub struct IkeSa {
     pub(super) next_request_id: u32,
     pub(super) next_peer_request_id: u32,
     pub(super) pending: Option<Pending>,
-    pub(super) last_response: Option<(u32, Vec<u8>)>,
+    /// Our last response (all its fragments) and the request ID it answers.
+    pub(super) last_response: Option<(u32, Vec<Vec<u8>>)>,
     pub(super) child_spi_in: u32,
     pub(super) child: Option<ChildState>,
     pub(super) timers: TimerTable,
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<Event>,
     pub(super) stats: IkeStats,
+    /// IKE fragmentation (RFC 7383): negotiation, reassembly, counters.
+    pub(super) frag: FragState,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -172,6 +178,7 @@ impl IkeSa {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: IkeStats::default(),
+            frag: FragState::default(),
         }
     }
 
@@ -292,11 +299,22 @@ impl IkeSa {
             self.stats.unexpected += 1;
             return;
         }
-        if h.flags.response {
+        // A fragment (RFC 7383): collected until the message is whole, then
+        // processed as if it had come unfragmented (see `open_inner`).
+        let parsed = if self.is_fragment(&parsed) {
+            match self.on_fragment(message, parsed) {
+                Some(whole) => whole,
+                None => return,
+            }
+        } else {
+            parsed
+        };
+        if parsed.header.flags.response {
             self.handle_response(now, local, remote, message, parsed);
         } else {
             self.handle_request(now, local, remote, message, parsed);
         }
+        self.frag.reassembled = None;
     }
 
     fn handle_response(
@@ -335,19 +353,11 @@ impl IkeSa {
         msg: Message,
     ) {
         let id = msg.header.message_id;
-        if let Some((cached_id, datagram)) = &self.last_response {
-            if *cached_id == id {
-                // A retransmitted request: answer with the same bytes
-                // (RFC 7296 2.1), never process it twice.
-                let t = Transmit {
-                    local: self.local,
-                    remote: self.remote,
-                    payload: datagram.clone(),
-                };
-                self.transmits.push_back(t);
-                self.stats.answered_from_cache += 1;
-                return;
-            }
+        if self.last_response.as_ref().is_some_and(|(c, _)| *c == id) {
+            // A retransmitted request: answer with the same bytes
+            // (RFC 7296 2.1), never process it twice.
+            self.resend_cached_response();
+            return;
         }
         if id != self.next_peer_request_id {
             self.stats.unexpected += 1;
@@ -413,8 +423,40 @@ impl IkeSa {
         }
     }
 
+    /// Resends our cached response, every fragment of it.
+    pub(super) fn resend_cached_response(&mut self) {
+        let Some((_, datagrams)) = &self.last_response else {
+            return;
+        };
+        for d in datagrams {
+            self.transmits.push_back(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload: d.clone(),
+            });
+        }
+        self.stats.answered_from_cache += 1;
+    }
+
+    /// Frames and queues `messages` (one message, or its fragments);
+    /// returns the datagrams for retransmission or the response cache.
+    fn queue_messages(&mut self, messages: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut datagrams = Vec::with_capacity(messages.len());
+        for m in messages {
+            let d = self.frame(m.clone());
+            self.transmits.push_back(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload: d.clone(),
+            });
+            datagrams.push(d);
+        }
+        datagrams
+    }
+
     /// Sends a request with the next message ID and arms retransmission.
-    /// Returns the message as sent (without the marker).
+    /// Returns the message as sent (without the marker); when it went out
+    /// in fragments (never IKE_SA_INIT), the first fragment.
     pub(super) fn send_request(
         &mut self,
         now: Instant,
@@ -433,22 +475,17 @@ impl IkeSa {
         message_id: u32,
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
-        let message = self.build(exchange, message_id, false, payloads);
-        let datagram = self.frame(message.clone());
-        self.transmits.push_back(Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload: datagram.clone(),
-        });
+        let mut messages = self.build_messages(exchange, message_id, false, payloads);
+        let datagrams = self.queue_messages(&messages);
         self.pending = Some(Pending {
             message_id,
             exchange,
-            datagram,
+            datagrams,
             tries: 1,
         });
         self.timers
             .set(Timer::Retransmit, now + self.config.retransmit.interval(1));
-        message
+        messages.swap_remove(0)
     }
 
     /// The peer answered our outstanding request.
@@ -458,22 +495,18 @@ impl IkeSa {
     }
 
     /// Sends a response to the peer's request `message_id` and caches it.
+    /// Returns the message as sent (the first fragment when fragmented).
     pub(super) fn send_response(
         &mut self,
         exchange: ExchangeType,
         message_id: u32,
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
-        let message = self.build(exchange, message_id, true, payloads);
-        let datagram = self.frame(message.clone());
-        self.transmits.push_back(Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload: datagram.clone(),
-        });
-        self.last_response = Some((message_id, datagram));
+        let mut messages = self.build_messages(exchange, message_id, true, payloads);
+        let datagrams = self.queue_messages(&messages);
+        self.last_response = Some((message_id, datagrams));
         self.next_peer_request_id = message_id.wrapping_add(1);
-        message
+        messages.swap_remove(0)
     }
 
     fn on_retransmit_timer(&mut self, now: Instant) {
@@ -489,12 +522,13 @@ impl IkeSa {
         }
         p.tries += 1;
         let tries = p.tries;
-        let t = Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload: p.datagram.clone(),
-        };
-        self.transmits.push_back(t);
+        for d in &p.datagrams {
+            self.transmits.push_back(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload: d.clone(),
+            });
+        }
         self.stats.retransmissions += 1;
         self.timers.set(
             Timer::Retransmit,

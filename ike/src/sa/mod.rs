@@ -9,6 +9,7 @@ mod endpoint;
 mod event;
 mod exchange_auth;
 mod exchange_init;
+mod fragment;
 mod ike_sa;
 mod informational;
 mod keylog;
@@ -22,6 +23,7 @@ pub use config::{Identity, IkeConfig, Retransmit};
 pub use endpoint::{Endpoint, Received, SaId};
 pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;
+pub use fragment::{FragmentError, FragmentStats, MAX_FRAGMENTS, MAX_REASSEMBLED};
 pub use ike_sa::{IkeSa, IkeStats, State, Transmit};
 pub use keylog::{EspKeyRow, IkeKeyRow};
 pub use proposal::{
