@@ -321,9 +321,7 @@ impl IkeSa {
         if restart {
             self.frag.slots[slot] = Some(Reassembly::new(id, total));
         }
-        let Some(r) = self.frag.slots[slot].as_mut() else {
-            return None;
-        };
+        let r = self.frag.slots[slot].as_mut()?;
         let n = usize::from(number) - 1;
         if r.parts.get(n).is_some_and(Option::is_some) {
             self.reject_fragment(FragmentError::Duplicate(number));
@@ -347,9 +345,7 @@ impl IkeSa {
         if r.have < r.total {
             return None;
         }
-        let Some(r) = self.frag.slots[slot].take() else {
-            return None;
-        };
+        let r = self.frag.slots[slot].take()?;
         let mut whole = Vec::with_capacity(r.bytes);
         for p in r.parts.into_iter().flatten() {
             whole.extend_from_slice(&p);
@@ -358,5 +354,157 @@ impl IkeSa {
         self.frag.reassembled =
             Some(wire::parse_payloads(r.first_inner, &whole).map_err(OpenError::from));
         Some(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
+    use crate::sa::{EspProposal, IkeConfig, IkeProposal, State};
+    use crate::wire::{Notify, ProtocolId};
+
+    fn config() -> IkeConfig {
+        let encr = EncrAlg::AesCbc { key_bits: 128 };
+        let integ = IntegAlg::HmacSha1_96;
+        IkeConfig::new(
+            Secret::from_slice(b"unit-psk"),
+            vec![IkeProposal {
+                encr: vec![encr],
+                prf: vec![PrfAlg::HmacSha1],
+                integ: vec![integ],
+                dh: vec![DhGroup::Ecp256],
+            }],
+            vec![EspProposal {
+                encr: vec![encr],
+                integ: vec![integ],
+                dh: Vec::new(),
+            }],
+        )
+    }
+
+    /// An established initiator and responder, handed datagrams directly.
+    fn established() -> (IkeSa, IkeSa) {
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "192.0.2.10:500".parse().unwrap(),
+            "198.51.100.10:500".parse().unwrap(),
+        );
+        let now = Instant::now();
+        let cfg = Arc::new(config());
+        let mut i = IkeSa::initiate(cfg.clone(), a, b, now, [1; 32]);
+        let t = i.poll_transmit().unwrap();
+        let mut r = IkeSa::accept(cfg, b, a, &t.payload, now, [2; 32]).unwrap();
+        for _ in 0..4 {
+            while let Some(t) = r.poll_transmit() {
+                i.handle_message(now, a, b, &t.payload);
+            }
+            while let Some(t) = i.poll_transmit() {
+                r.handle_message(now, b, a, &t.payload);
+            }
+        }
+        assert_eq!(
+            (i.state(), r.state()),
+            (State::Established, State::Established)
+        );
+        assert!(i.fragmentation_in_use() && r.fragmentation_in_use());
+        (i, r)
+    }
+
+    /// One INFORMATIONAL request with message ID `id`, fragmented for
+    /// messages of `size` bytes.
+    fn informational(i: &mut IkeSa, id: u32, size: usize) -> Vec<Vec<u8>> {
+        let mut c = (*i.config).clone();
+        c.fragment_size = size;
+        i.config = Arc::new(c);
+        let big = Payload::Notify(Notify {
+            protocol: ProtocolId(0),
+            spi: Vec::new(),
+            kind: NotifyType(40000),
+            data: vec![0xab; 1500],
+        });
+        i.build_messages(ExchangeType::INFORMATIONAL, id, false, vec![big])
+    }
+
+    #[test]
+    fn more_total_fragments_restart_fewer_are_stale() {
+        let (mut i, mut r) = established();
+        let now = Instant::now();
+        let (a, b) = (i.local_addr(), i.remote_addr());
+        let id = i.next_request_id;
+        let coarse = informational(&mut i, id, 700);
+        let fine = informational(&mut i, id, 400);
+        assert!(fine.len() > coarse.len() && coarse.len() >= 3);
+        // Two coarse fragments, then the first fine one: start over.
+        r.handle_message(now, b, a, &coarse[0]);
+        r.handle_message(now, b, a, &coarse[1]);
+        assert_eq!(r.frag.stats.fragments_received, 2);
+        r.handle_message(now, b, a, &fine[0]);
+        assert_eq!(r.frag.stats.restarts, 1);
+        // A late coarse fragment announces fewer: discarded.
+        r.handle_message(now, b, a, &coarse[2]);
+        let (got, had) = (coarse.len() as u16, fine.len() as u16);
+        assert_eq!(
+            r.frag.stats.last_error,
+            Some(FragmentError::StaleTotal { got, had })
+        );
+        assert!(r.poll_transmit().is_none());
+        for f in &fine[1..] {
+            r.handle_message(now, b, a, f);
+        }
+        assert_eq!(r.frag.stats.messages_reassembled, 1);
+        assert_eq!(r.next_peer_request_id, id + 1, "processed");
+        assert!(r.poll_transmit().is_some(), "answered");
+        assert!(r.frag.slots.iter().all(Option::is_none));
+        assert!(r.frag.reassembled.is_none());
+    }
+
+    #[test]
+    fn a_new_message_supersedes_an_unfinished_one() {
+        let (mut i, mut r) = established();
+        let now = Instant::now();
+        let (a, b) = (i.local_addr(), i.remote_addr());
+        let id = i.next_request_id;
+        let first = informational(&mut i, id, 500);
+        // Not the ID the responder expects: refused, nothing stored.
+        let ahead = informational(&mut i, id + 1, 500);
+        r.handle_message(now, b, a, &ahead[0]);
+        assert_eq!(
+            r.frag.stats.last_error,
+            Some(FragmentError::UnexpectedMessage(id + 1))
+        );
+        assert!(r.frag.slots[0].is_none());
+        r.handle_message(now, b, a, &first[0]);
+        assert_eq!(r.frag.slots[0].as_ref().unwrap().message_id, id);
+        // The same message goes whole (the sender gave up fragmenting):
+        // processed, and the half-done reassembly is replaced by the next
+        // message's fragments.
+        let whole = i.build(ExchangeType::INFORMATIONAL, id, false, Vec::new());
+        r.handle_message(now, b, a, &whole);
+        assert_eq!(r.next_peer_request_id, id + 1);
+        let next = informational(&mut i, id + 1, 500);
+        r.handle_message(now, b, a, &next[0]);
+        let slot = r.frag.slots[0].as_ref().unwrap();
+        assert_eq!((slot.message_id, slot.have), (id + 1, 1));
+    }
+
+    #[test]
+    fn fragment_sizes_fit_exactly() {
+        let (mut i, _) = established();
+        let id = i.next_request_id;
+        for size in [200usize, 257, 300, 512, 1000] {
+            let frags = informational(&mut i, id, size);
+            assert!(frags.len() >= 2);
+            for f in &frags {
+                assert!(f.len() <= size, "{} > {size}", f.len());
+            }
+            // All but the last are within one cipher block of the limit.
+            for f in &frags[..frags.len() - 1] {
+                assert!(f.len() + 16 > size, "{} for {size}", f.len());
+            }
+        }
     }
 }

@@ -24,6 +24,7 @@ pub const CGW: &str = "192.0.2.10:500";
 pub const AWS: &str = "198.51.100.10:500";
 
 type DropFilter = Box<dyn FnMut(Dir, usize, &Transmit) -> bool>;
+type Rewrite = Box<dyn FnMut(Dir, usize, Transmit) -> Vec<Transmit>>;
 
 pub struct Pair {
     pub start: Instant,
@@ -38,6 +39,9 @@ pub struct Pair {
     pub wire: Vec<(Dir, Transmit)>,
     /// Return true to drop the n-th datagram in that direction.
     pub drop: DropFilter,
+    /// What the link makes of each datagram it does not drop: by default
+    /// itself; a test may duplicate, hold back, reorder or forge.
+    pub rewrite: Rewrite,
     counts: [usize; 2],
     in_flight: Vec<(Instant, Dir, Transmit)>,
 }
@@ -171,6 +175,7 @@ impl Pair {
             responder_events: Vec::new(),
             wire: Vec::new(),
             drop: Box::new(|_, _, _| false),
+            rewrite: Box::new(|_, _, t| vec![t]),
             counts: [0, 0],
             in_flight: Vec::new(),
         }
@@ -205,7 +210,9 @@ impl Pair {
         self.counts[i] += 1;
         self.wire.push((dir, t.clone()));
         if !(self.drop)(dir, n, &t) {
-            self.in_flight.push((self.now + self.latency, dir, t));
+            for t in (self.rewrite)(dir, n, t) {
+                self.in_flight.push((self.now + self.latency, dir, t));
+            }
         }
     }
 
