@@ -560,3 +560,99 @@ fn garbage_fragments_never_panic() {
     }
     assert!(!p.initiator.is_closed());
 }
+
+#[test]
+fn create_child_sa_rekeys_are_fragmented_and_reassembled() {
+    // MODP-2048 everywhere: each CREATE_CHILD_SA carries a 256-byte KE,
+    // well over 300 bytes with its nonce and SA.
+    let (encr, integ) = cbc();
+    let ike = vec![ike_proposal(
+        encr,
+        integ,
+        PrfAlg::HmacSha256,
+        DhGroup::Modp2048,
+    )];
+    let mut esp = esp_proposal(encr, integ);
+    esp.dh = vec![DhGroup::Modp2048];
+    let mut i = IkeConfig::new(psk(PSK), ike.clone(), vec![esp.clone()]);
+    let mut r = IkeConfig::new(psk(PSK), ike, vec![esp]);
+    i.fragment_size = 300;
+    r.fragment_size = 300;
+    let mut p = Pair::new(i, r);
+    p.drive_for(Duration::from_secs(5));
+    assert_up(&p);
+    let spi_in = child_installed(&p.initiator_events).unwrap().spi_in;
+    let before = p.wire.len();
+
+    let now = p.now;
+    assert!(p.initiator.rekey_child(now, spi_in));
+    p.drive_for(Duration::from_secs(5));
+    let installed = |ev: &[Event]| {
+        ev.iter()
+            .filter(|e| matches!(e, Event::ChildSaInstalled(_)))
+            .count()
+    };
+    assert_eq!(
+        installed(&p.initiator_events),
+        2,
+        "{:?}",
+        p.initiator_events
+    );
+    assert_eq!(
+        installed(&p.responder_events),
+        2,
+        "{:?}",
+        p.responder_events
+    );
+
+    let now = p.now;
+    assert!(p.initiator.rekey_ike(now));
+    p.drive_for(Duration::from_secs(5));
+    let rekeyed = |ev: &[Event]| ev.iter().any(|e| matches!(e, Event::IkeSaRekeyed { .. }));
+    assert!(rekeyed(&p.initiator_events), "{:?}", p.initiator_events);
+    assert!(rekeyed(&p.responder_events), "{:?}", p.responder_events);
+
+    let cc: Vec<_> = p.wire[before..]
+        .iter()
+        .filter_map(|(d, t)| skf(t).map(|(x, _, f)| (*d, x, f)))
+        .filter(|(_, x, _)| *x == ExchangeType::CREATE_CHILD_SA)
+        .collect();
+    for dir in [Dir::ToResponder, Dir::ToInitiator] {
+        let n = cc
+            .iter()
+            .filter(|(d, _, f)| *d == dir && f.fragment_number == 1)
+            .count();
+        assert_eq!(n, 2, "{dir:?}: child and IKE rekey each fragmented");
+    }
+    assert_all_within(&p, 300);
+    assert_eq!(p.initiator.fragment_stats().last_error, None);
+    assert_eq!(p.initiator.stats().integrity_failures, 0);
+
+    // The new IKE SA inherited the negotiation: a child rekey on it is
+    // fragmented too.
+    let next = p.initiator.take_successor().expect("the rekeyed IKE SA");
+    assert!(next.fragmentation_in_use());
+    p.initiator = next;
+    let spi_i = p.initiator.spi_i();
+    let spi_in = p
+        .initiator_events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::ChildSaInstalled(c) => Some(c.spi_in),
+            _ => None,
+        })
+        .unwrap();
+    let before = p.wire.len();
+    let now = p.now;
+    assert!(p.initiator.rekey_child(now, spi_in));
+    p.drive_for(Duration::from_secs(5));
+    assert_eq!(installed(&p.initiator_events), 3);
+    assert_eq!(installed(&p.responder_events), 3);
+    let on_new = p.wire[before..]
+        .iter()
+        .filter(|(_, t)| skf(t).is_some())
+        .filter(|(_, t)| ike_message(t).unwrap().header.spi_i == spi_i)
+        .count();
+    assert!(on_new >= 4, "{on_new}");
+}

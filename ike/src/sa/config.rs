@@ -93,6 +93,33 @@ impl Retransmit {
     }
 }
 
+/// SA lifetimes (AWS's tunnel options "phase 1/2 lifetime", "rekey
+/// margin", "rekey fuzz"): an SA is rekeyed at lifetime - margin -
+/// random(0, margin x fuzz) and gone at its lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// IKE SA (phase 1) lifetime.
+    pub ike: Duration,
+    /// Child SA (phase 2) lifetime.
+    pub child: Duration,
+    /// How long before the lifetime a rekey starts.
+    pub margin: Duration,
+    /// Random extra margin, in percent of `margin`.
+    pub fuzz_percent: u32,
+}
+
+impl Default for Lifetimes {
+    /// AWS's defaults: 28800 s, 3600 s, margin 270 s, fuzz 100 %.
+    fn default() -> Self {
+        Lifetimes {
+            ike: Duration::from_secs(28800),
+            child: Duration::from_secs(3600),
+            margin: Duration::from_secs(270),
+            fuzz_percent: 100,
+        }
+    }
+}
+
 /// The configuration of one IKE SA and its child SA, either role.
 #[derive(Debug, Clone)]
 pub struct IkeConfig {
@@ -138,6 +165,8 @@ pub struct IkeConfig {
     /// out as Encrypted Fragment payloads of at most this size. 1280 by
     /// default, strongSwan's choice for IPv4.
     pub fragment_size: usize,
+    /// SA lifetimes and rekey timing.
+    pub lifetimes: Lifetimes,
 }
 
 impl IkeConfig {
@@ -167,6 +196,7 @@ impl IkeConfig {
             natt_port: 4500,
             fragmentation: true,
             fragment_size: 1280,
+            lifetimes: Lifetimes::default(),
         }
     }
 }

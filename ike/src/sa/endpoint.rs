@@ -100,6 +100,11 @@ impl Endpoint {
         self.sas.iter().find(|(i, _)| *i == id).map(|(_, s)| s)
     }
 
+    /// The IKE SA `id`, mutable (to start a rekey or a delete).
+    pub fn sa_mut(&mut self, id: SaId) -> Option<&mut IkeSa> {
+        self.sas.iter_mut().find(|(i, _)| *i == id).map(|(_, s)| s)
+    }
+
     /// All IKE SAs.
     pub fn sas(&self) -> impl Iterator<Item = (SaId, &IkeSa)> {
         self.sas.iter().map(|(i, s)| (*i, s))
@@ -143,8 +148,10 @@ impl Endpoint {
             }
         });
         if let Some((id, sa)) = found {
+            let id = *id;
             sa.handle_message(now, local, remote, message);
-            return Received::Ike(*id);
+            self.adopt_successors();
+            return Received::Ike(id);
         }
         match (&self.responder, initial_request) {
             (Some(cfg), true) => {
@@ -165,6 +172,20 @@ impl Endpoint {
             if sa.poll_timeout().is_some_and(|t| t <= now) {
                 sa.handle_timeout(now);
             }
+        }
+        self.adopt_successors();
+    }
+
+    /// Takes the IKE SAs that rekeys created into the endpoint.
+    fn adopt_successors(&mut self) {
+        let mut born = Vec::new();
+        for (_, sa) in &mut self.sas {
+            while let Some(next) = sa.take_successor() {
+                born.push(next);
+            }
+        }
+        for sa in born {
+            self.insert(sa);
         }
     }
 

@@ -81,6 +81,9 @@ pub struct ChildSaInfo {
     pub remote_ts: Vec<TrafficSelector>,
     /// ESP travels in UDP (RFC 3948) between these addresses, when set.
     pub encapsulation: Option<(SocketAddr, SocketAddr)>,
+    /// The inbound SPI of the pair this one rekeys: send on the new pair
+    /// from now on, and keep the old inbound SA until it is deleted.
+    pub replaces: Option<u32>,
 }
 
 /// Why an exchange failed. Precise enough for a diagnosis: a test can
@@ -180,8 +183,18 @@ pub enum Event {
         /// Our inbound SPI of the deleted pair.
         spi_in: u32,
     },
-    /// The IKE SA is gone (deleted by the peer or by us).
+    /// The IKE SA is gone (deleted by the peer or by us, or expired).
     IkeSaClosed,
+    /// The IKE SA was rekeyed: the new one (with the child SAs) carries on
+    /// under new SPIs; the old one is deleted without further events.
+    IkeSaRekeyed {
+        /// The old initiator SPI.
+        old_spi_i: u64,
+        /// The old responder SPI.
+        old_spi_r: u64,
+        /// The new IKE SA.
+        new: IkeSaInfo,
+    },
 }
 
 impl ChildSaInfo {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use subtle::ConstantTimeEq;
 
-use super::event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, Role};
+use super::event::{ChildSaInfo, Event, Failure, IkeSaInfo, Role};
 use super::exchange_init::{find_notify, first_error_notify, notify};
 use super::ike_sa::{IkeSa, State};
 use super::proposal::{
@@ -141,39 +141,20 @@ impl IkeSa {
         local_ts: Vec<TrafficSelector>,
         remote_ts: Vec<TrafficSelector>,
     ) -> ChildSaInfo {
-        let ike = self.suite.expect("keys exist");
-        let k = self.keys.as_ref().expect("keys exist");
-        let c = keys::derive_child_keys(
-            ike.prf,
-            &k.sk_d,
-            suite.encr,
-            suite.integ,
+        let (ni, nr) = (&self.ni, &self.nr);
+        let we_initiated = self.role == Role::Initiator;
+        self.make_child_info(
+            we_initiated,
+            ni,
+            nr,
             None,
-            &self.ni,
-            &self.nr,
-        );
-        let i_to_r = EspKeys {
-            encr: c.encr_i,
-            integ: c.integ_i,
-        };
-        let r_to_i = EspKeys {
-            encr: c.encr_r,
-            integ: c.integ_r,
-        };
-        let (keys_in, keys_out) = match self.role {
-            Role::Initiator => (r_to_i, i_to_r),
-            Role::Responder => (i_to_r, r_to_i),
-        };
-        ChildSaInfo {
+            suite,
             spi_in,
             spi_out,
-            suite,
-            keys_in,
-            keys_out,
             local_ts,
             remote_ts,
-            encapsulation: self.encap.then_some((self.local, self.remote)),
-        }
+            None,
+        )
     }
 
     pub(super) fn send_auth_request(&mut self, now: Instant) {
@@ -210,7 +191,7 @@ impl IkeSa {
 
     pub(super) fn process_auth_request(
         &mut self,
-        _now: Instant,
+        now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
         raw: &[u8],
@@ -273,6 +254,7 @@ impl IkeSa {
             return;
         };
         self.state = State::Established;
+        self.arm_ike_lifetime(now);
         self.timers.stop(Timer::HalfOpen);
         self.events
             .push_back(Event::IkeSaEstablished(self.ike_sa_info()));
@@ -294,7 +276,7 @@ impl IkeSa {
                 out.push(Payload::TsR(TrafficSelectors(tsr.clone())));
                 self.send_response(ExchangeType::IKE_AUTH, id_message, out);
                 let info = self.child_info(suite, spi_in, peer_spi, tsr, tsi);
-                self.push_child_installed(info);
+                self.push_child_installed(now, info);
             }
             Err((kind, failure)) => {
                 out.push(notify(kind, Vec::new()));
@@ -356,7 +338,7 @@ impl IkeSa {
         ))
     }
 
-    pub(super) fn process_auth_response(&mut self, _now: Instant, raw: &[u8], msg: Message) {
+    pub(super) fn process_auth_response(&mut self, now: Instant, raw: &[u8], msg: Message) {
         let peer = self.remote;
         let inner = match self.open_inner(raw, &msg) {
             Some(Ok(p)) => p,
@@ -396,6 +378,7 @@ impl IkeSa {
             ));
         }
         self.state = State::Established;
+        self.arm_ike_lifetime(now);
         self.events
             .push_back(Event::IkeSaEstablished(self.ike_sa_info()));
 
@@ -451,6 +434,6 @@ impl IkeSa {
             tsi.0.clone(),
             tsr.0.clone(),
         );
-        self.push_child_installed(info);
+        self.push_child_installed(now, info);
     }
 }

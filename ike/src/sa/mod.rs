@@ -8,6 +8,7 @@ mod config;
 mod endpoint;
 mod event;
 mod exchange_auth;
+mod exchange_create_child;
 mod exchange_init;
 mod fragment;
 mod ike_sa;
@@ -19,7 +20,7 @@ mod protect;
 pub mod selectors;
 mod timer;
 
-pub use config::{Identity, IkeConfig, Retransmit};
+pub use config::{Identity, IkeConfig, Lifetimes, Retransmit};
 pub use endpoint::{Endpoint, Received, SaId};
 pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;

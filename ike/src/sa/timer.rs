@@ -10,10 +10,19 @@ pub enum Timer {
     Retransmit = 0,
     /// A responder's IKE SA that was never authenticated is dropped.
     HalfOpen = 1,
+    /// The IKE SA's soft lifetime: start an IKE rekey.
+    IkeRekey = 2,
+    /// The IKE SA's hard lifetime.
+    IkeExpire = 3,
 }
 
-const COUNT: usize = 2;
-const ALL: [Timer; COUNT] = [Timer::Retransmit, Timer::HalfOpen];
+const COUNT: usize = 4;
+const ALL: [Timer; COUNT] = [
+    Timer::Retransmit,
+    Timer::HalfOpen,
+    Timer::IkeRekey,
+    Timer::IkeExpire,
+];
 
 /// Deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Default)]

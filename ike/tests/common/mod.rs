@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod duo;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
