@@ -154,6 +154,17 @@ pub struct IkeConfig {
     pub ike_port: u16,
     /// UDP port after the float (4500).
     pub natt_port: u16,
+    /// Offer IKE fragmentation (RFC 7383): send
+    /// IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT. Fragments are sent and
+    /// accepted only when both sides offered it.
+    pub fragmentation: bool,
+    /// Largest IKE message we send unfragmented once fragmentation is
+    /// negotiated, in bytes: IKE header to ICV, plus the 4-byte non-ESP
+    /// marker on the NAT-T port (not the IP and UDP headers, unlike
+    /// strongSwan's `charon.fragment_size`). Larger encrypted messages go
+    /// out as Encrypted Fragment payloads of at most this size. 1280 by
+    /// default, strongSwan's choice for IPv4.
+    pub fragment_size: usize,
     /// SA lifetimes and rekey timing.
     pub lifetimes: Lifetimes,
     /// Responder: once this many IKE SAs are half-open (IKE_SA_INIT
@@ -198,6 +209,8 @@ impl IkeConfig {
             half_open_timeout: Duration::from_secs(30),
             ike_port: 500,
             natt_port: 4500,
+            fragmentation: true,
+            fragment_size: 1280,
             lifetimes: Lifetimes::default(),
             cookie_threshold: 32,
             cookie_secret_lifetime: Duration::from_secs(300),

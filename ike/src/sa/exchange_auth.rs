@@ -198,7 +198,7 @@ impl IkeSa {
         raw: &[u8],
         msg: Message,
     ) {
-        let inner = match self.sk.as_ref().map(|sk| sk.open(raw, &msg)) {
+        let inner = match self.open_inner(raw, &msg) {
             Some(Ok(p)) => p,
             _ => {
                 // Forged or corrupt: drop silently (RFC 7296 2.21.2) and let
@@ -341,7 +341,7 @@ impl IkeSa {
 
     pub(super) fn process_auth_response(&mut self, now: Instant, raw: &[u8], msg: Message) {
         let peer = self.remote;
-        let inner = match self.sk.as_ref().map(|sk| sk.open(raw, &msg)) {
+        let inner = match self.open_inner(raw, &msg) {
             Some(Ok(p)) => p,
             _ => {
                 self.stats.integrity_failures += 1;

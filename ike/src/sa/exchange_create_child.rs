@@ -400,7 +400,7 @@ impl IkeSa {
     // ---- the responder side ----------------------------------------------
 
     pub(super) fn process_create_child_request(&mut self, now: Instant, raw: &[u8], msg: Message) {
-        let inner = match self.sk.as_ref().map(|sk| sk.open(raw, &msg)) {
+        let inner = match self.open_inner(raw, &msg) {
             Some(Ok(p)) => p,
             _ => {
                 self.stats.integrity_failures += 1;
@@ -709,6 +709,8 @@ impl IkeSa {
         next.state = State::Established;
         next.encap = self.encap;
         next.nat = self.nat;
+        // Negotiated extensions carry over to the rekeyed IKE SA.
+        next.frag.peer_supported = self.frag.peer_supported;
         next.spi_i = spi_i;
         next.spi_r = spi_r;
         next.ni = ni.to_vec();
@@ -726,7 +728,7 @@ impl IkeSa {
     // ---- the initiator side ----------------------------------------------
 
     pub(super) fn process_create_child_response(&mut self, now: Instant, raw: &[u8], msg: Message) {
-        let inner = match self.sk.as_ref().map(|sk| sk.open(raw, &msg)) {
+        let inner = match self.open_inner(raw, &msg) {
             Some(Ok(p)) => p,
             _ => {
                 self.stats.integrity_failures += 1;
@@ -915,7 +917,7 @@ impl IkeSa {
                     spis: Vec::new(),
                 })]);
                 extra.flush_queue(now);
-                self.extra_successors.push(Box::new(extra));
+                self.extra_successors.push(extra);
             }
             return;
         }

@@ -121,6 +121,7 @@ impl IkeSa {
         }));
         payloads.push(Payload::Nonce(Nonce(self.ni.clone())));
         payloads.extend(self.nat_detection_payloads());
+        payloads.extend(self.fragmentation_notify());
         self.next_request_id = 0;
         self.init_request = self.send_request(now, ExchangeType::IKE_SA_INIT, payloads);
     }
@@ -270,6 +271,7 @@ impl IkeSa {
         self.spi_r = msg.header.spi_r;
         self.nr = nr.to_vec();
         self.init_response = raw.to_vec();
+        self.note_peer_fragmentation(payloads);
         let nat = self.detect_nat(payloads, self.spi_r);
         self.nat = nat.unwrap_or_default();
         if nat.is_some_and(|n| n.detected()) {
@@ -414,6 +416,8 @@ impl IkeSa {
         if nat.is_some() {
             out.extend(self.nat_detection_payloads());
         }
+        self.note_peer_fragmentation(payloads);
+        out.extend(self.fragmentation_notify());
         self.init_request = raw.to_vec();
         self.init_response = self.send_response(ExchangeType::IKE_SA_INIT, 0, out);
         if let Err(e) = self.install_ike_keys(choice.suite, &shared) {

@@ -20,6 +20,7 @@ use rand_core::{RngCore, SeedableRng};
 
 use super::config::IkeConfig;
 use super::event::{Event, Failure, NatState, Role};
+use super::fragment::FragState;
 use super::proposal::{EspSuite, IkeSuite};
 use super::protect::SkKeys;
 use super::timer::{Timer, TimerTable};
@@ -58,7 +59,9 @@ pub enum State {
 pub(super) struct Pending {
     pub message_id: u32,
     pub exchange: ExchangeType,
-    pub datagram: Vec<u8>,
+    /// The datagrams as sent: one, or every fragment (RFC 7383 2.5.1:
+    /// a retransmission resends them all).
+    pub datagrams: Vec<Vec<u8>>,
     pub tries: u32,
     /// What the request is for, when its answer needs more than the
     /// exchange type to be understood.
@@ -146,7 +149,8 @@ pub struct IkeSa {
     pub(super) next_request_id: u32,
     pub(super) next_peer_request_id: u32,
     pub(super) pending: Option<Pending>,
-    pub(super) last_response: Option<(u32, Vec<u8>)>,
+    /// Our last response (all its fragments) and the request ID it answers.
+    pub(super) last_response: Option<(u32, Vec<Vec<u8>>)>,
     pub(super) child_spi_in: u32,
     pub(super) children: Vec<ChildState>,
     /// A new IKE SA created by rekeying this one, for the endpoint to take.
@@ -155,7 +159,7 @@ pub struct IkeSa {
     /// waits for the old SA's delete exchange.
     pub(super) superseded: bool,
     /// Redundant IKE SAs from a lost rekey collision, deleting themselves.
-    pub(super) extra_successors: Vec<Box<IkeSa>>,
+    pub(super) extra_successors: Vec<IkeSa>,
     /// INFORMATIONAL requests waiting for the request window (deletes).
     pub(super) queued: VecDeque<Vec<Payload>>,
     pub(super) timers: TimerTable,
@@ -164,6 +168,8 @@ pub struct IkeSa {
     pub(super) stats: IkeStats,
     /// The latest `now` we were given (when queued datagrams go out).
     pub(super) last_now: Option<Instant>,
+    /// IKE fragmentation (RFC 7383): negotiation, reassembly, counters.
+    pub(super) frag: FragState,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -223,6 +229,7 @@ impl IkeSa {
             events: VecDeque::new(),
             stats: IkeStats::default(),
             last_now: None,
+            frag: FragState::default(),
         }
     }
 
@@ -312,8 +319,8 @@ impl IkeSa {
     pub fn take_successor(&mut self) -> Option<IkeSa> {
         self.successor
             .take()
-            .or_else(|| self.extra_successors.pop())
             .map(|b| *b)
+            .or_else(|| self.extra_successors.pop())
     }
 
     /// Processes every timer due at `now`.
@@ -394,11 +401,22 @@ impl IkeSa {
             return;
         }
         self.follow_peer_address(remote, message, &parsed);
-        if h.flags.response {
+        // A fragment (RFC 7383): collected until the message is whole, then
+        // processed as if it had come unfragmented (see `open_inner`).
+        let parsed = if self.is_fragment(&parsed) {
+            match self.on_fragment(message, parsed) {
+                Some(whole) => whole,
+                None => return,
+            }
+        } else {
+            parsed
+        };
+        if parsed.header.flags.response {
             self.handle_response(now, local, remote, message, parsed);
         } else {
             self.handle_request(now, local, remote, message, parsed);
         }
+        self.frag.reassembled = None;
         self.flush_queue(now);
     }
 
@@ -441,19 +459,11 @@ impl IkeSa {
         msg: Message,
     ) {
         let id = msg.header.message_id;
-        if let Some((cached_id, datagram)) = &self.last_response {
-            if *cached_id == id {
-                // A retransmitted request: answer with the same bytes
-                // (RFC 7296 2.1), never process it twice.
-                let t = Transmit {
-                    local: self.local,
-                    remote: self.remote,
-                    payload: datagram.clone(),
-                };
-                self.transmits.push_back(t);
-                self.stats.answered_from_cache += 1;
-                return;
-            }
+        if self.last_response.as_ref().is_some_and(|(c, _)| *c == id) {
+            // A retransmitted request: answer with the same bytes
+            // (RFC 7296 2.1), never process it twice.
+            self.resend_cached_response();
+            return;
         }
         if id != self.next_peer_request_id {
             self.stats.unexpected += 1;
@@ -522,8 +532,40 @@ impl IkeSa {
         }
     }
 
+    /// Resends our cached response, every fragment of it.
+    pub(super) fn resend_cached_response(&mut self) {
+        let Some((_, datagrams)) = &self.last_response else {
+            return;
+        };
+        for d in datagrams {
+            self.transmits.push_back(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload: d.clone(),
+            });
+        }
+        self.stats.answered_from_cache += 1;
+    }
+
+    /// Frames and queues `messages` (one message, or its fragments);
+    /// returns the datagrams for retransmission or the response cache.
+    fn queue_messages(&mut self, messages: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let mut datagrams = Vec::with_capacity(messages.len());
+        for m in messages {
+            let d = self.frame(m.clone());
+            self.transmits.push_back(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload: d.clone(),
+            });
+            datagrams.push(d);
+        }
+        datagrams
+    }
+
     /// Sends a request with the next message ID and arms retransmission.
-    /// Returns the message as sent (without the marker).
+    /// Returns the message as sent (without the marker); when it went out
+    /// in fragments (never IKE_SA_INIT), the first fragment.
     pub(super) fn send_request(
         &mut self,
         now: Instant,
@@ -543,23 +585,18 @@ impl IkeSa {
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
         self.last_now = Some(now);
-        let message = self.build(exchange, message_id, false, payloads);
-        let datagram = self.frame(message.clone());
-        self.transmits.push_back(Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload: datagram.clone(),
-        });
+        let mut messages = self.build_messages(exchange, message_id, false, payloads);
+        let datagrams = self.queue_messages(&messages);
         self.pending = Some(Pending {
             message_id,
             exchange,
-            datagram,
+            datagrams,
             tries: 1,
             purpose: Purpose::Plain,
         });
         self.timers
             .set(Timer::Retransmit, now + self.config.retransmit.interval(1));
-        message
+        messages.swap_remove(0)
     }
 
     /// The peer answered our outstanding request.
@@ -569,22 +606,18 @@ impl IkeSa {
     }
 
     /// Sends a response to the peer's request `message_id` and caches it.
+    /// Returns the message as sent (the first fragment when fragmented).
     pub(super) fn send_response(
         &mut self,
         exchange: ExchangeType,
         message_id: u32,
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
-        let message = self.build(exchange, message_id, true, payloads);
-        let datagram = self.frame(message.clone());
-        self.transmits.push_back(Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload: datagram.clone(),
-        });
-        self.last_response = Some((message_id, datagram));
+        let mut messages = self.build_messages(exchange, message_id, true, payloads);
+        let datagrams = self.queue_messages(&messages);
+        self.last_response = Some((message_id, datagrams));
         self.next_peer_request_id = message_id.wrapping_add(1);
-        message
+        messages.swap_remove(0)
     }
 
     fn on_retransmit_timer(&mut self, now: Instant) {
@@ -600,12 +633,13 @@ impl IkeSa {
         }
         p.tries += 1;
         let tries = p.tries;
-        let t = Transmit {
-            local: self.local,
-            remote: self.remote,
-            payload: p.datagram.clone(),
-        };
-        self.transmits.push_back(t);
+        for d in &p.datagrams {
+            self.transmits.push_back(Transmit {
+                local: self.local,
+                remote: self.remote,
+                payload: d.clone(),
+            });
+        }
         self.stats.retransmissions += 1;
         self.timers.set(
             Timer::Retransmit,

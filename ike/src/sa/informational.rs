@@ -7,7 +7,7 @@ use crate::wire::{Delete, ExchangeType, Message, Payload, ProtocolId};
 
 impl IkeSa {
     pub(super) fn process_informational_request(&mut self, raw: &[u8], msg: Message) {
-        let inner = match self.sk.as_ref().map(|sk| sk.open(raw, &msg)) {
+        let inner = match self.open_inner(raw, &msg) {
             Some(Ok(p)) => p,
             _ => {
                 self.stats.integrity_failures += 1;
@@ -69,12 +69,7 @@ impl IkeSa {
     }
 
     pub(super) fn process_informational_response(&mut self, raw: &[u8], msg: Message) {
-        if !self
-            .sk
-            .as_ref()
-            .map(|sk| sk.open(raw, &msg))
-            .is_some_and(|r| r.is_ok())
-        {
+        if self.open_inner(raw, &msg).is_none_or(|r| r.is_err()) {
             self.stats.integrity_failures += 1;
             return;
         }

@@ -86,28 +86,116 @@ impl SkKeys {
     ) -> Vec<u8> {
         let mut plain = Vec::new();
         let first = wire::emit_payloads(payloads, &mut plain);
-        let block = self.encr.block_len();
+        self.seal_raw(header, PayloadType::SK, first, &[], plain, rng)
+    }
+
+    /// Builds the whole message `header` + SK payload around the already
+    /// emitted inner payload chain `plain`, whose first payload is `first`.
+    pub fn seal_plain(
+        &mut self,
+        header: &Header,
+        first: PayloadType,
+        plain: Vec<u8>,
+        rng: &mut dyn RngCore,
+    ) -> Vec<u8> {
+        self.seal_raw(header, PayloadType::SK, first, &[], plain, rng)
+    }
+
+    /// Builds one fragment (RFC 7383 2.5): `header` + an Encrypted Fragment
+    /// payload carrying `chunk` of the inner chain's plaintext, protected
+    /// on its own. Fragment Number and Total Fragments are covered by the
+    /// ICV (and are AEAD associated data).
+    pub fn seal_fragment(
+        &mut self,
+        header: &Header,
+        first: PayloadType,
+        number: u16,
+        total: u16,
+        chunk: &[u8],
+        rng: &mut dyn RngCore,
+    ) -> Vec<u8> {
+        let mut prefix = [0u8; 4];
+        prefix[..2].copy_from_slice(&number.to_be_bytes());
+        prefix[2..].copy_from_slice(&total.to_be_bytes());
+        let first = if number == 1 {
+            first
+        } else {
+            PayloadType::NONE
+        };
+        self.seal_raw(
+            header,
+            PayloadType::SKF,
+            first,
+            &prefix,
+            chunk.to_vec(),
+            rng,
+        )
+    }
+
+    /// Length of the padded plaintext (with the pad length octet).
+    fn padded_len(&self, plain_len: usize) -> usize {
+        if self.encr.is_aead() {
+            plain_len + 1
+        } else {
+            let block = self.encr.block_len();
+            (plain_len + 1).div_ceil(block) * block
+        }
+    }
+
+    /// The length of the message [`SkKeys::seal_plain`] makes of
+    /// `plain_len` bytes of inner payloads.
+    pub fn sealed_len(&self, plain_len: usize) -> usize {
+        HEADER_LEN
+            + GENERIC_HEADER_LEN
+            + self.encr.iv_len()
+            + self.padded_len(plain_len)
+            + self.icv_len()
+    }
+
+    /// The most plaintext one fragment can carry if the message is to be
+    /// at most `max_len` bytes (0 if none fits).
+    pub fn max_fragment_plain(&self, max_len: usize) -> usize {
+        let overhead = HEADER_LEN + GENERIC_HEADER_LEN + 4 + self.encr.iv_len() + self.icv_len();
+        let room = max_len.saturating_sub(overhead);
+        let room = if self.encr.is_aead() {
+            room
+        } else {
+            let block = self.encr.block_len();
+            room / block * block
+        };
+        room.saturating_sub(1)
+    }
+
+    /// `header`, then a payload of type `kind` (SK or SKF) whose Next
+    /// Payload is `first`, whose body starts with `prefix` (SKF's numbers)
+    /// and goes on with IV, `plain` encrypted with padding, and ICV.
+    fn seal_raw(
+        &mut self,
+        header: &Header,
+        kind: PayloadType,
+        first: PayloadType,
+        prefix: &[u8],
+        mut plain: Vec<u8>,
+        rng: &mut dyn RngCore,
+    ) -> Vec<u8> {
         // Pad so that plaintext | padding | pad length fills whole blocks;
         // GCM needs no padding at all (block_len 4 only aligns).
-        let pad = if self.encr.is_aead() {
-            0
-        } else {
-            (block - (plain.len() + 1) % block) % block
-        };
+        let pad = self.padded_len(plain.len()) - plain.len() - 1;
         plain.resize(plain.len() + pad, 0);
         plain.push(pad as u8);
 
         let iv_len = self.encr.iv_len();
         let icv_len = self.icv_len();
-        let sk_len = GENERIC_HEADER_LEN + iv_len + plain.len() + icv_len;
+        let payload_len = GENERIC_HEADER_LEN + prefix.len() + iv_len + plain.len() + icv_len;
         let mut h = header.clone();
-        h.next_payload = PayloadType::SK;
-        h.length = (HEADER_LEN + sk_len) as u32;
-        let mut out = Vec::with_capacity(HEADER_LEN + sk_len);
+        h.next_payload = kind;
+        h.length = (HEADER_LEN + payload_len) as u32;
+        let mut out = Vec::with_capacity(HEADER_LEN + payload_len);
         h.emit(&mut out);
         out.push(first.0);
         out.push(0);
-        out.extend_from_slice(&(sk_len as u16).to_be_bytes());
+        out.extend_from_slice(&(payload_len as u16).to_be_bytes());
+        out.extend_from_slice(prefix);
         let iv_at = out.len();
         if self.encr.is_aead() {
             self.iv_counter += 1;
@@ -149,16 +237,34 @@ impl SkKeys {
         let Some(Payload::Encrypted(sk)) = parsed.payloads.last() else {
             return Err(OpenError::NotEncrypted);
         };
+        let inner = self.open_body(message, &sk.body)?;
+        Ok(wire::parse_payloads(sk.first_inner, &inner)?)
+    }
+
+    /// Verifies and decrypts the Encrypted Fragment payload `frag` that
+    /// ends `message`, and returns its share of the inner plaintext
+    /// (without padding).
+    pub fn open_fragment(
+        &self,
+        message: &[u8],
+        frag: &wire::EncryptedFragment,
+    ) -> Result<Vec<u8>, OpenError> {
+        self.open_body(message, &frag.body)
+    }
+
+    /// Verifies and decrypts `body` (IV, ciphertext, ICV), which ends
+    /// `message`; everything before it is authenticated.
+    fn open_body(&self, message: &[u8], body: &[u8]) -> Result<Vec<u8>, OpenError> {
         let iv_len = self.encr.iv_len();
         let icv_len = self.icv_len();
-        let body_len = sk.body.len();
+        let body_len = body.len();
         if body_len < iv_len + icv_len || message.len() < body_len + GENERIC_HEADER_LEN {
             return Err(OpenError::Truncated(body_len));
         }
         let body_at = message.len() - body_len;
-        let mut ct = sk.body[iv_len..body_len - icv_len].to_vec();
-        let iv = &sk.body[..iv_len];
-        let icv = &sk.body[body_len - icv_len..];
+        let mut ct = body[iv_len..body_len - icv_len].to_vec();
+        let iv = &body[..iv_len];
+        let icv = &body[body_len - icv_len..];
         if self.encr.is_aead() {
             let aad = &message[..body_at];
             self.in_cipher
@@ -184,6 +290,7 @@ impl SkKeys {
             .len()
             .checked_sub(1 + pad as usize)
             .ok_or(OpenError::BadPadding(pad))?;
-        Ok(wire::parse_payloads(sk.first_inner, &ct[..inner_len])?)
+        ct.truncate(inner_len);
+        Ok(ct)
     }
 }

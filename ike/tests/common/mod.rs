@@ -26,6 +26,7 @@ pub const CGW: &str = "192.0.2.10:500";
 pub const AWS: &str = "198.51.100.10:500";
 
 type DropFilter = Box<dyn FnMut(Dir, usize, &Transmit) -> bool>;
+type Rewrite = Box<dyn FnMut(Dir, usize, Transmit) -> Vec<Transmit>>;
 
 /// Which end sits behind the NAT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,9 @@ pub struct Pair {
     pub drop: DropFilter,
     /// A NAT between the two, applied on delivery (may change mid-test).
     pub nat: Option<Nat>,
+    /// What the link makes of each datagram it does not drop: by default
+    /// itself; a test may duplicate, hold back, reorder or forge.
+    pub rewrite: Rewrite,
     counts: [usize; 2],
     in_flight: Vec<(Instant, Dir, Transmit)>,
 }
@@ -230,6 +234,7 @@ impl Pair {
             sent_at: Vec::new(),
             drop: Box::new(|_, _, _| false),
             nat: None,
+            rewrite: Box::new(|_, _, t| vec![t]),
             counts: [0, 0],
             in_flight: Vec::new(),
         }
@@ -265,7 +270,9 @@ impl Pair {
         self.wire.push((dir, t.clone()));
         self.sent_at.push(self.now);
         if !(self.drop)(dir, n, &t) {
-            self.in_flight.push((self.now + self.latency, dir, t));
+            for t in (self.rewrite)(dir, n, t) {
+                self.in_flight.push((self.now + self.latency, dir, t));
+            }
         }
     }
 
