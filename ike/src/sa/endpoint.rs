@@ -100,6 +100,23 @@ impl Endpoint {
         self.sas.iter().find(|(i, _)| *i == id).map(|(_, s)| s)
     }
 
+    /// The IKE SA `id`, mutably (to call `delete_child`, `delete_ike`, ...).
+    pub fn sa_mut(&mut self, id: SaId) -> Option<&mut IkeSa> {
+        self.sas.iter_mut().find(|(i, _)| *i == id).map(|(_, s)| s)
+    }
+
+    /// The data plane received authenticated ESP on inbound SPI `spi_in`:
+    /// tells the IKE SA owning that child SA that the peer is alive (see
+    /// [`IkeSa::note_inbound_esp`]). Returns that SA, if any.
+    pub fn note_inbound_esp(&mut self, now: Instant, spi_in: u32) -> Option<SaId> {
+        let (id, sa) = self
+            .sas
+            .iter_mut()
+            .find(|(_, sa)| !sa.is_closed() && sa.has_child(spi_in))?;
+        sa.note_inbound_esp(now);
+        Some(*id)
+    }
+
     /// All IKE SAs.
     pub fn sas(&self) -> impl Iterator<Item = (SaId, &IkeSa)> {
         self.sas.iter().map(|(i, s)| (*i, s))

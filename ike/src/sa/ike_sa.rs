@@ -118,6 +118,8 @@ pub struct IkeSa {
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<Event>,
     pub(super) stats: IkeStats,
+    /// Dead peer detection and our own deletes (`liveness.rs`).
+    pub(super) liveness: super::liveness::Liveness,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -172,6 +174,7 @@ impl IkeSa {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: IkeStats::default(),
+            liveness: Default::default(),
         }
     }
 
@@ -251,6 +254,7 @@ impl IkeSa {
                         self.fail(Failure::HalfOpenTimeout);
                     }
                 }
+                Timer::Liveness => self.on_liveness_timer(now),
             }
         }
     }
@@ -292,11 +296,13 @@ impl IkeSa {
             self.stats.unexpected += 1;
             return;
         }
+        self.note_inbound_ike(now, message, &parsed);
         if h.flags.response {
             self.handle_response(now, local, remote, message, parsed);
         } else {
             self.handle_request(now, local, remote, message, parsed);
         }
+        self.after_message(now);
     }
 
     fn handle_response(
@@ -321,7 +327,7 @@ impl IkeSa {
             ExchangeType::IKE_AUTH if self.state == State::AuthSent => {
                 self.process_auth_response(now, raw, msg)
             }
-            ExchangeType::INFORMATIONAL => self.process_informational_response(raw, msg),
+            ExchangeType::INFORMATIONAL => self.process_informational_response(now, raw, msg),
             _ => self.stats.unexpected += 1,
         }
     }
@@ -477,6 +483,9 @@ impl IkeSa {
     }
 
     fn on_retransmit_timer(&mut self, now: Instant) {
+        if self.liveness_on_retransmit(now) {
+            return;
+        }
         let max = self.config.retransmit.max_tries;
         let Some(p) = self.pending.as_mut() else {
             return;

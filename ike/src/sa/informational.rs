@@ -1,7 +1,9 @@
-//! INFORMATIONAL exchanges (RFC 7296 1.4): liveness checks and deletes
-//! from the peer. Our own DPD and deletes come with the lifecycle work.
+//! INFORMATIONAL exchanges (RFC 7296 1.4): the peer's liveness checks and
+//! deletes, and the answers to ours (DPD and deletes are in `liveness.rs`).
 
-use super::event::Event;
+use std::time::Instant;
+
+use super::event::{DeletedBy, Event};
 use super::ike_sa::IkeSa;
 use crate::wire::{Delete, ExchangeType, Message, Payload, ProtocolId};
 
@@ -15,23 +17,30 @@ impl IkeSa {
             }
         };
         let id = msg.header.message_id;
-        let mut answer = Vec::new();
         let mut close = false;
+        // Our inbound SPIs of the pairs the peer deleted, for the answer.
+        let mut ours = Vec::new();
         for p in &inner {
             let Payload::Delete(d) = p else { continue };
             match d.protocol {
                 ProtocolId::IKE => close = true,
                 ProtocolId::ESP => {
-                    let Some(child) = self.child else { continue };
-                    if d.spis.contains(&child.spi_out) {
-                        // Answer with the inbound SPI of the same pair.
-                        answer.push(Payload::Delete(Delete {
-                            protocol: ProtocolId::ESP,
-                            spis: vec![child.spi_in],
-                        }));
-                        self.child = None;
+                    // The peer names its inbound SPIs: our outbound ones.
+                    // Unknown SPIs are ignored (the answer leaves them out).
+                    for &spi_out in &d.spis {
+                        let Some(child) = self.child_by_spi_out(spi_out) else {
+                            continue;
+                        };
+                        self.take_child(child.spi_in);
+                        self.unqueue_child_delete(child.spi_in);
+                        // Deletes that crossed (1.4.1): our own request
+                        // already names this pair; the answer must not.
+                        if !self.deleting_child(child.spi_in) {
+                            ours.push(child.spi_in);
+                        }
                         self.events.push_back(Event::ChildSaDeleted {
                             spi_in: child.spi_in,
+                            by: DeletedBy::Peer,
                         });
                     }
                 }
@@ -39,16 +48,28 @@ impl IkeSa {
             }
         }
         if close {
-            // RFC 7296 1.4.1: the answer to an IKE SA delete is empty.
+            // RFC 7296 1.4.1: the answer to an IKE SA delete is empty; the
+            // IKE SA takes its children with it.
             self.send_response(ExchangeType::INFORMATIONAL, id, Vec::new());
-            self.events.push_back(Event::IkeSaClosed);
-            self.close();
-        } else {
-            self.send_response(ExchangeType::INFORMATIONAL, id, answer);
+            self.close_with_children(DeletedBy::Peer);
+            return;
         }
+        let mut answer = Vec::new();
+        if !ours.is_empty() {
+            answer.push(Payload::Delete(Delete {
+                protocol: ProtocolId::ESP,
+                spis: ours,
+            }));
+        }
+        self.send_response(ExchangeType::INFORMATIONAL, id, answer);
     }
 
-    pub(super) fn process_informational_response(&mut self, raw: &[u8], msg: Message) {
+    pub(super) fn process_informational_response(
+        &mut self,
+        now: Instant,
+        raw: &[u8],
+        msg: Message,
+    ) {
         if self
             .sk
             .as_ref()
@@ -56,6 +77,7 @@ impl IkeSa {
             .is_some_and(|r| r.is_ok())
         {
             self.request_answered();
+            self.own_request_answered(now, msg.header.message_id);
         } else {
             self.stats.integrity_failures += 1;
         }

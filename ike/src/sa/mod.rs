@@ -12,18 +12,20 @@ mod exchange_init;
 mod ike_sa;
 mod informational;
 mod keylog;
+mod liveness;
 pub mod loopback;
 pub mod proposal;
 mod protect;
 pub mod selectors;
 mod timer;
 
-pub use config::{Identity, IkeConfig, Retransmit};
+pub use config::{Dpd, DpdAction, Identity, IkeConfig, Retransmit};
 pub use endpoint::{Endpoint, Received, SaId};
-pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
+pub use event::{ChildSaInfo, DeletedBy, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;
 pub use ike_sa::{IkeSa, IkeStats, State, Transmit};
 pub use keylog::{EspKeyRow, IkeKeyRow};
+pub use liveness::DeleteError;
 pub use proposal::{
     EspProposal, EspSuite, IkeProposal, IkeSuite, Mismatch, PreferOwn, PreferPeer, ProposalPolicy,
 };

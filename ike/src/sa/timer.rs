@@ -10,10 +10,13 @@ pub enum Timer {
     Retransmit = 0,
     /// A responder's IKE SA that was never authenticated is dropped.
     HalfOpen = 1,
+    /// Dead peer detection: the idle check, or the deadline of an
+    /// unanswered probe (see `liveness.rs`).
+    Liveness = 2,
 }
 
-const COUNT: usize = 2;
-const ALL: [Timer; COUNT] = [Timer::Retransmit, Timer::HalfOpen];
+const COUNT: usize = 3;
+const ALL: [Timer; COUNT] = [Timer::Retransmit, Timer::HalfOpen, Timer::Liveness];
 
 /// Deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Default)]
@@ -33,6 +36,10 @@ impl TimerTable {
     /// Disarms everything.
     pub fn stop_all(&mut self) {
         self.slots = [None; COUNT];
+    }
+    /// The deadline of `timer`, if armed.
+    pub fn deadline(&self, timer: Timer) -> Option<Instant> {
+        self.slots[timer as usize]
     }
     /// The earliest deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
