@@ -504,3 +504,152 @@ impl IkeSa {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The answers' contents, opened with the peer's keys.
+
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::super::config::IkeConfig;
+    use super::super::event::{DeletedBy, Event};
+    use super::super::ike_sa::{IkeSa, State};
+    use super::super::proposal::{EspProposal, IkeProposal};
+    use crate::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
+    use crate::wire::{Delete, ExchangeType, Message, Payload, ProtocolId};
+
+    fn config() -> Arc<IkeConfig> {
+        let encr = EncrAlg::AesCbc { key_bits: 128 };
+        Arc::new(IkeConfig::new(
+            Secret::from_slice(b"shared-secret-0123456789"),
+            vec![IkeProposal {
+                encr: vec![encr],
+                prf: vec![PrfAlg::HmacSha256],
+                integ: vec![IntegAlg::HmacSha256_128],
+                dh: vec![DhGroup::Ecp256],
+            }],
+            vec![EspProposal {
+                encr: vec![encr],
+                integ: vec![IntegAlg::HmacSha256_128],
+                dh: Vec::new(),
+            }],
+        ))
+    }
+
+    /// Moves datagrams between the two until both are quiet; returns the
+    /// last datagram `b` sent to `a`.
+    fn pump(now: Instant, a: &mut IkeSa, b: &mut IkeSa) -> Option<Vec<u8>> {
+        let mut last = None;
+        loop {
+            let mut moved = false;
+            while let Some(t) = a.poll_transmit() {
+                moved = true;
+                b.handle_message(now, t.remote, t.local, &t.payload);
+            }
+            while let Some(t) = b.poll_transmit() {
+                moved = true;
+                a.handle_message(now, t.remote, t.local, &t.payload);
+                last = Some(t.payload);
+            }
+            if !moved {
+                return last;
+            }
+        }
+    }
+
+    fn established() -> (Instant, IkeSa, IkeSa) {
+        let now = Instant::now();
+        let a: SocketAddr = "192.0.2.10:500".parse().unwrap();
+        let b: SocketAddr = "198.51.100.10:500".parse().unwrap();
+        let mut i = IkeSa::initiate(config(), a, b, now, [1; 32]);
+        let t = i.poll_transmit().unwrap();
+        let mut r = IkeSa::accept(config(), b, a, &t.payload, now, [2; 32]).unwrap();
+        pump(now, &mut r, &mut i);
+        assert_eq!(i.state(), State::Established);
+        assert_eq!(r.state(), State::Established);
+        while i.poll_event().is_some() {}
+        while r.poll_event().is_some() {}
+        (now, i, r)
+    }
+
+    /// The responder sends `payloads` in an INFORMATIONAL request; returns
+    /// the initiator's answer, opened.
+    fn ask(now: Instant, i: &mut IkeSa, r: &mut IkeSa, payloads: Vec<Payload>) -> Vec<Payload> {
+        r.send_request(now, ExchangeType::INFORMATIONAL, payloads);
+        let answer = pump(now, r, i).expect("answered");
+        let msg = Message::parse(&answer).unwrap();
+        assert!(msg.header.flags.response);
+        r.sk.as_ref().unwrap().open(&answer, &msg).unwrap()
+    }
+
+    fn esp_delete(spi: u32) -> Vec<Payload> {
+        vec![Payload::Delete(Delete {
+            protocol: ProtocolId::ESP,
+            spis: vec![spi],
+        })]
+    }
+
+    #[test]
+    fn esp_delete_of_an_unknown_spi_is_answered_empty() {
+        let (now, mut i, mut r) = established();
+        assert!(ask(now, &mut i, &mut r, esp_delete(0x1234_5678)).is_empty());
+        assert!(i.poll_event().is_none());
+        assert!(i.child.is_some());
+    }
+
+    #[test]
+    fn esp_delete_is_answered_with_our_inbound_spi_of_the_pair() {
+        let (now, mut i, mut r) = established();
+        let ours = i.child.unwrap();
+        // The peer names its inbound SPI, which is our outbound one.
+        let answer = ask(now, &mut i, &mut r, esp_delete(ours.spi_out));
+        assert_eq!(answer, esp_delete(ours.spi_in));
+        assert_eq!(
+            i.poll_event(),
+            Some(Event::ChildSaDeleted {
+                spi_in: ours.spi_in,
+                by: DeletedBy::Peer
+            })
+        );
+        assert!(i.child.is_none());
+        assert_eq!(i.state(), State::Established);
+    }
+
+    #[test]
+    fn ike_delete_is_answered_empty_and_closes() {
+        let (now, mut i, mut r) = established();
+        let ours = i.child.unwrap();
+        let ike = vec![Payload::Delete(Delete {
+            protocol: ProtocolId::IKE,
+            spis: Vec::new(),
+        })];
+        assert!(ask(now, &mut i, &mut r, ike).is_empty());
+        let events: Vec<_> = std::iter::from_fn(|| i.poll_event()).collect();
+        assert_eq!(
+            events,
+            vec![
+                Event::ChildSaDeleted {
+                    spi_in: ours.spi_in,
+                    by: DeletedBy::Peer
+                },
+                Event::IkeSaClosed {
+                    by: DeletedBy::Peer
+                }
+            ]
+        );
+        assert!(i.is_closed());
+    }
+
+    #[test]
+    fn our_child_delete_names_our_inbound_spi() {
+        let (now, mut i, r) = established();
+        let ours = i.child.unwrap();
+        i.delete_child(now, ours.spi_in).unwrap();
+        let t = i.poll_transmit().unwrap();
+        let msg = Message::parse(&t.payload).unwrap();
+        let inner = r.sk.as_ref().unwrap().open(&t.payload, &msg).unwrap();
+        assert_eq!(inner, esp_delete(ours.spi_in));
+    }
+}

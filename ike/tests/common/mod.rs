@@ -353,3 +353,22 @@ pub fn child_failure(events: &[Event]) -> Option<&ike::sa::Failure> {
         _ => None,
     })
 }
+
+/// The IKE header of a datagram (the non-ESP marker skipped on port 4500);
+/// `None` for ESP, keepalives and garbage.
+pub fn ike_header(t: &Transmit) -> Option<ike::wire::Header> {
+    let msg: &[u8] = if t.local.port() == 4500 {
+        match classify_udp4500(&t.payload) {
+            Udp4500::Ike(m) => m,
+            _ => return None,
+        }
+    } else {
+        &t.payload
+    };
+    ike::wire::Header::parse(msg).ok()
+}
+
+/// Whether `t` is a request (not a response) of `exchange`.
+pub fn is_request(t: &Transmit, exchange: ike::wire::ExchangeType) -> bool {
+    ike_header(t).is_some_and(|h| h.exchange == exchange && !h.flags.response)
+}
