@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ike::esp::{InboundSa, OutboundSa};
-use ike::sa::{ChildSaInfo, Endpoint, Event, IkeConfig, Received, SaId};
+use ike::sa::{ChildSaInfo, DeleteError, Endpoint, Event, IkeConfig, Received, SaId, Transmit};
 
 use crate::icmp;
 
@@ -29,6 +29,10 @@ pub struct UdpEngine {
     pub answer_pings_on: Option<Ipv4Addr>,
     /// ESP packets that did not open (by error text).
     pub esp_errors: Vec<String>,
+    /// Every IKE datagram the endpoint sent, with when.
+    pub sent: Vec<(Instant, Transmit)>,
+    /// When each event was taken from the endpoint (parallel to `events`).
+    pub event_times: Vec<Instant>,
 }
 
 impl UdpEngine {
@@ -49,6 +53,8 @@ impl UdpEngine {
             received: Vec::new(),
             answer_pings_on: None,
             esp_errors: Vec::new(),
+            sent: Vec::new(),
+            event_times: Vec::new(),
         })
     }
 
@@ -68,6 +74,7 @@ impl UdpEngine {
                 &self.s500
             };
             let _ = sock.send_to(&t.payload, t.remote);
+            self.sent.push((Instant::now(), t));
         }
         while let Some((id, e)) = self.endpoint.poll_event() {
             if let Event::ChildSaInstalled(c) = &e {
@@ -76,6 +83,7 @@ impl UdpEngine {
                 self.children.push((c.clone(), out, inb));
             }
             self.events.push((id, e));
+            self.event_times.push(Instant::now());
         }
     }
 
@@ -97,6 +105,9 @@ impl UdpEngine {
                 return;
             }
         };
+        // Authenticated ESP from the peer: it is alive (DPD need not probe).
+        let spi_in = self.children[i].0.spi_in;
+        self.endpoint.note_inbound_esp(Instant::now(), spi_in);
         if let (Some(me), Some(e)) = (self.answer_pings_on, icmp::parse_echo(&inner)) {
             if e.kind == 8 && e.dst == me {
                 let reply = icmp::echo(me, e.src, 0, e.id, e.seq, &e.payload);
@@ -162,6 +173,31 @@ impl UdpEngine {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
+    }
+
+    /// Deletes IKE SA `id` and its child (INFORMATIONAL Delete); drive
+    /// [`UdpEngine::run_until`] for the exchange.
+    pub fn delete_ike(&mut self, id: SaId) -> Result<(), DeleteError> {
+        match self.endpoint.sa_mut(id) {
+            Some(sa) => sa.delete_ike(Instant::now()),
+            None => Err(DeleteError::NotEstablished),
+        }
+    }
+
+    /// Deletes the child SA with inbound SPI `spi_in` of IKE SA `id`.
+    pub fn delete_child(&mut self, id: SaId, spi_in: u32) -> Result<(), DeleteError> {
+        match self.endpoint.sa_mut(id) {
+            Some(sa) => sa.delete_child(Instant::now(), spi_in),
+            None => Err(DeleteError::NotEstablished),
+        }
+    }
+
+    /// Events with the time each was taken from the endpoint.
+    pub fn timed_events(&self) -> impl Iterator<Item = (Instant, &Event)> {
+        self.event_times
+            .iter()
+            .copied()
+            .zip(self.events.iter().map(|(_, e)| e))
     }
 
     /// The first child SA's info, if one was installed.
