@@ -266,6 +266,7 @@ fn charons_dpd_probes_are_answered() {
     assert_eq!(eng.endpoint.sa(id).unwrap().state(), State::Established);
     // charon sent its liveness checks and got our answers.
     let log = aws.log();
+    let dpd = log.matches("sending DPD request").count();
     let requests = log
         .lines()
         .filter(|l| l.contains("generating INFORMATIONAL request") && l.contains("[ ]"))
@@ -275,8 +276,8 @@ fn charons_dpd_probes_are_answered() {
         .filter(|l| l.contains("parsed INFORMATIONAL response") && l.contains("[ ]"))
         .count();
     assert!(
-        requests >= 3 && answers >= 3,
-        "{requests} probes, {answers} answers\n{}",
+        dpd >= 3 && requests >= 3 && answers >= 3,
+        "{dpd} DPD, {requests} probes, {answers} answers\n{}",
         aws.log_tail(40)
     );
     let ours = eng
