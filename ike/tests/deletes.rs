@@ -407,3 +407,69 @@ fn deleting_before_establishment_closes_at_once() {
     );
     assert!(p.initiator.is_closed());
 }
+
+#[test]
+fn a_delete_does_not_wait_forever_behind_a_probe_that_ran_out() {
+    // Only the probe is lost, every time, while ESP keeps arriving: the
+    // peer is not declared dead, and the probe runs out of retransmissions
+    // (10.04 ... 40.04 s, given up at 72.04 s). A delete then abandons it
+    // rather than waiting behind it. The peer never saw the probe's message
+    // ID, so it ignores the delete's; we close after its retransmissions.
+    let mut cfg = cgw();
+    cfg.dpd = Some(Dpd::aws());
+    let mut p = Pair::new(cfg, aws());
+    let (ours, _) = setup(&mut p);
+    let mut probe: Option<Vec<u8>> = None;
+    p.drop = Box::new(move |d, _, t| {
+        if d == Dir::ToResponder && is_request(t, ExchangeType::INFORMATIONAL) {
+            probe.get_or_insert_with(|| t.payload.clone()) == &t.payload
+        } else {
+            false
+        }
+    });
+    p.advance(Duration::from_secs(10));
+    for _ in 0..70 {
+        p.advance(Duration::from_secs(1));
+        let now = p.now;
+        p.initiator.note_inbound_esp(now);
+    }
+    assert_eq!(p.elapsed(), ms(81_000));
+    assert!(!p
+        .initiator_events
+        .iter()
+        .any(|e| matches!(e, Event::DpdTimeout { .. })));
+    let now = p.now;
+    p.initiator.delete_ike(now).unwrap();
+    p.advance(Duration::from_secs(100));
+    let sent = p.sent_times(Dir::ToResponder, |t| {
+        is_request(t, ExchangeType::INFORMATIONAL)
+    });
+    assert_eq!(
+        sent,
+        vec![
+            ms(10_040),
+            ms(12_040),
+            ms(16_040),
+            ms(24_040),
+            ms(40_040),
+            ms(81_000),
+            ms(83_000),
+            ms(87_000),
+            ms(95_000),
+            ms(111_000)
+        ]
+    );
+    assert_eq!(
+        timed(&p, Side::Initiator),
+        vec![
+            (
+                ms(143_000),
+                Event::ChildSaDeleted {
+                    spi_in: ours,
+                    by: DeletedBy::Us
+                }
+            ),
+            (ms(143_000), Event::IkeSaClosed { by: DeletedBy::Us }),
+        ]
+    );
+}

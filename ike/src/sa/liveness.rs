@@ -463,14 +463,16 @@ impl IkeSa {
         *self = fresh;
     }
 
-    /// Sends the next queued delete if no request is outstanding. A probe
-    /// stalled by DPD action `None` is abandoned for it.
+    /// Sends the next queued delete if no request is outstanding. A stalled
+    /// probe (peer declared dead with action `None`, or out of
+    /// retransmissions while ESP still flows) is abandoned for it.
     fn flush_deletes(&mut self, now: Instant) {
         if self.state != State::Established || self.liveness.queued.is_empty() {
             return;
         }
         if self.pending.is_some() {
-            let stalled = self.liveness.suspended && self.outstanding_probe().is_some();
+            let stalled = self.outstanding_probe().is_some()
+                && (self.liveness.suspended || self.timers.deadline(Timer::Retransmit).is_none());
             if !stalled {
                 return;
             }
