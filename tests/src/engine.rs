@@ -33,6 +33,8 @@ pub struct UdpEngine {
     pub sent: Vec<(Instant, Transmit)>,
     /// When each event was taken from the endpoint (parallel to `events`).
     pub event_times: Vec<Instant>,
+    /// Inbound halves of deleted child SAs, kept for a few seconds.
+    retired: Vec<(Instant, u32, InboundSa)>,
 }
 
 impl UdpEngine {
@@ -55,6 +57,7 @@ impl UdpEngine {
             esp_errors: Vec::new(),
             sent: Vec::new(),
             event_times: Vec::new(),
+            retired: Vec::new(),
         })
     }
 
@@ -77,10 +80,25 @@ impl UdpEngine {
             self.sent.push((Instant::now(), t));
         }
         while let Some((id, e)) = self.endpoint.poll_event() {
-            if let Event::ChildSaInstalled(c) = &e {
-                let out = c.outbound_sa([7; 32]).expect("negotiated suites build");
-                let inb = c.inbound_sa(1024).expect("negotiated suites build");
-                self.children.push((c.clone(), out, inb));
+            match &e {
+                Event::ChildSaInstalled(c) => {
+                    let out = c.outbound_sa([7; 32]).expect("negotiated suites build");
+                    let inb = c.inbound_sa(1024).expect("negotiated suites build");
+                    self.children.push((c.clone(), out, inb));
+                }
+                Event::ChildSaDeleted { spi_in, .. } => {
+                    // Stop sending on it now; keep its inbound half a little
+                    // for packets still in flight.
+                    if let Some(i) = self
+                        .children
+                        .iter()
+                        .position(|(c, _, _)| c.spi_in == *spi_in)
+                    {
+                        let (c, _, inb) = self.children.remove(i);
+                        self.retired.push((Instant::now(), c.spi_in, inb));
+                    }
+                }
+                _ => {}
             }
             self.events.push((id, e));
             self.event_times.push(Instant::now());
@@ -89,25 +107,36 @@ impl UdpEngine {
 
     fn on_esp(&mut self, packet: &[u8]) {
         let spi = ike::esp::spi_of(packet);
-        let Some(i) = self
+        self.retired
+            .retain(|(t, _, _)| t.elapsed() < Duration::from_secs(5));
+        let mut buf = packet.to_vec();
+        let live = self
             .children
             .iter()
-            .position(|(c, _, _)| Some(c.spi_in) == spi)
-        else {
-            self.esp_errors.push(format!("unknown SPI {spi:?}"));
-            return;
+            .position(|(c, _, _)| Some(c.spi_in) == spi);
+        let opened = match live {
+            Some(i) => self.children[i].2.open(&mut buf).map(|o| o.inner.to_vec()),
+            None => match self.retired.iter_mut().find(|(_, s, _)| Some(*s) == spi) {
+                Some((_, _, inb)) => inb.open(&mut buf).map(|o| o.inner.to_vec()),
+                None => {
+                    self.esp_errors.push(format!("unknown SPI {spi:?}"));
+                    return;
+                }
+            },
         };
-        let mut buf = packet.to_vec();
-        let inner = match self.children[i].2.open(&mut buf) {
-            Ok(o) => o.inner.to_vec(),
+        // Replies go out on the newest pair.
+        let i = self.children.len().saturating_sub(1);
+        let inner = match opened {
+            Ok(inner) => inner,
             Err(e) => {
                 self.esp_errors.push(e.to_string());
                 return;
             }
         };
         // Authenticated ESP from the peer: it is alive (DPD need not probe).
-        let spi_in = self.children[i].0.spi_in;
-        self.endpoint.note_inbound_esp(Instant::now(), spi_in);
+        if let Some(spi_in) = spi {
+            self.endpoint.note_inbound_esp(Instant::now(), spi_in);
+        }
         if let (Some(me), Some(e)) = (self.answer_pings_on, icmp::parse_echo(&inner)) {
             if e.kind == 8 && e.dst == me {
                 let reply = icmp::echo(me, e.src, 0, e.id, e.seq, &e.payload);
@@ -203,6 +232,33 @@ impl UdpEngine {
     /// The first child SA's info, if one was installed.
     pub fn child(&self) -> Option<&ChildSaInfo> {
         self.children.first().map(|(c, _, _)| c)
+    }
+
+    /// The newest live child SA's info (the one we send on).
+    pub fn newest_child(&self) -> Option<&ChildSaInfo> {
+        self.children.last().map(|(c, _, _)| c)
+    }
+
+    /// Sends on the newest live child SA.
+    pub fn send_newest(&mut self, inner: &[u8]) {
+        let i = self
+            .children
+            .len()
+            .checked_sub(1)
+            .expect("a child SA is installed");
+        self.send_inner(i, inner);
+    }
+
+    /// The live IKE SA's id (panics unless exactly one is established).
+    pub fn live_sa(&self) -> SaId {
+        let live: Vec<SaId> = self
+            .endpoint
+            .sas()
+            .filter(|(_, s)| s.state() == ike::sa::State::Established && !s.is_closed())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(live.len(), 1, "established IKE SAs: {live:?}");
+        live[0]
     }
 
     /// Events without the SA id.

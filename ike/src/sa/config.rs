@@ -137,6 +137,33 @@ impl Dpd {
     }
 }
 
+/// SA lifetimes (AWS's tunnel options "phase 1/2 lifetime", "rekey
+/// margin", "rekey fuzz"): an SA is rekeyed at lifetime - margin -
+/// random(0, margin x fuzz) and gone at its lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    /// IKE SA (phase 1) lifetime.
+    pub ike: Duration,
+    /// Child SA (phase 2) lifetime.
+    pub child: Duration,
+    /// How long before the lifetime a rekey starts.
+    pub margin: Duration,
+    /// Random extra margin, in percent of `margin`.
+    pub fuzz_percent: u32,
+}
+
+impl Default for Lifetimes {
+    /// AWS's defaults: 28800 s, 3600 s, margin 270 s, fuzz 100 %.
+    fn default() -> Self {
+        Lifetimes {
+            ike: Duration::from_secs(28800),
+            child: Duration::from_secs(3600),
+            margin: Duration::from_secs(270),
+            fuzz_percent: 100,
+        }
+    }
+}
+
 /// The configuration of one IKE SA and its child SA, either role.
 #[derive(Debug, Clone)]
 pub struct IkeConfig {
@@ -174,6 +201,8 @@ pub struct IkeConfig {
     /// Dead peer detection; `None` (the default) never probes, but peers'
     /// probes are always answered.
     pub dpd: Option<Dpd>,
+    /// SA lifetimes and rekey timing.
+    pub lifetimes: Lifetimes,
 }
 
 impl IkeConfig {
@@ -202,6 +231,7 @@ impl IkeConfig {
             ike_port: 500,
             natt_port: 4500,
             dpd: None,
+            lifetimes: Lifetimes::default(),
         }
     }
 }

@@ -160,8 +160,10 @@ impl Endpoint {
             }
         });
         if let Some((id, sa)) = found {
+            let id = *id;
             sa.handle_message(now, local, remote, message);
-            return Received::Ike(*id);
+            self.adopt_successors();
+            return Received::Ike(id);
         }
         match (&self.responder, initial_request) {
             (Some(cfg), true) => {
@@ -182,6 +184,20 @@ impl Endpoint {
             if sa.poll_timeout().is_some_and(|t| t <= now) {
                 sa.handle_timeout(now);
             }
+        }
+        self.adopt_successors();
+    }
+
+    /// Takes the IKE SAs that rekeys created into the endpoint.
+    fn adopt_successors(&mut self) {
+        let mut born = Vec::new();
+        for (_, sa) in &mut self.sas {
+            while let Some(next) = sa.take_successor() {
+                born.push(next);
+            }
+        }
+        for sa in born {
+            self.insert(sa);
         }
     }
 

@@ -82,6 +82,9 @@ pub struct ChildSaInfo {
     pub remote_ts: Vec<TrafficSelector>,
     /// ESP travels in UDP (RFC 3948) between these addresses, when set.
     pub encapsulation: Option<(SocketAddr, SocketAddr)>,
+    /// The inbound SPI of the pair this one rekeys: send on the new pair
+    /// from now on, and keep the old inbound SA until it is deleted.
+    pub replaces: Option<u32>,
 }
 
 /// Why an exchange failed. Precise enough for a diagnosis: a test can
@@ -194,8 +197,8 @@ pub enum Event {
         /// Who deleted it.
         by: DeletedBy,
     },
-    /// The IKE SA is gone (deleted by the peer or by us); its child SAs
-    /// were reported deleted just before.
+    /// The IKE SA is gone (deleted by the peer or by us, or expired); its
+    /// child SAs were reported deleted just before.
     IkeSaClosed {
         /// Who deleted it.
         by: DeletedBy,
@@ -210,6 +213,16 @@ pub enum Event {
         action: DpdAction,
         /// Retransmissions of the probe before the peer was declared dead.
         retransmits: u32,
+    },
+    /// The IKE SA was rekeyed: the new one (with the child SAs) carries on
+    /// under new SPIs; the old one is deleted without further events.
+    IkeSaRekeyed {
+        /// The old initiator SPI.
+        old_spi_i: u64,
+        /// The old responder SPI.
+        old_spi_r: u64,
+        /// The new IKE SA.
+        new: IkeSaInfo,
     },
 }
 

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use subtle::ConstantTimeEq;
 
-use super::event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, Role};
-use super::exchange_init::{find_notify, first_error_notify, notify};
+use super::event::{ChildSaInfo, Event, Failure, IkeSaInfo, Role};
+use super::exchange_init::notify;
 use super::ike_sa::{IkeSa, State};
+use super::lookup::Lookup;
 use super::proposal::{
     choose_esp, esp_suite_from_answer, esp_suite_to_wire, EspProposal, EspSuite,
 };
@@ -141,39 +142,20 @@ impl IkeSa {
         local_ts: Vec<TrafficSelector>,
         remote_ts: Vec<TrafficSelector>,
     ) -> ChildSaInfo {
-        let ike = self.suite.expect("keys exist");
-        let k = self.keys.as_ref().expect("keys exist");
-        let c = keys::derive_child_keys(
-            ike.prf,
-            &k.sk_d,
-            suite.encr,
-            suite.integ,
+        let (ni, nr) = (&self.ni, &self.nr);
+        let we_initiated = self.role == Role::Initiator;
+        self.make_child_info(
+            we_initiated,
+            ni,
+            nr,
             None,
-            &self.ni,
-            &self.nr,
-        );
-        let i_to_r = EspKeys {
-            encr: c.encr_i,
-            integ: c.integ_i,
-        };
-        let r_to_i = EspKeys {
-            encr: c.encr_r,
-            integ: c.integ_r,
-        };
-        let (keys_in, keys_out) = match self.role {
-            Role::Initiator => (r_to_i, i_to_r),
-            Role::Responder => (i_to_r, r_to_i),
-        };
-        ChildSaInfo {
+            suite,
             spi_in,
             spi_out,
-            suite,
-            keys_in,
-            keys_out,
             local_ts,
             remote_ts,
-            encapsulation: self.encap.then_some((self.local, self.remote)),
-        }
+            None,
+        )
     }
 
     pub(super) fn send_auth_request(&mut self, now: Instant) {
@@ -210,7 +192,7 @@ impl IkeSa {
 
     pub(super) fn process_auth_request(
         &mut self,
-        _now: Instant,
+        now: Instant,
         local: SocketAddr,
         remote: SocketAddr,
         raw: &[u8],
@@ -273,6 +255,7 @@ impl IkeSa {
             return;
         };
         self.state = State::Established;
+        self.arm_ike_lifetime(now);
         self.timers.stop(Timer::HalfOpen);
         self.events
             .push_back(Event::IkeSaEstablished(self.ike_sa_info()));
@@ -294,7 +277,7 @@ impl IkeSa {
                 out.push(Payload::TsR(TrafficSelectors(tsr.clone())));
                 self.send_response(ExchangeType::IKE_AUTH, id_message, out);
                 let info = self.child_info(suite, spi_in, peer_spi, tsr, tsi);
-                self.push_child_installed(info);
+                self.push_child_installed(now, info);
             }
             Err((kind, failure)) => {
                 out.push(notify(kind, Vec::new()));
@@ -356,7 +339,7 @@ impl IkeSa {
         ))
     }
 
-    pub(super) fn process_auth_response(&mut self, _now: Instant, raw: &[u8], msg: Message) {
+    pub(super) fn process_auth_response(&mut self, now: Instant, raw: &[u8], msg: Message) {
         let peer = self.remote;
         let inner = match self.sk.as_ref().map(|sk| sk.open(raw, &msg)) {
             Some(Ok(p)) => p,
@@ -366,12 +349,12 @@ impl IkeSa {
             }
         };
         self.request_answered();
-        if find_notify(&inner, NotifyType::AUTHENTICATION_FAILED).is_some() {
+        if inner.notify(NotifyType::AUTHENTICATION_FAILED).is_some() {
             return self.fail(Failure::PeerAuthenticationFailed { peer });
         }
         let p = collect(&inner, Role::Responder);
         let (Some(idr), Some(auth)) = (p.id, p.auth) else {
-            let f = match first_error_notify(&inner) {
+            let f = match inner.error_notify() {
                 Some(n) => Failure::PeerError {
                     peer,
                     notify: n.kind,
@@ -396,11 +379,12 @@ impl IkeSa {
             ));
         }
         self.state = State::Established;
+        self.arm_ike_lifetime(now);
         self.events
             .push_back(Event::IkeSaEstablished(self.ike_sa_info()));
 
         // The IKE SA stands even when the child SA fails (RFC 7296 1.2).
-        if let Some(n) = first_error_notify(&inner) {
+        if let Some(n) = inner.error_notify() {
             let f = match n.kind {
                 NotifyType::NO_PROPOSAL_CHOSEN => Failure::PeerNoProposalChosen {
                     peer,
@@ -451,6 +435,6 @@ impl IkeSa {
             tsi.0.clone(),
             tsr.0.clone(),
         );
-        self.push_child_installed(info);
+        self.push_child_installed(now, info);
     }
 }

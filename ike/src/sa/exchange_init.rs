@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::config::IkeConfig;
+use super::lookup::Lookup;
 use rand_core::RngCore;
 
 use super::event::{Failure, NatState, Role};
@@ -39,20 +40,6 @@ pub(super) fn notify(kind: NotifyType, data: Vec<u8>) -> Payload {
         spi: Vec::new(),
         kind,
         data,
-    })
-}
-
-pub(super) fn find_notify(payloads: &[Payload], kind: NotifyType) -> Option<&Notify> {
-    payloads.iter().find_map(|p| match p {
-        Payload::Notify(n) if n.kind == kind => Some(n),
-        _ => None,
-    })
-}
-
-pub(super) fn first_error_notify(payloads: &[Payload]) -> Option<&Notify> {
-    payloads.iter().find_map(|p| match p {
-        Payload::Notify(n) if n.kind.is_error() => Some(n),
-        _ => None,
     })
 }
 
@@ -188,14 +175,14 @@ impl IkeSa {
     ) {
         let peer = self.remote;
         let payloads = &msg.payloads;
-        if let Some(c) = find_notify(payloads, NotifyType::COOKIE) {
+        if let Some(c) = payloads.notify(NotifyType::COOKIE) {
             // RFC 7296 2.6: repeat the request with the cookie first.
             self.cookie = Some(c.data.clone());
             self.request_answered();
             self.send_init_request(now);
             return;
         }
-        if let Some(n) = find_notify(payloads, NotifyType::INVALID_KE_PAYLOAD) {
+        if let Some(n) = payloads.notify(NotifyType::INVALID_KE_PAYLOAD) {
             self.request_answered();
             let wanted_id = match n.data.as_slice() {
                 [a, b] => u16::from_be_bytes([*a, *b]),
@@ -227,7 +214,7 @@ impl IkeSa {
             }
             return;
         }
-        if let Some(n) = first_error_notify(payloads) {
+        if let Some(n) = payloads.error_notify() {
             self.request_answered();
             let f = if n.kind == NotifyType::NO_PROPOSAL_CHOSEN {
                 Failure::PeerNoProposalChosen {
@@ -242,29 +229,8 @@ impl IkeSa {
             };
             return self.fail(f);
         }
-        let (Some(sa), Some(ke), Some(nr)) = (
-            payloads.iter().find_map(|p| {
-                if let Payload::Sa(s) = p {
-                    Some(s)
-                } else {
-                    None
-                }
-            }),
-            payloads.iter().find_map(|p| {
-                if let Payload::Ke(k) = p {
-                    Some(k)
-                } else {
-                    None
-                }
-            }),
-            payloads.iter().find_map(|p| {
-                if let Payload::Nonce(n) = p {
-                    Some(n)
-                } else {
-                    None
-                }
-            }),
-        ) else {
+        let (Some(sa), Some(ke), Some(nr)) = (payloads.sa(), payloads.ke(), payloads.nonce())
+        else {
             // Not a valid answer; keep waiting (it may be forged).
             self.stats.unexpected += 1;
             return;
@@ -287,7 +253,7 @@ impl IkeSa {
                 suite.dh, ke.group.0
             )));
         }
-        if msg.header.spi_r == 0 || !(16..=256).contains(&nr.0.len()) {
+        if msg.header.spi_r == 0 || !(16..=256).contains(&nr.len()) {
             self.request_answered();
             return self.fail(Failure::Protocol(
                 "responder SPI zero or nonce length out of range".into(),
@@ -302,7 +268,7 @@ impl IkeSa {
         };
         self.request_answered();
         self.spi_r = msg.header.spi_r;
-        self.nr = nr.0.clone();
+        self.nr = nr.to_vec();
         self.init_response = raw.to_vec();
         let nat = self.detect_nat(payloads, self.spi_r);
         self.nat = nat.unwrap_or_default();
@@ -369,29 +335,8 @@ impl IkeSa {
 
     fn respond_init(&mut self, now: Instant, raw: &[u8], msg: &Message) {
         let payloads = &msg.payloads;
-        let (Some(sa), Some(ke), Some(ni)) = (
-            payloads.iter().find_map(|p| {
-                if let Payload::Sa(s) = p {
-                    Some(s)
-                } else {
-                    None
-                }
-            }),
-            payloads.iter().find_map(|p| {
-                if let Payload::Ke(k) = p {
-                    Some(k)
-                } else {
-                    None
-                }
-            }),
-            payloads.iter().find_map(|p| {
-                if let Payload::Nonce(n) = p {
-                    Some(n)
-                } else {
-                    None
-                }
-            }),
-        ) else {
+        let (Some(sa), Some(ke), Some(ni)) = (payloads.sa(), payloads.ke(), payloads.nonce())
+        else {
             self.send_response(
                 ExchangeType::IKE_SA_INIT,
                 0,
@@ -430,13 +375,13 @@ impl IkeSa {
                 ke.group.0, asked
             )));
         }
-        if !(16..=256).contains(&ni.0.len()) {
+        if !(16..=256).contains(&ni.len()) {
             self.send_response(
                 ExchangeType::IKE_SA_INIT,
                 0,
                 vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())],
             );
-            return self.fail(Failure::Protocol(format!("nonce of {} bytes", ni.0.len())));
+            return self.fail(Failure::Protocol(format!("nonce of {} bytes", ni.len())));
         }
         let ours = KeyPair::generate(choice.suite.dh, &mut self.rng);
         let shared = match ours.agree(&ke.data) {
@@ -451,7 +396,7 @@ impl IkeSa {
             }
         };
         self.spi_r = self.random_spi64();
-        self.ni = ni.0.clone();
+        self.ni = ni.to_vec();
         self.nr = self.random_nonce();
         // The initiator's hashes were computed with a zero responder SPI.
         let nat = self.detect_nat(payloads, 0);

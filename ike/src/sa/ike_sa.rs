@@ -19,7 +19,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use super::config::IkeConfig;
-use super::event::{ChildSaInfo, Event, Failure, NatState, Role};
+use super::event::{Event, Failure, NatState, Role};
 use super::proposal::{EspSuite, IkeSuite};
 use super::protect::SkKeys;
 use super::timer::{Timer, TimerTable};
@@ -60,14 +60,52 @@ pub(super) struct Pending {
     pub exchange: ExchangeType,
     pub datagram: Vec<u8>,
     pub tries: u32,
+    /// What the request is for, when its answer needs more than the
+    /// exchange type to be understood.
+    pub purpose: Purpose,
 }
 
-/// The child SA pair as the IKE SA tracks it (the data plane holds the keys).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a request was sent.
+#[derive(Debug, Default)]
+pub(super) enum Purpose {
+    /// Nothing beyond the exchange itself.
+    #[default]
+    Plain,
+    /// CREATE_CHILD_SA rekeying a child SA.
+    RekeyChild(super::exchange_create_child::RekeyChildRequest),
+    /// CREATE_CHILD_SA rekeying the IKE SA.
+    RekeyIke(super::exchange_create_child::RekeyIkeRequest),
+    /// INFORMATIONAL deleting child SAs by our inbound SPIs: those still
+    /// held (our `delete_child`) are forgotten on the answer; a rekey's
+    /// old SAs were forgotten when the delete was queued.
+    DeleteChildren(Vec<u32>),
+    /// INFORMATIONAL liveness check (dead peer detection), first sent then.
+    Dpd {
+        /// When the probe was first sent (the DPD timeout runs from here).
+        first_sent: Instant,
+    },
+    /// INFORMATIONAL deleting the IKE SA.
+    DeleteIke,
+}
+
+/// A child SA pair as the IKE SA tracks it (the data plane holds the keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ChildState {
     pub spi_in: u32,
     pub spi_out: u32,
     pub suite: EspSuite,
+    pub local_ts: Vec<crate::wire::TrafficSelector>,
+    pub remote_ts: Vec<crate::wire::TrafficSelector>,
+    /// When we start rekeying it (soft lifetime, with margin and fuzz).
+    pub rekey_at: Instant,
+    /// When it must be gone (hard lifetime).
+    pub expire_at: Instant,
+    /// A rekey of this SA has completed: a successor exists, so it is not
+    /// rekeyed again and only waits for its delete.
+    pub replaced: bool,
+    /// Both ends rekeyed this SA at once (RFC 7296 2.8.1): the new SA each
+    /// exchange created and the lowest nonce of that exchange.
+    pub collision: super::exchange_create_child::Collision,
 }
 
 /// Counters of what was received and dropped, for status pages and tests.
@@ -113,7 +151,16 @@ pub struct IkeSa {
     pub(super) pending: Option<Pending>,
     pub(super) last_response: Option<(u32, Vec<u8>)>,
     pub(super) child_spi_in: u32,
-    pub(super) child: Option<ChildState>,
+    pub(super) children: Vec<ChildState>,
+    /// A new IKE SA created by rekeying this one, for the endpoint to take.
+    pub(super) successor: Option<Box<IkeSa>>,
+    /// This SA was rekeyed: its children moved to the successor and it only
+    /// waits for the old SA's delete exchange.
+    pub(super) superseded: bool,
+    /// Redundant IKE SAs from a lost rekey collision, deleting themselves.
+    pub(super) extra_successors: Vec<IkeSa>,
+    /// INFORMATIONAL requests waiting for the request window (deletes).
+    pub(super) queued: VecDeque<Vec<Payload>>,
     pub(super) timers: TimerTable,
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<Event>,
@@ -169,7 +216,11 @@ impl IkeSa {
             pending: None,
             last_response: None,
             child_spi_in: 0,
-            child: None,
+            children: Vec::new(),
+            successor: None,
+            superseded: false,
+            extra_successors: Vec::new(),
+            queued: VecDeque::new(),
             timers: TimerTable::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -225,6 +276,13 @@ impl IkeSa {
     pub fn stats(&self) -> IkeStats {
         self.stats
     }
+    /// The child SA pairs this IKE SA holds, as (inbound SPI, outbound SPI).
+    pub fn child_spis(&self) -> Vec<(u32, u32)> {
+        self.children
+            .iter()
+            .map(|c| (c.spi_in, c.spi_out))
+            .collect()
+    }
 
     /// Whether datagrams or events are waiting to be polled.
     pub fn has_output(&self) -> bool {
@@ -241,7 +299,20 @@ impl IkeSa {
     }
     /// When [`IkeSa::handle_timeout`] must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next_deadline()
+        match (self.timers.next_deadline(), self.child_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A new IKE SA this one created by rekeying (or a redundant one that
+    /// is deleting itself), for the owner to drive from now on. An
+    /// [`super::Endpoint`] takes these by itself.
+    pub fn take_successor(&mut self) -> Option<IkeSa> {
+        self.successor
+            .take()
+            .map(|b| *b)
+            .or_else(|| self.extra_successors.pop())
     }
 
     /// Processes every timer due at `now`.
@@ -254,8 +325,25 @@ impl IkeSa {
                         self.fail(Failure::HalfOpenTimeout);
                     }
                 }
+                Timer::IkeRekey => {
+                    if !self.rekey_ike(now) && self.state == State::Established && !self.superseded
+                    {
+                        // The request window is busy: try again shortly.
+                        self.timers
+                            .set(Timer::IkeRekey, now + std::time::Duration::from_secs(1));
+                    }
+                }
+                Timer::IkeExpire => {
+                    // Hard lifetime: the SA and its children are gone.
+                    self.close_with_children(super::event::DeletedBy::Us);
+                }
                 Timer::Liveness => self.on_liveness_timer(now),
             }
+        }
+        if self.state != State::Closed {
+            self.on_child_deadlines(now);
+            self.liveness_tick(now);
+            self.flush_queue(now);
         }
     }
 
@@ -302,7 +390,8 @@ impl IkeSa {
         } else {
             self.handle_request(now, local, remote, message, parsed);
         }
-        self.after_message(now);
+        self.liveness_tick(now);
+        self.flush_queue(now);
     }
 
     fn handle_response(
@@ -328,6 +417,9 @@ impl IkeSa {
                 self.process_auth_response(now, raw, msg)
             }
             ExchangeType::INFORMATIONAL => self.process_informational_response(now, raw, msg),
+            ExchangeType::CREATE_CHILD_SA if self.state == State::Established => {
+                self.process_create_child_response(now, raw, msg)
+            }
             _ => self.stats.unexpected += 1,
         }
     }
@@ -365,6 +457,9 @@ impl IkeSa {
             }
             ExchangeType::INFORMATIONAL if self.sk.is_some() => {
                 self.process_informational_request(raw, msg)
+            }
+            ExchangeType::CREATE_CHILD_SA if self.state == State::Established => {
+                self.process_create_child_request(now, raw, msg)
             }
             _ => self.stats.unexpected += 1,
         }
@@ -451,6 +546,7 @@ impl IkeSa {
             exchange,
             datagram,
             tries: 1,
+            purpose: Purpose::Plain,
         });
         self.timers
             .set(Timer::Retransmit, now + self.config.retransmit.interval(1));
@@ -522,7 +618,7 @@ impl IkeSa {
         self.state = State::Closed;
         self.pending = None;
         self.timers.stop_all();
-        self.child = None;
+        self.children.clear();
         self.dh = None;
         self.sk = None;
         self.keys = None;
@@ -551,14 +647,5 @@ impl IkeSa {
         let mut n = vec![0u8; self.config.nonce_len.clamp(16, 256)];
         self.rng.fill_bytes(&mut n);
         n
-    }
-
-    pub(super) fn push_child_installed(&mut self, info: ChildSaInfo) {
-        self.child = Some(ChildState {
-            spi_in: info.spi_in,
-            spi_out: info.spi_out,
-            suite: info.suite,
-        });
-        self.events.push_back(Event::ChildSaInstalled(info));
     }
 }

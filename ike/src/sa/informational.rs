@@ -1,10 +1,11 @@
 //! INFORMATIONAL exchanges (RFC 7296 1.4): the peer's liveness checks and
-//! deletes, and the answers to ours (DPD and deletes are in `liveness.rs`).
+//! deletes, and the answers to our own requests (DPD probes and deletes are
+//! sent from `liveness.rs` and the request queue).
 
 use std::time::Instant;
 
 use super::event::{DeletedBy, Event};
-use super::ike_sa::IkeSa;
+use super::ike_sa::{IkeSa, Purpose};
 use crate::wire::{Delete, ExchangeType, Message, Payload, ProtocolId};
 
 impl IkeSa {
@@ -70,16 +71,18 @@ impl IkeSa {
         raw: &[u8],
         msg: Message,
     ) {
-        if self
-            .sk
-            .as_ref()
-            .map(|sk| sk.open(raw, &msg))
-            .is_some_and(|r| r.is_ok())
-        {
-            self.request_answered();
-            self.own_request_answered(now, msg.header.message_id);
-        } else {
+        let authentic = matches!(self.sk.as_ref().map(|sk| sk.open(raw, &msg)), Some(Ok(_)));
+        if !authentic {
             self.stats.integrity_failures += 1;
+            return;
+        }
+        let purpose = self.pending.take().map(|p| p.purpose).unwrap_or_default();
+        self.request_answered();
+        match purpose {
+            Purpose::DeleteChildren(spis) => self.children_delete_answered(spis),
+            Purpose::DeleteIke => self.close_with_children(DeletedBy::Us),
+            Purpose::Dpd { .. } => self.probe_answered(now),
+            _ => {}
         }
     }
 }

@@ -4,9 +4,9 @@
 //! received something authenticated from the peer (an IKE message whose
 //! integrity checks, or inbound ESP the data plane reports through
 //! [`IkeSa::note_inbound_esp`]). After [`Dpd::delay`] of silence it sends an
-//! empty INFORMATIONAL request, retransmitted with the usual backoff. If
-//! neither the answer nor anything else authenticated arrives within
-//! [`Dpd::timeout`] of that first probe, the peer is dead:
+//! empty INFORMATIONAL request (`Purpose::Dpd`), retransmitted with the
+//! usual backoff. If neither the answer nor anything else authenticated
+//! arrives within [`Dpd::timeout`] of that first probe, the peer is dead:
 //! [`Event::DpdTimeout`] and then the action:
 //!
 //! - `Clear`: child SA and IKE SA deleted events ([`DeletedBy::Us`]), closed;
@@ -22,26 +22,27 @@
 //!   traffic from the peer resumes, which re-sends it once more as a new
 //!   probe.
 //!
-//! No probe is sent while another request is outstanding: that request's
-//! own retransmissions test the peer. If the probe's retransmissions run out
-//! before the timeout, the SA waits silently for the timeout.
+//! No probe is sent while another request is outstanding (that request's
+//! own retransmissions test the peer), nor on an SA superseded by a rekey.
+//! If the probe's retransmissions run out before the timeout, the SA waits
+//! silently for the timeout.
 //!
 //! Deletes: [`IkeSa::delete_child`] and [`IkeSa::delete_ike`] queue an
-//! INFORMATIONAL request with a Delete payload (sent as soon as no other
-//! request is outstanding); the answer removes the state and reports
+//! INFORMATIONAL request with a Delete payload on the SA's request queue
+//! (sent as soon as no other request is outstanding; a probe stalled by DPD
+//! is abandoned for it); the answer removes the state and reports
 //! [`Event::ChildSaDeleted`] / [`Event::IkeSaClosed`] with [`DeletedBy::Us`].
 //! A delete the peer never answers takes effect anyway when its
 //! retransmissions run out (for a child SA the IKE SA then fails with
 //! `NoResponse`: the peer is unreachable, RFC 7296 2.4).
 
-use std::collections::VecDeque;
 use std::time::Instant;
 
 use rand_core::RngCore;
 
 use super::config::{Dpd, DpdAction};
 use super::event::{DeletedBy, Event, Failure};
-use super::ike_sa::{ChildState, IkeSa, State, Transmit};
+use super::ike_sa::{ChildState, IkeSa, Purpose, State, Transmit};
 use super::timer::Timer;
 use crate::wire::{Delete, ExchangeType, Message, Payload, ProtocolId};
 
@@ -56,43 +57,19 @@ pub enum DeleteError {
     UnknownChild(u32),
 }
 
-/// What one of our deletes removes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum DeleteWhat {
-    /// The child SA with this inbound SPI.
-    Child(u32),
-    /// The IKE SA (and its children).
-    Ike,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum OwnKind {
-    /// A liveness check first sent at this time.
-    Probe {
-        first_sent: Instant,
-    },
-    Delete(DeleteWhat),
-}
-
-/// One of our INFORMATIONAL requests, while outstanding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct OwnRequest {
-    pub message_id: u32,
-    pub kind: OwnKind,
-}
-
-/// Liveness state of an IKE SA.
+/// Liveness state of an IKE SA (the outstanding probe itself is the
+/// pending request, with `Purpose::Dpd`).
 #[derive(Debug, Default)]
 pub(super) struct Liveness {
     /// When something authenticated last came from the peer (IKE or ESP).
     pub last_rx: Option<Instant>,
-    /// Our outstanding probe or delete.
-    pub request: Option<OwnRequest>,
-    /// Deletes waiting for the request window.
-    pub queued: VecDeque<DeleteWhat>,
     /// The peer was declared dead with action `None`: no probing until
     /// traffic resumes.
     pub suspended: bool,
+}
+
+fn delete_payload(protocol: ProtocolId, spis: Vec<u32>) -> Vec<Payload> {
+    vec![Payload::Delete(Delete { protocol, spis })]
 }
 
 impl IkeSa {
@@ -110,7 +87,7 @@ impl IkeSa {
 
     /// Whether this SA owns a child SA with inbound SPI `spi_in`.
     pub fn has_child(&self, spi_in: u32) -> bool {
-        self.child_spis_in().contains(&spi_in)
+        self.children.iter().any(|c| c.spi_in == spi_in)
     }
 
     /// Deletes the child SA whose inbound SPI is `spi_in`: an INFORMATIONAL
@@ -124,15 +101,16 @@ impl IkeSa {
         if !self.has_child(spi_in) {
             return Err(DeleteError::UnknownChild(spi_in));
         }
-        let what = DeleteWhat::Child(spi_in);
-        let outstanding = self
-            .liveness
-            .request
-            .is_some_and(|r| r.kind == OwnKind::Delete(what));
-        if !outstanding && !self.liveness.queued.contains(&what) {
-            self.liveness.queued.push_back(what);
+        let queued = self.queued.iter().any(|q| {
+            matches!(q.first(), Some(Payload::Delete(d))
+                if d.protocol == ProtocolId::ESP && d.spis.contains(&spi_in))
+        });
+        if !queued && !self.deleting_child(spi_in) {
+            self.queued
+                .push_back(delete_payload(ProtocolId::ESP, vec![spi_in]));
         }
-        self.flush_deletes(now);
+        self.abandon_stalled_probe();
+        self.flush_queue(now);
         Ok(())
     }
 
@@ -146,15 +124,20 @@ impl IkeSa {
         match self.state {
             State::Closed => Err(DeleteError::NotEstablished),
             State::Established => {
-                let outstanding = self
-                    .liveness
-                    .request
-                    .is_some_and(|r| r.kind == OwnKind::Delete(DeleteWhat::Ike));
-                if !outstanding && !self.liveness.queued.contains(&DeleteWhat::Ike) {
+                let pending = self
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.purpose, Purpose::DeleteIke));
+                let queued = self.queued.iter().any(|q| {
+                    matches!(q.first(), Some(Payload::Delete(d)) if d.protocol == ProtocolId::IKE)
+                });
+                if !pending && !queued {
                     // The IKE SA delete goes first: it ends everything else.
-                    self.liveness.queued.push_front(DeleteWhat::Ike);
+                    self.queued
+                        .push_front(delete_payload(ProtocolId::IKE, Vec::new()));
                 }
-                self.flush_deletes(now);
+                self.abandon_stalled_probe();
+                self.flush_queue(now);
                 Ok(())
             }
             _ => {
@@ -164,35 +147,56 @@ impl IkeSa {
         }
     }
 
-    // ---- child SA bookkeeping (the only place that knows how children are
-    // stored) -------------------------------------------------------------
-
-    pub(super) fn child_spis_in(&self) -> Vec<u32> {
-        self.child.iter().map(|c| c.spi_in).collect()
-    }
+    // ---- child SA bookkeeping ----------------------------------------------
 
     pub(super) fn child_by_spi_out(&self, spi_out: u32) -> Option<ChildState> {
-        self.child.filter(|c| c.spi_out == spi_out)
+        self.children.iter().find(|c| c.spi_out == spi_out).cloned()
     }
 
     pub(super) fn take_child(&mut self, spi_in: u32) -> Option<ChildState> {
-        if self.child.is_some_and(|c| c.spi_in == spi_in) {
-            self.child.take()
-        } else {
-            None
-        }
+        let i = self.children.iter().position(|c| c.spi_in == spi_in)?;
+        Some(self.children.remove(i))
     }
 
-    /// Reports every child deleted, then the IKE SA closed, and closes.
+    /// Reports every child deleted, then the IKE SA closed (not for an SA
+    /// superseded by a rekey: its successor carries on), and closes.
     pub(super) fn close_with_children(&mut self, by: DeletedBy) {
-        for spi_in in self.child_spis_in() {
-            self.events.push_back(Event::ChildSaDeleted { spi_in, by });
+        for c in std::mem::take(&mut self.children) {
+            self.events.push_back(Event::ChildSaDeleted {
+                spi_in: c.spi_in,
+                by,
+            });
         }
-        self.events.push_back(Event::IkeSaClosed { by });
+        if !self.superseded {
+            self.events.push_back(Event::IkeSaClosed { by });
+        }
         self.close();
     }
 
-    // ---- hooks called from ike_sa.rs ---------------------------------------
+    /// Whether our delete of the child with `spi_in` is on the wire (for
+    /// crossing deletes, RFC 7296 1.4.1).
+    pub(super) fn deleting_child(&self, spi_in: u32) -> bool {
+        self.pending.as_ref().is_some_and(
+            |p| matches!(&p.purpose, Purpose::DeleteChildren(s) if s.contains(&spi_in)),
+        )
+    }
+
+    /// Forgets a queued (not yet sent) delete of a child the peer removed.
+    pub(super) fn unqueue_child_delete(&mut self, spi_in: u32) {
+        for q in &mut self.queued {
+            if let Some(Payload::Delete(d)) = q.first_mut() {
+                if d.protocol == ProtocolId::ESP {
+                    d.spis.retain(|s| *s != spi_in);
+                }
+            }
+        }
+        self.queued.retain(|q| {
+            !matches!(q.first(), Some(Payload::Delete(d))
+                if d.protocol == ProtocolId::ESP && d.spis.is_empty())
+        });
+    }
+
+    // ---- hooks called from ike_sa.rs and informational.rs -------------------
 
     /// An IKE message passed the SPI checks: if it is authentic, the peer
     /// is alive. Called before the message is processed (its handler opens
@@ -209,9 +213,10 @@ impl IkeSa {
         }
     }
 
-    /// After any message: start DPD once established, and send a queued
-    /// delete if the request window is free.
-    pub(super) fn after_message(&mut self, now: Instant) {
+    /// After each message and timer round (and when a rekey creates the
+    /// SA): start DPD once established, and let a queued delete past a
+    /// stalled probe.
+    pub(super) fn liveness_tick(&mut self, now: Instant) {
         if self.state != State::Established {
             return;
         }
@@ -220,102 +225,76 @@ impl IkeSa {
             self.liveness.last_rx = Some(now);
         }
         self.arm_idle_check(now);
-        self.flush_deletes(now);
+        self.abandon_stalled_probe();
     }
 
     /// The retransmission timer fired. Returns true when liveness handled
     /// it: the probe's DPD timeout has come (the peer is dead, and nothing
-    /// more is sent), or one of our requests ran out of retransmissions.
+    /// more is sent), or a probe or delete ran out of retransmissions.
     pub(super) fn liveness_on_retransmit(&mut self, now: Instant) -> bool {
         let Some(p) = self.pending.as_ref() else {
             return false;
         };
-        let Some(req) = self
-            .liveness
-            .request
-            .filter(|r| r.message_id == p.message_id)
-        else {
-            return false;
-        };
         let exhausted = p.tries >= self.config.retransmit.max_tries;
-        match req.kind {
-            OwnKind::Probe { first_sent } => {
+        match &p.purpose {
+            Purpose::Dpd { first_sent } => {
                 let Some(dpd) = self.config.dpd else {
                     return false;
                 };
-                if self.probe_deadline(first_sent, dpd) <= now {
+                if self.probe_deadline(*first_sent, dpd) <= now {
                     self.peer_dead(now, dpd);
                     return true;
                 }
                 // Out of retransmissions: wait silently for the timeout.
                 exhausted
             }
-            OwnKind::Delete(_) if !exhausted => false,
-            OwnKind::Delete(DeleteWhat::Ike) => {
+            Purpose::DeleteIke if exhausted => {
                 self.close_with_children(DeletedBy::Us);
                 true
             }
-            OwnKind::Delete(DeleteWhat::Child(spi_in)) => {
-                let tries = p.tries;
-                self.liveness.request = None;
-                if self.take_child(spi_in).is_some() {
-                    self.events.push_back(Event::ChildSaDeleted {
-                        spi_in,
-                        by: DeletedBy::Us,
-                    });
+            Purpose::DeleteChildren(spis) if exhausted => {
+                let (spis, tries) = (spis.clone(), p.tries);
+                for spi_in in spis {
+                    if self.take_child(spi_in).is_some() {
+                        self.events.push_back(Event::ChildSaDeleted {
+                            spi_in,
+                            by: DeletedBy::Us,
+                        });
+                    }
                 }
                 let peer = self.remote;
                 self.fail(Failure::NoResponse { peer, tries });
                 true
             }
+            _ => false,
         }
     }
 
-    /// The answer to one of our INFORMATIONAL requests arrived (already
-    /// authenticated, `request_answered` done).
-    pub(super) fn own_request_answered(&mut self, now: Instant, message_id: u32) {
-        let Some(req) = self.liveness.request.filter(|r| r.message_id == message_id) else {
-            return;
-        };
-        self.liveness.request = None;
-        match req.kind {
-            OwnKind::Probe { .. } => {
-                self.liveness.suspended = false;
-                self.liveness.last_rx = Some(now);
-                self.timers.stop(Timer::Liveness);
-                self.arm_idle_check(now);
-            }
-            OwnKind::Delete(DeleteWhat::Ike) => self.close_with_children(DeletedBy::Us),
-            OwnKind::Delete(DeleteWhat::Child(spi_in)) => {
-                // Already gone if the peer's own delete crossed ours.
-                if self.take_child(spi_in).is_some() {
-                    self.events.push_back(Event::ChildSaDeleted {
-                        spi_in,
-                        by: DeletedBy::Us,
-                    });
-                }
+    /// The answer to our probe arrived.
+    pub(super) fn probe_answered(&mut self, now: Instant) {
+        self.liveness.suspended = false;
+        self.liveness.last_rx = Some(now);
+        self.timers.stop(Timer::Liveness);
+        self.arm_idle_check(now);
+    }
+
+    /// The answer to our child delete arrived: the children still held are
+    /// gone (those the peer's own crossing delete removed were reported
+    /// then; a rekey's old ones when it queued the delete).
+    pub(super) fn children_delete_answered(&mut self, spis: Vec<u32>) {
+        for spi_in in spis {
+            if self.take_child(spi_in).is_some() {
+                self.events.push_back(Event::ChildSaDeleted {
+                    spi_in,
+                    by: DeletedBy::Us,
+                });
             }
         }
-    }
-
-    /// Whether our delete of the child with `spi_in` is on the wire (for
-    /// crossing deletes, RFC 7296 1.4.1).
-    pub(super) fn deleting_child(&self, spi_in: u32) -> bool {
-        self.liveness
-            .request
-            .is_some_and(|r| r.kind == OwnKind::Delete(DeleteWhat::Child(spi_in)))
-    }
-
-    /// Forgets a queued (not yet sent) delete of a child the peer removed.
-    pub(super) fn unqueue_child_delete(&mut self, spi_in: u32) {
-        self.liveness
-            .queued
-            .retain(|w| *w != DeleteWhat::Child(spi_in));
     }
 
     pub(super) fn on_liveness_timer(&mut self, now: Instant) {
         let Some(dpd) = self.config.dpd else { return };
-        if self.state != State::Established {
+        if self.state != State::Established || self.superseded {
             return;
         }
         if let Some(first_sent) = self.outstanding_probe() {
@@ -341,20 +320,18 @@ impl IkeSa {
             return;
         }
         self.send_request(now, ExchangeType::INFORMATIONAL, Vec::new());
-        let message_id = self.pending.as_ref().map_or(0, |p| p.message_id);
-        self.liveness.request = Some(OwnRequest {
-            message_id,
-            kind: OwnKind::Probe { first_sent: now },
-        });
+        if let Some(p) = self.pending.as_mut() {
+            p.purpose = Purpose::Dpd { first_sent: now };
+        }
         self.timers.set(Timer::Liveness, now + dpd.timeout);
     }
 
     // ---- internals -----------------------------------------------------------
 
     fn outstanding_probe(&self) -> Option<Instant> {
-        match self.liveness.request?.kind {
-            OwnKind::Probe { first_sent } => Some(first_sent),
-            OwnKind::Delete(_) => None,
+        match self.pending.as_ref()?.purpose {
+            Purpose::Dpd { first_sent } => Some(first_sent),
+            _ => None,
         }
     }
 
@@ -369,6 +346,7 @@ impl IkeSa {
     fn arm_idle_check(&mut self, now: Instant) {
         let Some(dpd) = self.config.dpd else { return };
         if self.liveness.suspended
+            || self.superseded
             || self.outstanding_probe().is_some()
             || self.timers.deadline(Timer::Liveness).is_some()
         {
@@ -376,6 +354,19 @@ impl IkeSa {
         }
         let since = self.liveness.last_rx.unwrap_or(now);
         self.timers.set(Timer::Liveness, since + dpd.delay);
+    }
+
+    /// A queued request must not wait behind a probe that will not be sent
+    /// again (peer declared dead with action `None`, or out of
+    /// retransmissions while ESP still flows): abandon the probe.
+    fn abandon_stalled_probe(&mut self) {
+        if self.queued.is_empty() || self.outstanding_probe().is_none() {
+            return;
+        }
+        if self.liveness.suspended || self.timers.deadline(Timer::Retransmit).is_none() {
+            self.pending = None;
+            self.timers.stop(Timer::Retransmit);
+        }
     }
 
     /// Something authenticated came from the peer.
@@ -391,13 +382,10 @@ impl IkeSa {
     fn resume(&mut self, now: Instant) {
         self.liveness.suspended = false;
         let Some(dpd) = self.config.dpd else { return };
-        let probe = self
-            .liveness
-            .request
-            .filter(|r| matches!(r.kind, OwnKind::Probe { .. }));
-        match (probe, self.pending.as_mut()) {
-            (Some(mut r), Some(p)) if p.message_id == r.message_id => {
+        match self.pending.as_mut() {
+            Some(p) if matches!(p.purpose, Purpose::Dpd { .. }) => {
                 p.tries = 1;
+                p.purpose = Purpose::Dpd { first_sent: now };
                 let t = Transmit {
                     local: self.local,
                     remote: self.remote,
@@ -406,8 +394,6 @@ impl IkeSa {
                 self.transmits.push_back(t);
                 self.timers
                     .set(Timer::Retransmit, now + self.config.retransmit.interval(1));
-                r.kind = OwnKind::Probe { first_sent: now };
-                self.liveness.request = Some(r);
                 self.timers.set(Timer::Liveness, now + dpd.timeout);
             }
             _ => {
@@ -419,8 +405,8 @@ impl IkeSa {
 
     /// No answer within the DPD timeout.
     fn peer_dead(&mut self, now: Instant, dpd: Dpd) {
-        let retransmits = match (self.pending.as_ref(), self.liveness.request) {
-            (Some(p), Some(r)) if p.message_id == r.message_id => p.tries.saturating_sub(1),
+        let retransmits = match self.pending.as_ref() {
+            Some(p) if matches!(p.purpose, Purpose::Dpd { .. }) => p.tries.saturating_sub(1),
             _ => 0,
         };
         self.events.push_back(Event::DpdTimeout {
@@ -461,49 +447,6 @@ impl IkeSa {
         fresh.events = events;
         fresh.stats = self.stats;
         *self = fresh;
-    }
-
-    /// Sends the next queued delete if no request is outstanding. A stalled
-    /// probe (peer declared dead with action `None`, or out of
-    /// retransmissions while ESP still flows) is abandoned for it.
-    fn flush_deletes(&mut self, now: Instant) {
-        if self.state != State::Established || self.liveness.queued.is_empty() {
-            return;
-        }
-        if self.pending.is_some() {
-            let stalled = self.outstanding_probe().is_some()
-                && (self.liveness.suspended || self.timers.deadline(Timer::Retransmit).is_none());
-            if !stalled {
-                return;
-            }
-            self.pending = None;
-            self.liveness.request = None;
-            self.timers.stop(Timer::Retransmit);
-        }
-        while let Some(what) = self.liveness.queued.pop_front() {
-            let delete = match what {
-                DeleteWhat::Ike => Delete {
-                    protocol: ProtocolId::IKE,
-                    spis: Vec::new(),
-                },
-                DeleteWhat::Child(spi_in) if self.has_child(spi_in) => Delete {
-                    protocol: ProtocolId::ESP,
-                    spis: vec![spi_in],
-                },
-                DeleteWhat::Child(_) => continue,
-            };
-            self.send_request(
-                now,
-                ExchangeType::INFORMATIONAL,
-                vec![Payload::Delete(delete)],
-            );
-            let message_id = self.pending.as_ref().map_or(0, |p| p.message_id);
-            self.liveness.request = Some(OwnRequest {
-                message_id,
-                kind: OwnKind::Delete(what),
-            });
-            return;
-        }
     }
 }
 
@@ -598,13 +541,13 @@ mod tests {
         let (now, mut i, mut r) = established();
         assert!(ask(now, &mut i, &mut r, esp_delete(0x1234_5678)).is_empty());
         assert!(i.poll_event().is_none());
-        assert!(i.child.is_some());
+        assert_eq!(i.children.len(), 1);
     }
 
     #[test]
     fn esp_delete_is_answered_with_our_inbound_spi_of_the_pair() {
         let (now, mut i, mut r) = established();
-        let ours = i.child.unwrap();
+        let ours = i.children[0].clone();
         // The peer names its inbound SPI, which is our outbound one.
         let answer = ask(now, &mut i, &mut r, esp_delete(ours.spi_out));
         assert_eq!(answer, esp_delete(ours.spi_in));
@@ -615,14 +558,14 @@ mod tests {
                 by: DeletedBy::Peer
             })
         );
-        assert!(i.child.is_none());
+        assert!(i.children.is_empty());
         assert_eq!(i.state(), State::Established);
     }
 
     #[test]
     fn ike_delete_is_answered_empty_and_closes() {
         let (now, mut i, mut r) = established();
-        let ours = i.child.unwrap();
+        let ours = i.children[0].clone();
         let ike = vec![Payload::Delete(Delete {
             protocol: ProtocolId::IKE,
             spis: Vec::new(),
@@ -647,7 +590,7 @@ mod tests {
     #[test]
     fn our_child_delete_names_our_inbound_spi() {
         let (now, mut i, r) = established();
-        let ours = i.child.unwrap();
+        let ours = i.children[0].clone();
         i.delete_child(now, ours.spi_in).unwrap();
         let t = i.poll_transmit().unwrap();
         let msg = Message::parse(&t.payload).unwrap();

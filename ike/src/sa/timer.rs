@@ -10,13 +10,23 @@ pub enum Timer {
     Retransmit = 0,
     /// A responder's IKE SA that was never authenticated is dropped.
     HalfOpen = 1,
+    /// The IKE SA's soft lifetime: start an IKE rekey.
+    IkeRekey = 2,
+    /// The IKE SA's hard lifetime.
+    IkeExpire = 3,
     /// Dead peer detection: the idle check, or the deadline of an
     /// unanswered probe (see `liveness.rs`).
-    Liveness = 2,
+    Liveness = 4,
 }
 
-const COUNT: usize = 3;
-const ALL: [Timer; COUNT] = [Timer::Retransmit, Timer::HalfOpen, Timer::Liveness];
+const COUNT: usize = 5;
+const ALL: [Timer; COUNT] = [
+    Timer::Retransmit,
+    Timer::HalfOpen,
+    Timer::IkeRekey,
+    Timer::IkeExpire,
+    Timer::Liveness,
+];
 
 /// Deadlines, one slot per [`Timer`].
 #[derive(Debug, Clone, Default)]

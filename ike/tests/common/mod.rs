@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod duo;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -85,20 +87,11 @@ pub fn esp_proposal(encr: EncrAlg, integ: Option<IntegAlg>) -> EspProposal {
 /// AWS's accepted phase 1 set as one responder configuration: two proposals
 /// (AEAD and CBC), every group AWS allows.
 pub fn aws_ike_proposals() -> Vec<IkeProposal> {
-    let dh = vec![
-        DhGroup::Modp1024,
-        DhGroup::Modp2048,
-        DhGroup::Modp3072,
-        DhGroup::Modp4096,
-        DhGroup::Modp6144,
-        DhGroup::Modp8192,
-        DhGroup::Ecp256,
-        DhGroup::Ecp384,
-        DhGroup::Ecp521,
-        DhGroup::Modp1024S160,
-        DhGroup::Modp2048S224,
-        DhGroup::Modp2048S256,
-    ];
+    // AWS's phase 1 groups: every group we have but 5 and 31.
+    let dh: Vec<DhGroup> = DhGroup::ALL
+        .into_iter()
+        .filter(|g| !matches!(g, DhGroup::Modp1536 | DhGroup::Curve25519))
+        .collect();
     let prf = vec![
         PrfAlg::HmacSha1,
         PrfAlg::HmacSha256,
