@@ -137,7 +137,7 @@ fn ike_rekey_moves_the_child_and_keeps_working() {
         assert!(
             !d.cgw_events
                 .iter()
-                .any(|(_, e)| matches!(e, Event::IkeSaClosed)),
+                .any(|(_, e)| matches!(e, Event::IkeSaClosed { .. })),
             "no close reported"
         );
         // The old SA is gone from both endpoints after its delete.
@@ -273,5 +273,5 @@ fn hard_expiry_when_rekeying_is_impossible() {
     assert!(d
         .cgw_events
         .iter()
-        .any(|(_, e)| matches!(e, Event::IkeSaClosed | Event::IkeSaFailed(_))));
+        .any(|(_, e)| matches!(e, Event::IkeSaClosed { .. } | Event::IkeSaFailed(_))));
 }

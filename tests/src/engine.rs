@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ike::esp::{InboundSa, OutboundSa};
-use ike::sa::{ChildSaInfo, Endpoint, Event, IkeConfig, Received, SaId};
+use ike::sa::{ChildSaInfo, DeleteError, Endpoint, Event, IkeConfig, Received, SaId, Transmit};
 
 use crate::icmp;
 
@@ -29,6 +29,10 @@ pub struct UdpEngine {
     pub answer_pings_on: Option<Ipv4Addr>,
     /// ESP packets that did not open (by error text).
     pub esp_errors: Vec<String>,
+    /// Every IKE datagram the endpoint sent, with when.
+    pub sent: Vec<(Instant, Transmit)>,
+    /// When each event was taken from the endpoint (parallel to `events`).
+    pub event_times: Vec<Instant>,
     /// Inbound halves of deleted child SAs, kept for a few seconds.
     retired: Vec<(Instant, u32, InboundSa)>,
 }
@@ -51,6 +55,8 @@ impl UdpEngine {
             received: Vec::new(),
             answer_pings_on: None,
             esp_errors: Vec::new(),
+            sent: Vec::new(),
+            event_times: Vec::new(),
             retired: Vec::new(),
         })
     }
@@ -71,6 +77,7 @@ impl UdpEngine {
                 &self.s500
             };
             let _ = sock.send_to(&t.payload, t.remote);
+            self.sent.push((Instant::now(), t));
         }
         while let Some((id, e)) = self.endpoint.poll_event() {
             match &e {
@@ -79,7 +86,7 @@ impl UdpEngine {
                     let inb = c.inbound_sa(1024).expect("negotiated suites build");
                     self.children.push((c.clone(), out, inb));
                 }
-                Event::ChildSaDeleted { spi_in } => {
+                Event::ChildSaDeleted { spi_in, .. } => {
                     // Stop sending on it now; keep its inbound half a little
                     // for packets still in flight.
                     if let Some(i) = self
@@ -94,6 +101,7 @@ impl UdpEngine {
                 _ => {}
             }
             self.events.push((id, e));
+            self.event_times.push(Instant::now());
         }
     }
 
@@ -125,6 +133,10 @@ impl UdpEngine {
                 return;
             }
         };
+        // Authenticated ESP from the peer: it is alive (DPD need not probe).
+        if let Some(spi_in) = spi {
+            self.endpoint.note_inbound_esp(Instant::now(), spi_in);
+        }
         if let (Some(me), Some(e)) = (self.answer_pings_on, icmp::parse_echo(&inner)) {
             if e.kind == 8 && e.dst == me {
                 let reply = icmp::echo(me, e.src, 0, e.id, e.seq, &e.payload);
@@ -195,6 +207,31 @@ impl UdpEngine {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
+    }
+
+    /// Deletes IKE SA `id` and its child (INFORMATIONAL Delete); drive
+    /// [`UdpEngine::run_until`] for the exchange.
+    pub fn delete_ike(&mut self, id: SaId) -> Result<(), DeleteError> {
+        match self.endpoint.sa_mut(id) {
+            Some(sa) => sa.delete_ike(Instant::now()),
+            None => Err(DeleteError::NotEstablished),
+        }
+    }
+
+    /// Deletes the child SA with inbound SPI `spi_in` of IKE SA `id`.
+    pub fn delete_child(&mut self, id: SaId, spi_in: u32) -> Result<(), DeleteError> {
+        match self.endpoint.sa_mut(id) {
+            Some(sa) => sa.delete_child(Instant::now(), spi_in),
+            None => Err(DeleteError::NotEstablished),
+        }
+    }
+
+    /// Events with the time each was taken from the endpoint.
+    pub fn timed_events(&self) -> impl Iterator<Item = (Instant, &Event)> {
+        self.event_times
+            .iter()
+            .copied()
+            .zip(self.events.iter().map(|(_, e)| e))
     }
 
     /// The first child SA's info, if one was installed.

@@ -380,6 +380,19 @@ impl Charon {
         self.daemon.pid()
     }
 
+    /// Kill the daemon at once (SIGKILL to its own PID, then reap it): it
+    /// vanishes without sending any Delete, as a crashed or unplugged peer.
+    pub fn kill(&mut self) {
+        self.daemon.stop_with(libc::SIGKILL);
+    }
+
+    /// Delete the CHILD SA only (`swanctl --terminate --child NAME`), waiting
+    /// up to 10 s.
+    pub fn terminate_child(&self) -> Result<(), SwanctlError> {
+        self.checked(&["--terminate", "--child", &self.cfg.name, "--timeout", "10"])
+            .map(|_| ())
+    }
+
     /// Directory with strongswan.conf, swanctl.conf, charon.log, charon.vici.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -93,6 +93,50 @@ impl Retransmit {
     }
 }
 
+/// What to do when dead peer detection declares the peer dead (AWS's
+/// "DPD timeout action"; strongSwan's `dpd_action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpdAction {
+    /// Close the IKE SA and its child SA (AWS's default).
+    Clear,
+    /// Close, then start a fresh IKE SA to the same peer as initiator (new
+    /// SPIs, new IKE_SA_INIT). The [`super::IkeSa`] re-initialises itself in
+    /// place, so an [`super::Endpoint`] keeps the same [`super::SaId`].
+    Restart,
+    /// Keep the SA as it is and stop probing until traffic from the peer
+    /// resumes.
+    None,
+}
+
+/// Dead peer detection (RFC 7296 2.4): after `delay` without any
+/// authenticated IKE message or inbound ESP from the peer, send an empty
+/// INFORMATIONAL request (retransmitted with the usual backoff); if nothing
+/// answers within `timeout` of that first probe, the peer is dead and
+/// `action` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dpd {
+    /// Silence before the first probe.
+    pub delay: Duration,
+    /// How long after the first unanswered probe the peer is declared dead.
+    pub timeout: Duration,
+    /// What happens then.
+    pub action: DpdAction,
+}
+
+impl Dpd {
+    /// AWS's tunnel endpoint: it probes after about 10 s of silence and
+    /// declares the peer dead 30 s after the first unanswered probe (the
+    /// "DPD timeout" tunnel option, >= 30 s, default 30), then clears the
+    /// tunnel (the default "DPD timeout action").
+    pub fn aws() -> Dpd {
+        Dpd {
+            delay: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            action: DpdAction::Clear,
+        }
+    }
+}
+
 /// SA lifetimes (AWS's tunnel options "phase 1/2 lifetime", "rekey
 /// margin", "rekey fuzz"): an SA is rekeyed at lifetime - margin -
 /// random(0, margin x fuzz) and gone at its lifetime.
@@ -165,6 +209,9 @@ pub struct IkeConfig {
     /// out as Encrypted Fragment payloads of at most this size. 1280 by
     /// default, strongSwan's choice for IPv4.
     pub fragment_size: usize,
+    /// Dead peer detection; `None` (the default) never probes, but peers'
+    /// probes are always answered.
+    pub dpd: Option<Dpd>,
     /// SA lifetimes and rekey timing.
     pub lifetimes: Lifetimes,
     /// Responder: once this many IKE SAs are half-open (IKE_SA_INIT
@@ -211,6 +258,7 @@ impl IkeConfig {
             natt_port: 4500,
             fragmentation: true,
             fragment_size: 1280,
+            dpd: None,
             lifetimes: Lifetimes::default(),
             cookie_threshold: 32,
             cookie_secret_lifetime: Duration::from_secs(300),

@@ -120,7 +120,7 @@ impl Endpoint {
         self.sas.iter().find(|(i, _)| *i == id).map(|(_, s)| s)
     }
 
-    /// The IKE SA `id`, mutable (to start a rekey or a delete).
+    /// The IKE SA `id`, mutably (to call `delete_child`, `delete_ike`, ...).
     pub fn sa_mut(&mut self, id: SaId) -> Option<&mut IkeSa> {
         self.sas.iter_mut().find(|(i, _)| *i == id).map(|(_, s)| s)
     }
@@ -154,6 +154,15 @@ impl Endpoint {
             .iter()
             .find(|(_, sa)| !sa.is_closed() && sa.child_spis().iter().any(|(i, _)| *i == spi_in))
             .map(|(id, _)| *id)
+    }
+
+    /// The data plane received authenticated ESP on inbound SPI `spi_in`:
+    /// tells the IKE SA owning that child SA that the peer is alive (see
+    /// [`IkeSa::note_inbound_esp`]). Returns that SA, if any.
+    pub fn note_inbound_esp(&mut self, now: Instant, spi_in: u32) -> Option<SaId> {
+        let id = self.sa_of_child(spi_in)?;
+        self.sa_mut(id)?.note_inbound_esp(now);
+        Some(id)
     }
 
     /// All IKE SAs.

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use super::config::DpdAction;
 use super::proposal::{EspSuite, IkeSuite, Mismatch};
 use crate::crypto::{DhGroup, Secret};
 use crate::wire::{NotifyType, TrafficSelector};
@@ -167,6 +168,17 @@ pub enum Failure {
     HalfOpenTimeout,
 }
 
+/// Who ended an SA: the AWS mock logs "AWS tunnel received DELETE for
+/// IKE_SA from CGW" only for [`DeletedBy::Peer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeletedBy {
+    /// The peer sent a Delete.
+    Peer,
+    /// We did: `delete_child` / `delete_ike` (answered or not), or dead peer
+    /// detection.
+    Us,
+}
+
 /// Something that happened to the IKE SA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -178,13 +190,30 @@ pub enum Event {
     IkeSaFailed(Failure),
     /// The IKE SA is up but its child SA could not be created.
     ChildSaFailed(Failure),
-    /// The peer deleted a child SA (our inbound SPI).
+    /// A child SA pair is gone (our inbound SPI): the data plane drops it.
     ChildSaDeleted {
         /// Our inbound SPI of the deleted pair.
         spi_in: u32,
+        /// Who deleted it.
+        by: DeletedBy,
     },
-    /// The IKE SA is gone (deleted by the peer or by us, or expired).
-    IkeSaClosed,
+    /// The IKE SA is gone (deleted by the peer or by us, or expired); its
+    /// child SAs were reported deleted just before.
+    IkeSaClosed {
+        /// Who deleted it.
+        by: DeletedBy,
+    },
+    /// Dead peer detection declared the peer dead: no answer to a probe
+    /// retransmitted `retransmits` times within the DPD timeout ("AWS
+    /// tunnel DPD timed out after {retransmits} retransmits"). `action`
+    /// follows: child and IKE SA deleted events for `Clear` and `Restart`
+    /// (then a new IKE_SA_INIT), nothing for `None`.
+    DpdTimeout {
+        /// The configured action, applied right after this event.
+        action: DpdAction,
+        /// Retransmissions of the probe before the peer was declared dead.
+        retransmits: u32,
+    },
     /// The IKE SA was rekeyed: the new one (with the child SAs) carries on
     /// under new SPIs; the old one is deleted without further events.
     IkeSaRekeyed {

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use rand_core::RngCore;
 
-use super::event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, Role};
+use super::event::{ChildSaInfo, DeletedBy, EspKeys, Event, Failure, IkeSaInfo, Role};
 use super::exchange_init::notify;
 use super::ike_sa::{ChildState, IkeSa, Purpose, State};
 use super::lookup::Lookup;
@@ -318,8 +318,10 @@ impl IkeSa {
         for spi in &spis {
             if let Some(i) = self.children.iter().position(|c| c.spi_in == *spi) {
                 self.children.remove(i);
-                self.events
-                    .push_back(Event::ChildSaDeleted { spi_in: *spi });
+                self.events.push_back(Event::ChildSaDeleted {
+                    spi_in: *spi,
+                    by: DeletedBy::Us,
+                });
             }
         }
         self.queued.push_back(vec![Payload::Delete(Delete {
@@ -336,7 +338,7 @@ impl IkeSa {
         if let Some(payloads) = self.queued.pop_front() {
             let purpose = match payloads.first() {
                 Some(Payload::Delete(d)) if d.protocol == ProtocolId::IKE => Purpose::DeleteIke,
-                Some(Payload::Delete(_)) => Purpose::DeleteChildren,
+                Some(Payload::Delete(d)) => Purpose::DeleteChildren(d.spis.clone()),
                 _ => Purpose::Plain,
             };
             self.send_request(now, ExchangeType::INFORMATIONAL, payloads);
@@ -722,6 +724,7 @@ impl IkeSa {
             next.children = std::mem::take(&mut self.children);
         }
         next.arm_ike_lifetime(now);
+        next.liveness_tick(now);
         Some(next)
     }
 
@@ -760,6 +763,7 @@ impl IkeSa {
                 self.children.retain(|c| c.spi_in != req.old_spi_in);
                 self.events.push_back(Event::ChildSaDeleted {
                     spi_in: req.old_spi_in,
+                    by: DeletedBy::Peer,
                 });
             } else if n.kind != NotifyType::TEMPORARY_FAILURE {
                 self.events

@@ -78,8 +78,15 @@ pub(super) enum Purpose {
     RekeyChild(super::exchange_create_child::RekeyChildRequest),
     /// CREATE_CHILD_SA rekeying the IKE SA.
     RekeyIke(super::exchange_create_child::RekeyIkeRequest),
-    /// INFORMATIONAL deleting child SAs (already forgotten locally).
-    DeleteChildren,
+    /// INFORMATIONAL deleting child SAs by our inbound SPIs: those still
+    /// held (our `delete_child`) are forgotten on the answer; a rekey's
+    /// old SAs were forgotten when the delete was queued.
+    DeleteChildren(Vec<u32>),
+    /// INFORMATIONAL liveness check (dead peer detection), first sent then.
+    Dpd {
+        /// When the probe was first sent (the DPD timeout runs from here).
+        first_sent: Instant,
+    },
     /// INFORMATIONAL deleting the IKE SA.
     DeleteIke,
 }
@@ -121,6 +128,32 @@ pub struct IkeStats {
     pub keepalives_sent: u64,
     /// Times we followed the peer to a new address (its NAT mapping changed).
     pub peer_address_changes: u64,
+}
+
+/// Whether a received message passes its integrity check, decided at most
+/// once however many checks ask.
+pub(super) struct Authenticity<'a> {
+    raw: &'a [u8],
+    msg: &'a Message,
+    verdict: Option<bool>,
+}
+
+impl<'a> Authenticity<'a> {
+    pub(super) fn new(raw: &'a [u8], msg: &'a Message) -> Self {
+        Authenticity {
+            raw,
+            msg,
+            verdict: None,
+        }
+    }
+
+    /// Whether `sk` opens the message (false without keys).
+    pub(super) fn check(&mut self, sk: Option<&SkKeys>) -> bool {
+        let (raw, msg) = (self.raw, self.msg);
+        *self
+            .verdict
+            .get_or_insert_with(|| sk.is_some_and(|sk| sk.open(raw, msg).is_ok()))
+    }
 }
 
 /// One IKE SA with its child SA.
@@ -170,6 +203,8 @@ pub struct IkeSa {
     pub(super) last_now: Option<Instant>,
     /// IKE fragmentation (RFC 7383): negotiation, reassembly, counters.
     pub(super) frag: FragState,
+    /// Dead peer detection and our own deletes (`liveness.rs`).
+    pub(super) liveness: super::liveness::Liveness,
 }
 
 impl core::fmt::Debug for IkeSa {
@@ -230,6 +265,7 @@ impl IkeSa {
             stats: IkeStats::default(),
             last_now: None,
             frag: FragState::default(),
+            liveness: Default::default(),
         }
     }
 
@@ -344,20 +380,15 @@ impl IkeSa {
                 }
                 Timer::IkeExpire => {
                     // Hard lifetime: the SA and its children are gone.
-                    for c in std::mem::take(&mut self.children) {
-                        self.events
-                            .push_back(Event::ChildSaDeleted { spi_in: c.spi_in });
-                    }
-                    if !self.superseded {
-                        self.events.push_back(Event::IkeSaClosed);
-                    }
-                    self.close();
+                    self.close_with_children(super::event::DeletedBy::Us);
                 }
                 Timer::NatKeepalive => self.on_keepalive_timer(now),
+                Timer::Liveness => self.on_liveness_timer(now),
             }
         }
         if self.state != State::Closed {
             self.on_child_deadlines(now);
+            self.liveness_tick(now);
             self.flush_queue(now);
         }
     }
@@ -400,7 +431,11 @@ impl IkeSa {
             self.stats.unexpected += 1;
             return;
         }
-        self.follow_peer_address(remote, message, &parsed);
+        // Following a NATed peer and DPD both want to know, before
+        // dispatch, whether the message is authentic: decrypt at most once.
+        let mut auth = Authenticity::new(message, &parsed);
+        self.follow_peer_address(remote, &parsed, &mut auth);
+        self.note_inbound_ike(now, &parsed, &mut auth);
         // A fragment (RFC 7383): collected until the message is whole, then
         // processed as if it had come unfragmented (see `open_inner`).
         let parsed = if self.is_fragment(&parsed) {
@@ -417,6 +452,7 @@ impl IkeSa {
             self.handle_request(now, local, remote, message, parsed);
         }
         self.frag.reassembled = None;
+        self.liveness_tick(now);
         self.flush_queue(now);
     }
 
@@ -442,7 +478,7 @@ impl IkeSa {
             ExchangeType::IKE_AUTH if self.state == State::AuthSent => {
                 self.process_auth_response(now, raw, msg)
             }
-            ExchangeType::INFORMATIONAL => self.process_informational_response(raw, msg),
+            ExchangeType::INFORMATIONAL => self.process_informational_response(now, raw, msg),
             ExchangeType::CREATE_CHILD_SA if self.state == State::Established => {
                 self.process_create_child_response(now, raw, msg)
             }
@@ -621,6 +657,9 @@ impl IkeSa {
     }
 
     fn on_retransmit_timer(&mut self, now: Instant) {
+        if self.liveness_on_retransmit(now) {
+            return;
+        }
         let max = self.config.retransmit.max_tries;
         let Some(p) = self.pending.as_mut() else {
             return;

@@ -15,6 +15,7 @@ mod fragment;
 mod ike_sa;
 mod informational;
 mod keylog;
+mod liveness;
 mod lookup;
 pub mod loopback;
 mod nat;
@@ -23,14 +24,15 @@ mod protect;
 pub mod selectors;
 mod timer;
 
-pub use config::{Identity, IkeConfig, Lifetimes, Retransmit};
+pub use config::{Dpd, DpdAction, Identity, IkeConfig, Lifetimes, Retransmit};
 pub use cookie::{EndpointStats, COOKIE_LEN};
 pub use endpoint::{Endpoint, Received, SaId};
-pub use event::{ChildSaInfo, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
+pub use event::{ChildSaInfo, DeletedBy, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
 pub use exchange_init::AcceptError;
 pub use fragment::{FragmentError, FragmentStats, MAX_FRAGMENTS, MAX_REASSEMBLED};
 pub use ike_sa::{IkeSa, IkeStats, State, Transmit};
 pub use keylog::{EspKeyRow, IkeKeyRow};
+pub use liveness::DeleteError;
 pub use nat::KEEPALIVE;
 pub use proposal::{
     EspProposal, EspSuite, IkeProposal, IkeSuite, Mismatch, PreferOwn, PreferPeer, ProposalPolicy,

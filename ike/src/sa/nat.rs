@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::event::Event;
-use super::ike_sa::{IkeSa, State, Transmit};
+use super::ike_sa::{Authenticity, IkeSa, State, Transmit};
 use super::timer::Timer;
 use crate::wire::{ExchangeType, Message};
 
@@ -76,7 +76,12 @@ impl IkeSa {
     /// latest one we have seen (a new request, the latest request
     /// retransmitted, or the answer to our outstanding request), moves us;
     /// anything else from a new address changes nothing.
-    pub(super) fn follow_peer_address(&mut self, remote: SocketAddr, raw: &[u8], msg: &Message) {
+    pub(super) fn follow_peer_address(
+        &mut self,
+        remote: SocketAddr,
+        msg: &Message,
+        auth: &mut Authenticity<'_>,
+    ) {
         if remote == self.remote
             || !self.nat.remote_behind_nat
             || self.state != State::Established
@@ -99,8 +104,7 @@ impl IkeSa {
         if !recent {
             return;
         }
-        let authentic = self.sk.as_ref().is_some_and(|sk| sk.open(raw, msg).is_ok());
-        if !authentic {
+        if !auth.check(self.sk.as_ref()) {
             return;
         }
         let old = self.remote;

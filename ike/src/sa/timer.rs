@@ -16,15 +16,19 @@ pub enum Timer {
     IkeExpire = 3,
     /// Send a NAT keepalive (we are behind a NAT and have been quiet).
     NatKeepalive = 4,
+    /// Dead peer detection: the idle check, or the deadline of an
+    /// unanswered probe (see `liveness.rs`).
+    Liveness = 5,
 }
 
-const COUNT: usize = 5;
+const COUNT: usize = 6;
 const ALL: [Timer; COUNT] = [
     Timer::Retransmit,
     Timer::HalfOpen,
     Timer::IkeRekey,
     Timer::IkeExpire,
     Timer::NatKeepalive,
+    Timer::Liveness,
 ];
 
 /// Deadlines, one slot per [`Timer`].
@@ -45,6 +49,10 @@ impl TimerTable {
     /// Disarms everything.
     pub fn stop_all(&mut self) {
         self.slots = [None; COUNT];
+    }
+    /// The deadline of `timer`, if armed.
+    pub fn deadline(&self, timer: Timer) -> Option<Instant> {
+        self.slots[timer as usize]
     }
     /// The earliest deadline.
     pub fn next_deadline(&self) -> Option<Instant> {

@@ -62,7 +62,7 @@ impl DataPlane {
                 self.stats.installed += 1;
                 self.stats.peak_live = self.stats.peak_live.max(self.outbound.len());
             }
-            Event::ChildSaDeleted { spi_in } => {
+            Event::ChildSaDeleted { spi_in, .. } => {
                 self.outbound.retain(|(s, _)| s != spi_in);
                 self.lingering.push(*spi_in);
                 self.stats.deleted += 1;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
 use ike::natt::{classify_udp4500, Udp4500};
-use ike::sa::{Endpoint, EspProposal, Event, IkeConfig, IkeProposal, IkeSa, Transmit};
+use ike::sa::{Endpoint, EspProposal, Event, IkeConfig, IkeProposal, IkeSa, SaId, Transmit};
 
 /// Which way a datagram travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,13 @@ pub enum Dir {
     ToResponder,
     /// Responder to initiator.
     ToInitiator,
+}
+
+/// Which end reported an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Initiator,
+    Responder,
 }
 
 pub const CGW: &str = "192.0.2.10:500";
@@ -94,6 +101,13 @@ pub struct Pair {
     /// What the link makes of each datagram it does not drop: by default
     /// itself; a test may duplicate, hold back, reorder or forge.
     pub rewrite: Rewrite,
+    /// Virtual time (since `start`) of each datagram in `wire`.
+    pub wire_times: Vec<Duration>,
+    /// Every event with the side that reported it and its virtual time
+    /// since `start`.
+    pub timed_events: Vec<(Side, Duration, Event)>,
+    /// When false, every datagram is lost (both ways).
+    pub link_up: bool,
     counts: [usize; 2],
     in_flight: Vec<(Instant, Dir, Transmit)>,
 }
@@ -235,6 +249,9 @@ impl Pair {
             drop: Box::new(|_, _, _| false),
             nat: None,
             rewrite: Box::new(|_, _, t| vec![t]),
+            wire_times: Vec::new(),
+            timed_events: Vec::new(),
+            link_up: true,
             counts: [0, 0],
             in_flight: Vec::new(),
         }
@@ -253,12 +270,16 @@ impl Pair {
             self.send(Dir::ToResponder, t);
         }
         while let Some(e) = self.initiator.poll_event() {
+            let t = self.elapsed();
+            self.timed_events.push((Side::Initiator, t, e.clone()));
             self.initiator_events.push(e);
         }
         while let Some(t) = self.responders.poll_transmit() {
             self.send(Dir::ToInitiator, t);
         }
         while let Some((_, e)) = self.responders.poll_event() {
+            let t = self.elapsed();
+            self.timed_events.push((Side::Responder, t, e.clone()));
             self.responder_events.push(e);
         }
     }
@@ -269,7 +290,8 @@ impl Pair {
         self.counts[i] += 1;
         self.wire.push((dir, t.clone()));
         self.sent_at.push(self.now);
-        if !(self.drop)(dir, n, &t) {
+        self.wire_times.push(self.elapsed());
+        if self.link_up && !(self.drop)(dir, n, &t) {
             for t in (self.rewrite)(dir, n, t) {
                 self.in_flight.push((self.now + self.latency, dir, t));
             }
@@ -348,6 +370,32 @@ impl Pair {
         panic!("drive_for did not settle");
     }
 
+    /// Like `drive_for`, but the clock reaches `limit` even when nothing
+    /// is scheduled.
+    pub fn advance(&mut self, limit: Duration) {
+        let end = self.now + limit;
+        self.drive_for(limit);
+        self.now = self.now.max(end);
+    }
+
+    /// The live responder SA's id in the responder endpoint.
+    pub fn responder_id(&self) -> Option<SaId> {
+        self.responders
+            .sas()
+            .find(|(_, s)| !s.is_closed())
+            .map(|(i, _)| i)
+    }
+
+    /// Times (since `start`) of the datagrams sent in `dir` for which `f` holds.
+    pub fn sent_times(&self, dir: Dir, mut f: impl FnMut(&Transmit) -> bool) -> Vec<Duration> {
+        self.wire
+            .iter()
+            .zip(&self.wire_times)
+            .filter(|((d, t), _)| *d == dir && f(t))
+            .map(|(_, at)| *at)
+            .collect()
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.now - self.start
     }
@@ -379,4 +427,23 @@ pub fn child_failure(events: &[Event]) -> Option<&ike::sa::Failure> {
         Event::ChildSaFailed(f) => Some(f),
         _ => None,
     })
+}
+
+/// The IKE header of a datagram (the non-ESP marker skipped on port 4500);
+/// `None` for ESP, keepalives and garbage.
+pub fn ike_header(t: &Transmit) -> Option<ike::wire::Header> {
+    let msg: &[u8] = if t.local.port() == 4500 {
+        match classify_udp4500(&t.payload) {
+            Udp4500::Ike(m) => m,
+            _ => return None,
+        }
+    } else {
+        &t.payload
+    };
+    ike::wire::Header::parse(msg).ok()
+}
+
+/// Whether `t` is a request (not a response) of `exchange`.
+pub fn is_request(t: &Transmit, exchange: ike::wire::ExchangeType) -> bool {
+    ike_header(t).is_some_and(|h| h.exchange == exchange && !h.flags.response)
 }
