@@ -1,7 +1,8 @@
 //! Seed corpora for the `esp_open` and `responder` fuzz targets (see
 //! fuzz/README.md). Ignored: run on demand with
 //! `FUZZ_SEED_DIR=$PWD/fuzz/corpus cargo test -p ike --test fuzz_seeds -- --ignored`,
-//! which writes `$FUZZ_SEED_DIR/esp_open/` and `$FUZZ_SEED_DIR/responder/`.
+//! which writes `$FUZZ_SEED_DIR/esp_open/` and `$FUZZ_SEED_DIR/responder/`
+//! (and the genuine IKE messages into `$FUZZ_SEED_DIR/parse_message/`).
 //! Without the variable the tests still run (as a smoke test of the seed
 //! generation) but write nothing.
 
@@ -164,9 +165,17 @@ fn ctl_for(local: SocketAddr) -> u8 {
 #[ignore]
 fn write_responder_seeds() {
     let mut seeds = Vec::new();
+    let mut messages = Vec::new();
     for variant in 0u8..4 {
         let sent = genuine_datagrams(variant);
         assert!(sent.len() >= 2, "IKE_SA_INIT and IKE_AUTH");
+        for t in &sent {
+            // The bare IKE messages also seed parse_message.
+            match classify_udp4500(&t.payload) {
+                Udp4500::Ike(m) if t.remote.port() == 4500 => messages.push(m.to_vec()),
+                _ => messages.push(t.payload.clone()),
+            }
+        }
         // Raw genuine datagrams: the endpoint builds the same SA as when
         // they were recorded, so the IKE_AUTH decrypts.
         replay_establishes(&sent);
@@ -227,4 +236,13 @@ fn write_responder_seeds() {
         }
     }
     write("responder", &seeds);
+    // Distinct file names from write_fuzz_seeds' seed-NNN.bin.
+    let Ok(dir) = std::env::var("FUZZ_SEED_DIR") else {
+        return;
+    };
+    let dir = format!("{dir}/parse_message");
+    std::fs::create_dir_all(&dir).expect("seed dir");
+    for (i, m) in messages.iter().enumerate() {
+        std::fs::write(format!("{dir}/genuine-{i:03}.bin"), m).expect("write seed");
+    }
 }
