@@ -1,1 +1,12 @@
-//! BGP-4 (RFC 4271, RFC 6793), sans-IO: codec, session FSM, RIB. Built by issue 4.
+//! BGP-4 (RFC 4271) with 4-octet AS numbers (RFC 6793) and multiprotocol
+//! IPv6 unicast (RFC 4760), sans-IO: bytes in, bytes out, `now` passed in.
+//!
+//! - [`route`]: prefixes, AS paths and path attributes as the RIB sees them.
+//! - [`wire`]: BGP messages, parse and emit, with RFC 7606 error handling.
+//! - `session` (to come): the RFC 4271 section 8 state machine over a byte
+//!   stream.
+//! - `rib` (to come): Adj-RIB-In, Loc-RIB with best-path selection,
+//!   Adj-RIB-Out with export policy, maximum-prefix limits.
+
+pub mod route;
+pub mod wire;
