@@ -13,8 +13,8 @@
 //!
 //! The peer's answer is made with the fuzzing hook
 //! `IkeSa::fuzz_send_response`, as a peer busy rekeying would answer.
-//! Ignored until the engine is fixed: run it with
-//! `cargo test -p ike --test child_rekey_temporary_failure -- --ignored`.
+//! Fixed; it runs with the suite:
+//! `cargo test -p ike --test child_rekey_temporary_failure`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,7 +53,6 @@ fn is_child_request(t: &Transmit) -> bool {
 }
 
 #[test]
-#[ignore = "bug: a child rekey answered with TEMPORARY_FAILURE is retried at once"]
 fn child_rekey_temporary_failure_is_not_retried_at_once() {
     let start = Instant::now();
     let i_addr: SocketAddr = "192.0.2.10:500".parse().unwrap();

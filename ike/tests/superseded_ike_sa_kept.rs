@@ -5,8 +5,8 @@
 //! timers and liveness skips superseded SAs, so if that Delete is lost
 //! (the link fails right after the rekey; the initiator gives up after
 //! its retransmissions) the old SA is never removed from the endpoint.
-//! Ignored until the engine is fixed: run it with
-//! `cargo test -p ike --test superseded_ike_sa_kept -- --ignored`.
+//! Fixed; it runs with the suite:
+//! `cargo test -p ike --test superseded_ike_sa_kept`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,7 +39,6 @@ fn outbox(ep: &mut Endpoint) -> Vec<Transmit> {
 }
 
 #[test]
-#[ignore = "bug: a superseded IKE SA whose Delete is lost is kept forever"]
 fn superseded_ike_sa_without_its_delete_goes_away() {
     let start = Instant::now();
     let i_addr: SocketAddr = "192.0.2.10:500".parse().unwrap();
