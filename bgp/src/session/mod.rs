@@ -47,6 +47,10 @@ use std::time::{Duration, Instant};
 pub use config::{ConfigError, Family, SessionConfig};
 pub use event::{Action, Direction, Negotiated, SessionEvent, SessionStats, State};
 
+use crate::wire::notification::codes::{
+    ADMIN_SHUTDOWN, BAD_MESSAGE_LENGTH, FSM_UNEXPECTED_IN_ESTABLISHED,
+    FSM_UNEXPECTED_IN_OPENCONFIRM, FSM_UNEXPECTED_IN_OPENSENT, MESSAGE_HEADER,
+};
 use crate::wire::{
     Context, Message, MessageError, Notification, Parsed, RouteRefresh, Update, MAX_MESSAGE_LEN,
 };
@@ -55,18 +59,6 @@ use timer::{Timer, TimerTable};
 /// The hold time while waiting for the peer's OPEN (RFC 4271 8.2.2
 /// suggests 4 minutes).
 pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
-
-/// NOTIFICATION codes the session sends itself.
-pub(crate) mod code {
-    pub const HEADER: u8 = 1;
-    pub const BAD_MESSAGE_LENGTH: u8 = 2;
-    pub const OPEN: u8 = 2;
-    pub const HOLD_TIMER_EXPIRED: u8 = 4;
-    pub const FSM: u8 = 5;
-    pub const CEASE: u8 = 6;
-    pub const ADMIN_SHUTDOWN: u8 = 2;
-    pub const CONNECTION_COLLISION: u8 = 7;
-}
 
 /// Why [`Session::send_update`] refused a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,12 +168,7 @@ impl Session {
     /// [`Session::start`].
     pub fn stop(&mut self, now: Instant) {
         self.auto_restart = false;
-        let n = Notification {
-            code: code::CEASE,
-            subcode: code::ADMIN_SHUTDOWN,
-            data: Vec::new(),
-        };
-        self.close(now, Some(n));
+        self.close(now, Some(Notification::shutdown(ADMIN_SHUTDOWN, "")));
     }
 
     /// The connection is up: ours (asked for with [`Action::Connect`], in
@@ -275,12 +262,12 @@ impl Session {
                 }
                 Ok(Some(_)) => {
                     // A codec that consumes nothing would loop forever.
-                    self.close(now, Some(header_error(code::BAD_MESSAGE_LENGTH)));
+                    self.close(now, Some(header_error(BAD_MESSAGE_LENGTH)));
                     return;
                 }
                 Ok(None) => {
                     if rest.len() > MAX_MESSAGE_LEN {
-                        self.close(now, Some(header_error(code::BAD_MESSAGE_LENGTH)));
+                        self.close(now, Some(header_error(BAD_MESSAGE_LENGTH)));
                         return;
                     }
                     break;
@@ -313,12 +300,7 @@ impl Session {
                 },
                 Timer::Hold => {
                     if self.state.is_connected() {
-                        let n = Notification {
-                            code: code::HOLD_TIMER_EXPIRED,
-                            subcode: 0,
-                            data: Vec::new(),
-                        };
-                        self.close(now, Some(n));
+                        self.close(now, Some(Notification::hold_timer_expired()));
                     }
                 }
                 Timer::Keepalive => {
@@ -451,12 +433,7 @@ impl Session {
     fn dismiss(&mut self, now: Instant) {
         self.auto_restart = false;
         if self.state.is_connected() {
-            let n = Notification {
-                code: code::CEASE,
-                subcode: code::CONNECTION_COLLISION,
-                data: Vec::new(),
-            };
-            self.close(now, Some(n));
+            self.close(now, Some(Notification::connection_collision()));
         } else {
             if self.connecting {
                 self.actions.push_back(Action::Disconnect);
@@ -476,9 +453,9 @@ impl Session {
             }
         }
         let fsm_subcode = match self.state {
-            State::OpenSent => 1,
-            State::OpenConfirm => 2,
-            _ => 3,
+            State::OpenSent => FSM_UNEXPECTED_IN_OPENSENT,
+            State::OpenConfirm => FSM_UNEXPECTED_IN_OPENCONFIRM,
+            _ => FSM_UNEXPECTED_IN_ESTABLISHED,
         };
         match (self.state, msg) {
             (_, Message::Notification(n)) => {
@@ -522,12 +499,7 @@ impl Session {
                 }
             }
             _ => {
-                let n = Notification {
-                    code: code::FSM,
-                    subcode: fsm_subcode,
-                    data: Vec::new(),
-                };
-                self.close(now, Some(n));
+                self.close(now, Some(Notification::fsm_error(fsm_subcode)));
             }
         }
     }
@@ -627,9 +599,5 @@ impl Session {
 
 /// A Message Header Error NOTIFICATION.
 fn header_error(subcode: u8) -> Notification {
-    Notification {
-        code: code::HEADER,
-        subcode,
-        data: Vec::new(),
-    }
+    Notification::new(MESSAGE_HEADER, subcode, Vec::new())
 }
