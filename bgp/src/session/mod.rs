@@ -47,12 +47,14 @@ use std::time::{Duration, Instant};
 pub use config::{ConfigError, Family, SessionConfig};
 pub use event::{Action, Direction, Negotiated, SessionEvent, SessionStats, State};
 
+use crate::route::{IpNet, PathAttributes};
 use crate::wire::notification::codes::{
     ADMIN_SHUTDOWN, BAD_MESSAGE_LENGTH, FSM_UNEXPECTED_IN_ESTABLISHED,
     FSM_UNEXPECTED_IN_OPENCONFIRM, FSM_UNEXPECTED_IN_OPENSENT, MESSAGE_HEADER,
 };
 use crate::wire::{
-    Context, Message, MessageError, Notification, Parsed, RouteRefresh, Update, MAX_MESSAGE_LEN,
+    encode_updates, Context, Message, MessageError, Notification, Parsed, RouteRefresh, Update,
+    MAX_MESSAGE_LEN,
 };
 use timer::{Timer, TimerTable};
 
@@ -324,6 +326,52 @@ impl Session {
         Ok(())
     }
 
+    /// Announces `prefixes` with `attrs` in as few UPDATEs as fit (the
+    /// codec's [`crate::wire::encode_updates`], one family per message,
+    /// order kept); Established only. Returns the number of UPDATEs queued.
+    pub fn send_announcements(
+        &mut self,
+        attrs: &PathAttributes,
+        prefixes: &[IpNet],
+    ) -> Result<usize, SendError> {
+        if self.state != State::Established {
+            return Err(SendError::NotEstablished(self.state));
+        }
+        let messages = encode_updates(attrs, prefixes, &self.codec_context())
+            .map_err(|e| SendError::Encode(e.to_string()))?;
+        for m in &messages {
+            self.tx.extend_from_slice(m);
+        }
+        let n = messages.len();
+        self.stats.messages_sent += n as u64;
+        self.stats.updates_sent += n as u64;
+        Ok(n)
+    }
+
+    /// Withdraws `prefixes` in as few UPDATEs as needed (IPv4 in the
+    /// withdrawn routes field, IPv6 in MP_UNREACH_NLRI; order kept within
+    /// each family); Established only. Returns the number of UPDATEs queued.
+    pub fn send_withdrawals(&mut self, prefixes: &[IpNet]) -> Result<usize, SendError> {
+        if self.state != State::Established {
+            return Err(SendError::NotEstablished(self.state));
+        }
+        // At most 17 octets a prefix: 200 fit in 4096 with any overhead.
+        const PER_UPDATE: usize = 200;
+        let (v4, v6): (Vec<IpNet>, Vec<IpNet>) =
+            prefixes.iter().partition(|p| matches!(p, IpNet::V4(_)));
+        let mut n = 0;
+        for family in [v4, v6] {
+            for chunk in family.chunks(PER_UPDATE) {
+                self.send_update(Update {
+                    withdrawn: chunk.to_vec(),
+                    ..Update::default()
+                })?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Asks the peer to send its routes again (RFC 2918; Established only).
     pub fn send_route_refresh(&mut self, family: Family) -> Result<(), SendError> {
         let (afi, safi) = family.afi_safi();
@@ -559,9 +607,9 @@ impl Session {
 }
 
 impl Session {
-    /// How the codec must read and write UPDATEs: what the OPENs agreed,
-    /// or plain RFC 4271 before that.
-    fn context(&self) -> Context {
+    /// How the codec must read and write UPDATEs on this session: what the
+    /// OPENs agreed, or plain RFC 4271 before that.
+    pub fn codec_context(&self) -> Context {
         match &self.negotiated {
             Some(n) => Context {
                 four_octet_as: n.four_octet_as,
@@ -576,7 +624,7 @@ impl Session {
     /// The message at the front of `buf`, with the bytes it took, or
     /// `None` until it is all in.
     fn parse(&self, buf: &[u8]) -> Result<Option<(Message, usize)>, MessageError> {
-        match Message::parse(buf, &self.context())? {
+        match Message::parse(buf, &self.codec_context())? {
             Parsed::Message(m, used) => Ok(Some((m, used))),
             Parsed::NeedMore(_) => Ok(None),
         }
@@ -585,7 +633,7 @@ impl Session {
     /// The message as bytes; an error when it is longer than BGP allows.
     fn encode(&self, msg: &Message) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        msg.emit(&self.context(), &mut out);
+        msg.emit(&self.codec_context(), &mut out);
         if out.len() > MAX_MESSAGE_LEN {
             return Err(format!(
                 "{} of {} octets (at most {MAX_MESSAGE_LEN})",
