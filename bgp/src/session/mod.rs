@@ -34,6 +34,39 @@
 //! and is dropped once drained. While the session is Active (waiting for
 //! the peer), [`Session::handle_connected`] adopts an incoming connection
 //! directly. While it is Idle, connections are refused.
+//!
+//! Two sessions back to back, the driver's part reduced to moving bytes:
+//!
+//! ```
+//! use std::net::Ipv4Addr;
+//! use std::time::Instant;
+//! use bgp::session::{Action, Session, SessionConfig, State};
+//!
+//! let now = Instant::now();
+//! let cgw_id = Ipv4Addr::new(169, 254, 15, 194);
+//! let mut cgw = Session::new(SessionConfig::new(65000, 64512, cgw_id)).unwrap();
+//! let mut aws_config = SessionConfig::new(64512, 65000, Ipv4Addr::new(169, 254, 15, 193));
+//! aws_config.passive = true;
+//! let mut aws = Session::new(aws_config).unwrap();
+//! aws.start(now); // Active: waits for the CGW
+//! cgw.start(now); // Connect
+//! assert_eq!(cgw.poll_action(), Some(Action::Connect));
+//! // The driver's TCP connection is up at both ends.
+//! cgw.handle_connected(now);
+//! aws.handle_connected(now);
+//! for _ in 0..2 {
+//!     while let Some(b) = cgw.poll_transmit() {
+//!         aws.handle_bytes(now, &b);
+//!     }
+//!     while let Some(b) = aws.poll_transmit() {
+//!         cgw.handle_bytes(now, &b);
+//!     }
+//! }
+//! assert_eq!(cgw.state(), State::Established);
+//! assert_eq!(aws.state(), State::Established);
+//! // Next wake-up: the first KEEPALIVE, 10 s on.
+//! assert_eq!(cgw.poll_timeout(), Some(now + std::time::Duration::from_secs(10)));
+//! ```
 
 pub mod collision;
 mod config;
