@@ -342,3 +342,32 @@ fn huge_attributes_are_refused() {
     let p: IpNet = "10.0.0.0/8".parse().unwrap();
     assert!(encode_updates(&attrs, &[p], &Context::default()).is_err());
 }
+
+/// Writes well-formed streams for the `bgp_parse` fuzz target: a context
+/// byte then one to four messages. Run with
+/// `BGP_SEED_DIR=fuzz/corpus/bgp_parse cargo test -p bgp --test wire_roundtrip -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    use proptest::strategy::ValueTree;
+    let Ok(dir) = std::env::var("BGP_SEED_DIR") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = (0u8..16, prop::collection::vec(message(), 1..4));
+    for i in 0..400 {
+        let (flags, ms) = strategy.new_tree(&mut runner).unwrap().current();
+        let ctx = Context {
+            four_octet_as: flags & 1 != 0,
+            ipv4_unicast: flags & 2 == 0,
+            ipv6_unicast: flags & 4 != 0,
+            ibgp: flags & 8 != 0,
+        };
+        let mut bytes = vec![flags];
+        for m in &ms {
+            m.emit(&ctx, &mut bytes);
+        }
+        std::fs::write(format!("{dir}/seed-{i:03}"), bytes).unwrap();
+    }
+}
