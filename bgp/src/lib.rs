@@ -8,5 +8,6 @@
 //! - `rib` (to come): Adj-RIB-In, Loc-RIB with best-path selection,
 //!   Adj-RIB-Out with export policy, maximum-prefix limits.
 
+pub mod rib;
 pub mod route;
 pub mod wire;
