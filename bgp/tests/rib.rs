@@ -699,8 +699,10 @@ fn prefix_limit_warning_at_threshold() {
         .unwrap();
     assert!(warnings(&mut rib).is_empty());
     // Down below and up again: warned again.
-    let mut w = Update::default();
-    w.withdrawn = v4_prefixes(0..20);
+    let w = Update {
+        withdrawn: v4_prefixes(0..20),
+        ..Update::default()
+    };
     rib.apply_update(p, &w, t).unwrap();
     assert!(warnings(&mut rib).is_empty());
     rib.apply_update(p, &announce_nets(&a, v4_prefixes(0..20)), t)

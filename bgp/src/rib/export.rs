@@ -11,7 +11,7 @@ use crate::route::{AsSegment, IpNet, PathAttributes};
 use crate::wire::{Update, HEADER_LEN, MAX_MESSAGE_LEN};
 
 /// Prefixes examined per refill of the outbox.
-const BATCH: usize = 4096;
+const BATCH: usize = 32768;
 
 /// Well-known communities (RFC 1997).
 const NO_EXPORT: u32 = 0xFFFF_FF01;
