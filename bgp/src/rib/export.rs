@@ -261,21 +261,12 @@ impl Rib {
             peers: &self.info,
         };
         let local_pref = cx.local_pref(route);
-        let source_ebgp = match route.source {
-            RouteSource::Peer(src) => self
-                .info
-                .get(src.0 as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|i| i.ebgp),
-            _ => false,
-        };
         let out = transform(
             &route.attrs,
             local_as,
             st.config.peer_as,
             &to,
             export,
-            source_ebgp,
             matches!(route.source, RouteSource::Peer(_)),
             local_pref,
         )
@@ -291,14 +282,12 @@ impl Rib {
 }
 
 /// The export policy applied to one attribute set.
-#[allow(clippy::too_many_arguments)]
 fn transform(
     a: &PathAttributes,
     local_as: u32,
     peer_as: u32,
     to: &PeerInfo,
     export: &super::ExportPolicy,
-    source_ebgp: bool,
     learned: bool,
     local_pref: u32,
 ) -> Option<PathAttributes> {
@@ -317,9 +306,11 @@ fn transform(
     if to.ebgp {
         out.as_path = a.as_path.prepended(local_as, 1 + export.prepend);
         out.local_pref = None;
-        if source_ebgp {
+        if learned {
             // RFC 4271 5.1.4: a MED learned from a neighbouring AS is not
-            // passed on to other neighbouring ASes.
+            // passed on to other neighbouring ASes; like most
+            // implementations we do not pass on one learned over iBGP
+            // either. Our own routes keep theirs.
             out.med = None;
         }
     } else {
