@@ -117,7 +117,8 @@ impl Rib {
     /// attributes) or announcements sharing one attribute set, of a single
     /// address family each, sized to fit a 4096-octet message. Returns
     /// `None` when the peer is down or nothing is due. The Adj-RIB-Out
-    /// counts an update as sent when it is returned.
+    /// records updates as they are queued: the caller sends every update
+    /// it is given, in order, until [`Rib::peer_down`].
     pub fn poll_export(&mut self, peer: PeerId) -> Option<Update> {
         loop {
             let st = self.peers.get_mut(peer.0 as usize)?.as_mut()?;
