@@ -8,6 +8,7 @@
 //! - `rib` (to come): Adj-RIB-In, Loc-RIB with best-path selection,
 //!   Adj-RIB-Out with export policy, maximum-prefix limits.
 
+pub mod rib;
 pub mod route;
 pub mod session;
 pub mod wire;
