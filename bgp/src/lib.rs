@@ -5,8 +5,9 @@
 //! - [`wire`]: BGP messages, parse and emit, with RFC 7606 error handling.
 //! - [`session`]: the RFC 4271 section 8 state machine over a byte stream,
 //!   with connection collision resolution.
-//! - `rib` (to come): Adj-RIB-In, Loc-RIB with best-path selection,
-//!   Adj-RIB-Out with export policy, maximum-prefix limits.
+//! - [`rib`]: Adj-RIB-In per peer, Loc-RIB with best-path selection and
+//!   longest-prefix lookup, Adj-RIB-Out with export policy, maximum-prefix
+//!   limits; shared attribute sets keep a full table small.
 
 pub mod rib;
 pub mod route;
