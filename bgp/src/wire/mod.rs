@@ -265,14 +265,14 @@ impl Message {
     /// [`encode_updates`]. An UPDATE given more than fits is written whole
     /// (its length field is then over 4096 and a peer would reject it).
     pub fn emit(&self, ctx: &Context, out: &mut Vec<u8>) {
-        let (kind, at) = match self {
-            Message::Open(_) => (header::TYPE_OPEN, out.len()),
-            Message::Update(_) => (header::TYPE_UPDATE, out.len()),
-            Message::Notification(_) => (header::TYPE_NOTIFICATION, out.len()),
-            Message::Keepalive => (header::TYPE_KEEPALIVE, out.len()),
-            Message::RouteRefresh(_) => (header::TYPE_ROUTE_REFRESH, out.len()),
+        let kind = match self {
+            Message::Open(_) => header::TYPE_OPEN,
+            Message::Update(_) => header::TYPE_UPDATE,
+            Message::Notification(_) => header::TYPE_NOTIFICATION,
+            Message::Keepalive => header::TYPE_KEEPALIVE,
+            Message::RouteRefresh(_) => header::TYPE_ROUTE_REFRESH,
         };
-        header::Header::start(kind, out);
+        let at = header::Header::start(kind, out);
         match self {
             Message::Open(o) => o.emit_body(out),
             Message::Update(u) => u.emit_body(ctx, out),
