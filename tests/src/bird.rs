@@ -12,7 +12,7 @@
 //! [`Bird::add_static`] / [`Bird::remove_static`] rewrite the config and
 //! run `birdc configure`, which announces / withdraws at once.
 
-use crate::netns::{check_lab_prefix, is_lab_addr, Netns};
+use crate::netns::{check_lab_prefix, check_lab_prefix6, is_lab_addr, Netns};
 use crate::proc::{self, Daemon, Output, TestDir};
 use crate::require;
 use std::collections::BTreeMap;
@@ -190,16 +190,7 @@ impl BirdConfig {
 #[track_caller]
 pub fn check_route_prefix(prefix: &str) {
     if prefix.contains(':') {
-        let (a, l) = prefix
-            .split_once('/')
-            .unwrap_or_else(|| panic!("{prefix:?}: expected addr/len"));
-        let a: Ipv6Addr = a.parse().unwrap_or_else(|e| panic!("{prefix:?}: {e}"));
-        let l: u8 = l.parse().unwrap_or_else(|e| panic!("{prefix:?}: {e}"));
-        let seg = a.segments();
-        assert!(
-            (32..=128).contains(&l) && seg[0] == 0x2001 && seg[1] == 0x0db8,
-            "{prefix} is outside 2001:db8::/32 (the only IPv6 range the lab uses)"
-        );
+        check_lab_prefix6(prefix);
     } else {
         check_lab_prefix(prefix);
     }

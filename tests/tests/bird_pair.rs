@@ -140,3 +140,36 @@ fn bird_pair_receive_limit_notification() {
         .log()
         .contains("Received: Maximum number of prefixes reached"));
 }
+
+/// IPv6 unicast over the IPv4 session (multiprotocol): the sender needs an
+/// explicit IPv6 next hop, the receiver an IPv6 address on the link to
+/// resolve it (without one BIRD sends `::` and the receiver drops it with
+/// "Missing next hop address").
+#[test]
+fn bird_pair_ipv6_over_ipv4_session() {
+    require::bird();
+    let (cgw_ns, aws_ns, inside) = pair();
+    cgw_ns.add_addr6("wan0", "2001:db8:ffff::2/64");
+    aws_ns.add_addr6("wan0", "2001:db8:ffff::1/64");
+    let mut aws_cfg = BirdConfig::new(inside.aws(), 64512, inside.cgw(), 65000);
+    aws_cfg.ipv6 = true;
+    aws_cfg.passive = true;
+    let mut cgw_cfg = BirdConfig::new(inside.cgw(), 65000, inside.aws(), 64512);
+    cgw_cfg.ipv6 = true;
+    cgw_cfg.ipv6_next_hop = Some("2001:db8:ffff::2".parse().unwrap());
+    cgw_cfg.static_routes = vec!["2001:db8:1::/48".into(), "198.18.1.0/24".into()];
+    let aws = Bird::start(&aws_ns, aws_cfg);
+    let cgw = Bird::start(&cgw_ns, cgw_cfg);
+    cgw.wait_established(T);
+    let rs = aws.wait_bgp_routes(T, "both families", |rs| rs.len() == 2);
+    let r6 = rs
+        .iter()
+        .find(|r| r.table == "master6")
+        .expect("an IPv6 route");
+    assert_eq!(r6.prefix, "2001:db8:1::/48");
+    assert_eq!(r6.via, Some("2001:db8:ffff::2".parse().unwrap()));
+    assert_eq!(r6.as_path, vec![65000]);
+    let s = aws.protocol_state();
+    assert_eq!(s.channels["ipv6"].imported, 1, "{s:#?}");
+    assert_eq!(s.channels["ipv4"].imported, 1, "{s:#?}");
+}
