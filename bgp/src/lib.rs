@@ -3,10 +3,12 @@
 //!
 //! - [`route`]: prefixes, AS paths and path attributes as the RIB sees them.
 //! - [`wire`]: BGP messages, parse and emit, with RFC 7606 error handling.
-//! - `session` (to come): the RFC 4271 section 8 state machine over a byte
-//!   stream.
+//! - [`session`]: the RFC 4271 section 8 state machine over a byte stream,
+//!   with connection collision resolution.
 //! - `rib` (to come): Adj-RIB-In, Loc-RIB with best-path selection,
 //!   Adj-RIB-Out with export policy, maximum-prefix limits.
 
+pub mod rib;
 pub mod route;
+pub mod session;
 pub mod wire;
