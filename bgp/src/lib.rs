@@ -5,10 +5,14 @@
 //! - [`wire`]: BGP messages, parse and emit, with RFC 7606 error handling.
 //! - [`session`]: the RFC 4271 section 8 state machine over a byte stream,
 //!   with connection collision resolution.
+//! - [`speaker`]: the RIB and one session per peer joined: UPDATEs into
+//!   the RIB, exports into the sessions, prefix limits enforced with
+//!   Cease 6/1.
 //! - `rib` (to come): Adj-RIB-In, Loc-RIB with best-path selection,
 //!   Adj-RIB-Out with export policy, maximum-prefix limits.
 
 pub mod rib;
 pub mod route;
 pub mod session;
+pub mod speaker;
 pub mod wire;
