@@ -34,9 +34,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
+pub use crate::rib::PeerId;
 use crate::rib::{
-    ExportPolicy, ImportPolicy, MaxPrefixExceeded, PeerConfig as RibPeerConfig, PeerId, Rib,
-    RibEvent,
+    ExportPolicy, ImportPolicy, MaxPrefixExceeded, PeerConfig as RibPeerConfig, Rib, RibEvent,
 };
 use crate::route::{IpNet, PathAttributes};
 use crate::session::collision::{self, Resolution};

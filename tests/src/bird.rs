@@ -472,7 +472,24 @@ impl Bird {
 
     /// Stop BIRD gracefully (SIGTERM to its PID; it sends Cease to peers).
     pub fn stop(&mut self) {
+        self.daemon.signal(libc::SIGCONT);
         self.daemon.stop();
+    }
+
+    /// Freeze BIRD (SIGSTOP to its PID): its TCP connections stay open but
+    /// nothing more is sent or answered, as a peer behind a tunnel that
+    /// went dark. The peer's hold timer expires. [`Bird::thaw`] resumes it.
+    pub fn freeze(&mut self) {
+        assert!(
+            self.daemon.signal(libc::SIGSTOP),
+            "cannot SIGSTOP bird pid {}",
+            self.pid()
+        );
+    }
+
+    /// Resume a frozen BIRD (SIGCONT).
+    pub fn thaw(&mut self) {
+        self.daemon.signal(libc::SIGCONT);
     }
 
     /// Kill BIRD at once (SIGKILL to its PID): it vanishes without a
@@ -487,6 +504,8 @@ impl Drop for Bird {
         if std::thread::panicking() {
             eprintln!("{}", self.failure_context());
         }
+        // a frozen BIRD would sit on SIGTERM until the grace period ends
+        self.daemon.signal(libc::SIGCONT);
         self.daemon.stop();
     }
 }
