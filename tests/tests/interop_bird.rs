@@ -8,7 +8,8 @@
 //!   both with routes announced and withdrawn both ways, checked in our
 //!   Loc-RIB and in `birdc show route all`;
 //! - hold timer expiry (hold 9 / keepalive 3) when BIRD is frozen
-//!   (SIGSTOP to its PID): we send 4/0 and withdraw its routes;
+//!   (SIGSTOP to its PID): we send 4/0 and withdraw its routes; BIRD
+//!   killed (SIGKILL): the kernel closes the connection, we go Idle at once;
 //! - BIRD sending 101 prefixes to our AWS side with a 100-prefix limit: we
 //!   send Cease 6/1 (AFI 1, SAFI 1, 100) and BIRD reports "Received:
 //!   Maximum number of prefixes reached";
@@ -397,6 +398,39 @@ fn hold_timer_expires_when_bird_is_frozen() {
                 ..
             }
         )));
+    });
+}
+
+/// BIRD killed (SIGKILL to its PID): the kernel closes its TCP connection,
+/// so our session sees the close at once (no hold timer, no NOTIFICATION
+/// from us), goes Idle and withdraws BIRD's routes.
+#[test]
+fn bird_killed_closes_session_at_once() {
+    let lab = lab();
+    let (aws, cgw) = (lab.inside.aws(), lab.inside.cgw());
+    let mut cfg = BirdConfig::new(aws, AWS_AS, cgw, CGW_AS);
+    cfg.passive = true;
+    cfg.static_routes = vec!["198.19.0.0/16".into()];
+    let mut bird = Bird::start(&lab.aws, cfg);
+    let mut ours = Ours::new(CGW_AS, AWS_AS, cgw, aws);
+    ours.restart = None;
+    lab.cgw.run_in(|| {
+        let (mut tcp, peer) = ours.build();
+        tcp.speaker.start(peer, Instant::now());
+        run_until(&mut tcp, &bird, T, "BIRD's route", |t, _| {
+            t.loc_rib() == prefixes(&["198.19.0.0/16"])
+        });
+        let pid = bird.pid();
+        let killed = Instant::now();
+        bird.kill();
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists() || !bird.is_running());
+        let ok = tcp.run_until(Duration::from_secs(5), |t| !t.established(peer));
+        let took = killed.elapsed();
+        assert!(ok, "still established 5 s after BIRD was killed");
+        eprintln!("session down {took:?} after BIRD was killed");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert!(notifications_sent(&tcp).is_empty());
+        assert!(tcp.loc_rib().is_empty());
     });
 }
 
