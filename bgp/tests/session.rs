@@ -1397,3 +1397,50 @@ fn invalid_configurations_are_refused() {
     c.families.clear();
     assert!(Session::new(c).is_err());
 }
+
+#[test]
+fn a_thousand_prefixes_announced_and_withdrawn_in_few_updates() {
+    let mut cgw = cgw_config();
+    cgw.families = vec![Family::Ipv4Unicast, Family::Ipv6Unicast];
+    let mut aws = aws_config();
+    aws.families = cgw.families.clone();
+    let mut sim = established_pair(cgw, aws);
+    let mut prefixes: Vec<IpNet> = (0..1000u32)
+        .map(|i| format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap())
+        .collect();
+    prefixes.extend((0..100u32).map(|i| format!("2001:db8:{i:x}::/48").parse::<IpNet>().unwrap()));
+    let attrs = PathAttributes::originated(IpAddr::V4(Ipv4Addr::new(169, 254, 15, 194)));
+    let n = sim
+        .s_mut(0)
+        .send_announcements(&attrs, &prefixes)
+        .expect("established");
+    assert!((2..=10).contains(&n), "{n} UPDATEs");
+    sim.run_for(secs(1));
+    let got: Vec<IpNet> = sim
+        .events_of(1)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::UpdateReceived(u) => Some(u.announced.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(got, prefixes);
+    let n = sim
+        .s_mut(0)
+        .send_withdrawals(&prefixes)
+        .expect("established");
+    assert_eq!(n, 6);
+    sim.run_for(secs(1));
+    let gone: Vec<IpNet> = sim
+        .events_of(1)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::UpdateReceived(u) => Some(u.withdrawn.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(gone, prefixes);
+    assert!(established(&sim));
+}

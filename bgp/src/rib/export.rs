@@ -11,7 +11,7 @@ use crate::route::{AsSegment, IpNet, PathAttributes};
 use crate::wire::{Update, HEADER_LEN, MAX_MESSAGE_LEN};
 
 /// Prefixes examined per refill of the outbox.
-const BATCH: usize = 4096;
+const BATCH: usize = 32768;
 
 /// Well-known communities (RFC 1997).
 const NO_EXPORT: u32 = 0xFFFF_FF01;
@@ -117,7 +117,8 @@ impl Rib {
     /// attributes) or announcements sharing one attribute set, of a single
     /// address family each, sized to fit a 4096-octet message. Returns
     /// `None` when the peer is down or nothing is due. The Adj-RIB-Out
-    /// counts an update as sent when it is returned.
+    /// records updates as they are queued: the caller sends every update
+    /// it is given, in order, until [`Rib::peer_down`].
     pub fn poll_export(&mut self, peer: PeerId) -> Option<Update> {
         loop {
             let st = self.peers.get_mut(peer.0 as usize)?.as_mut()?;
@@ -261,21 +262,12 @@ impl Rib {
             peers: &self.info,
         };
         let local_pref = cx.local_pref(route);
-        let source_ebgp = match route.source {
-            RouteSource::Peer(src) => self
-                .info
-                .get(src.0 as usize)
-                .and_then(Option::as_ref)
-                .is_some_and(|i| i.ebgp),
-            _ => false,
-        };
         let out = transform(
             &route.attrs,
             local_as,
             st.config.peer_as,
             &to,
             export,
-            source_ebgp,
             matches!(route.source, RouteSource::Peer(_)),
             local_pref,
         )
@@ -291,14 +283,12 @@ impl Rib {
 }
 
 /// The export policy applied to one attribute set.
-#[allow(clippy::too_many_arguments)]
 fn transform(
     a: &PathAttributes,
     local_as: u32,
     peer_as: u32,
     to: &PeerInfo,
     export: &super::ExportPolicy,
-    source_ebgp: bool,
     learned: bool,
     local_pref: u32,
 ) -> Option<PathAttributes> {
@@ -317,9 +307,11 @@ fn transform(
     if to.ebgp {
         out.as_path = a.as_path.prepended(local_as, 1 + export.prepend);
         out.local_pref = None;
-        if source_ebgp {
+        if learned {
             // RFC 4271 5.1.4: a MED learned from a neighbouring AS is not
-            // passed on to other neighbouring ASes.
+            // passed on to other neighbouring ASes; like most
+            // implementations we do not pass on one learned over iBGP
+            // either. Our own routes keep theirs.
             out.med = None;
         }
     } else {

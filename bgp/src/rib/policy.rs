@@ -109,9 +109,9 @@ pub struct ExportPolicy {
     /// Extra copies of our AS prepended on eBGP (on top of the one every
     /// eBGP announcement gets).
     pub prepend: usize,
-    /// MED to send (`None`: the MED of locally originated and static
-    /// routes and of iBGP-learned routes is kept; a MED learned from
-    /// another AS is never passed on, RFC 4271 5.1.4).
+    /// MED to send. `None`: to eBGP peers, the MED of locally originated
+    /// and static routes is kept and a learned MED is not passed on (RFC
+    /// 4271 5.1.4); to iBGP peers, the MED is kept.
     pub med: Option<u32>,
     /// NEXT_HOP to send (`None`: the route's next hop, unchanged).
     pub next_hop_self: Option<IpAddr>,

@@ -34,6 +34,39 @@
 //! and is dropped once drained. While the session is Active (waiting for
 //! the peer), [`Session::handle_connected`] adopts an incoming connection
 //! directly. While it is Idle, connections are refused.
+//!
+//! Two sessions back to back, the driver's part reduced to moving bytes:
+//!
+//! ```
+//! use std::net::Ipv4Addr;
+//! use std::time::Instant;
+//! use bgp::session::{Action, Session, SessionConfig, State};
+//!
+//! let now = Instant::now();
+//! let cgw_id = Ipv4Addr::new(169, 254, 15, 194);
+//! let mut cgw = Session::new(SessionConfig::new(65000, 64512, cgw_id)).unwrap();
+//! let mut aws_config = SessionConfig::new(64512, 65000, Ipv4Addr::new(169, 254, 15, 193));
+//! aws_config.passive = true;
+//! let mut aws = Session::new(aws_config).unwrap();
+//! aws.start(now); // Active: waits for the CGW
+//! cgw.start(now); // Connect
+//! assert_eq!(cgw.poll_action(), Some(Action::Connect));
+//! // The driver's TCP connection is up at both ends.
+//! cgw.handle_connected(now);
+//! aws.handle_connected(now);
+//! for _ in 0..2 {
+//!     while let Some(b) = cgw.poll_transmit() {
+//!         aws.handle_bytes(now, &b);
+//!     }
+//!     while let Some(b) = aws.poll_transmit() {
+//!         cgw.handle_bytes(now, &b);
+//!     }
+//! }
+//! assert_eq!(cgw.state(), State::Established);
+//! assert_eq!(aws.state(), State::Established);
+//! // Next wake-up: the first KEEPALIVE, 10 s on.
+//! assert_eq!(cgw.poll_timeout(), Some(now + std::time::Duration::from_secs(10)));
+//! ```
 
 pub mod collision;
 mod config;
@@ -47,26 +80,20 @@ use std::time::{Duration, Instant};
 pub use config::{ConfigError, Family, SessionConfig};
 pub use event::{Action, Direction, Negotiated, SessionEvent, SessionStats, State};
 
+use crate::route::{IpNet, PathAttributes};
+use crate::wire::notification::codes::{
+    ADMIN_SHUTDOWN, BAD_MESSAGE_LENGTH, FSM_UNEXPECTED_IN_ESTABLISHED,
+    FSM_UNEXPECTED_IN_OPENCONFIRM, FSM_UNEXPECTED_IN_OPENSENT, MESSAGE_HEADER,
+};
 use crate::wire::{
-    Context, Message, MessageError, Notification, Parsed, RouteRefresh, Update, MAX_MESSAGE_LEN,
+    encode_updates, Context, Message, MessageError, Notification, Parsed, RouteRefresh, Update,
+    MAX_MESSAGE_LEN,
 };
 use timer::{Timer, TimerTable};
 
 /// The hold time while waiting for the peer's OPEN (RFC 4271 8.2.2
 /// suggests 4 minutes).
 pub const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
-
-/// NOTIFICATION codes the session sends itself.
-pub(crate) mod code {
-    pub const HEADER: u8 = 1;
-    pub const BAD_MESSAGE_LENGTH: u8 = 2;
-    pub const OPEN: u8 = 2;
-    pub const HOLD_TIMER_EXPIRED: u8 = 4;
-    pub const FSM: u8 = 5;
-    pub const CEASE: u8 = 6;
-    pub const ADMIN_SHUTDOWN: u8 = 2;
-    pub const CONNECTION_COLLISION: u8 = 7;
-}
 
 /// Why [`Session::send_update`] refused a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,12 +203,7 @@ impl Session {
     /// [`Session::start`].
     pub fn stop(&mut self, now: Instant) {
         self.auto_restart = false;
-        let n = Notification {
-            code: code::CEASE,
-            subcode: code::ADMIN_SHUTDOWN,
-            data: Vec::new(),
-        };
-        self.close(now, Some(n));
+        self.close(now, Some(Notification::shutdown(ADMIN_SHUTDOWN, "")));
     }
 
     /// The connection is up: ours (asked for with [`Action::Connect`], in
@@ -275,12 +297,12 @@ impl Session {
                 }
                 Ok(Some(_)) => {
                     // A codec that consumes nothing would loop forever.
-                    self.close(now, Some(header_error(code::BAD_MESSAGE_LENGTH)));
+                    self.close(now, Some(header_error(BAD_MESSAGE_LENGTH)));
                     return;
                 }
                 Ok(None) => {
                     if rest.len() > MAX_MESSAGE_LEN {
-                        self.close(now, Some(header_error(code::BAD_MESSAGE_LENGTH)));
+                        self.close(now, Some(header_error(BAD_MESSAGE_LENGTH)));
                         return;
                     }
                     break;
@@ -313,12 +335,7 @@ impl Session {
                 },
                 Timer::Hold => {
                     if self.state.is_connected() {
-                        let n = Notification {
-                            code: code::HOLD_TIMER_EXPIRED,
-                            subcode: 0,
-                            data: Vec::new(),
-                        };
-                        self.close(now, Some(n));
+                        self.close(now, Some(Notification::hold_timer_expired()));
                     }
                 }
                 Timer::Keepalive => {
@@ -340,6 +357,52 @@ impl Session {
         self.send_established(&Message::Update(update))?;
         self.stats.updates_sent += 1;
         Ok(())
+    }
+
+    /// Announces `prefixes` with `attrs` in as few UPDATEs as fit (the
+    /// codec's [`crate::wire::encode_updates`], one family per message,
+    /// order kept); Established only. Returns the number of UPDATEs queued.
+    pub fn send_announcements(
+        &mut self,
+        attrs: &PathAttributes,
+        prefixes: &[IpNet],
+    ) -> Result<usize, SendError> {
+        if self.state != State::Established {
+            return Err(SendError::NotEstablished(self.state));
+        }
+        let messages = encode_updates(attrs, prefixes, &self.codec_context())
+            .map_err(|e| SendError::Encode(e.to_string()))?;
+        for m in &messages {
+            self.tx.extend_from_slice(m);
+        }
+        let n = messages.len();
+        self.stats.messages_sent += n as u64;
+        self.stats.updates_sent += n as u64;
+        Ok(n)
+    }
+
+    /// Withdraws `prefixes` in as few UPDATEs as needed (IPv4 in the
+    /// withdrawn routes field, IPv6 in MP_UNREACH_NLRI; order kept within
+    /// each family); Established only. Returns the number of UPDATEs queued.
+    pub fn send_withdrawals(&mut self, prefixes: &[IpNet]) -> Result<usize, SendError> {
+        if self.state != State::Established {
+            return Err(SendError::NotEstablished(self.state));
+        }
+        // At most 17 octets a prefix: 200 fit in 4096 with any overhead.
+        const PER_UPDATE: usize = 200;
+        let (v4, v6): (Vec<IpNet>, Vec<IpNet>) =
+            prefixes.iter().partition(|p| matches!(p, IpNet::V4(_)));
+        let mut n = 0;
+        for family in [v4, v6] {
+            for chunk in family.chunks(PER_UPDATE) {
+                self.send_update(Update {
+                    withdrawn: chunk.to_vec(),
+                    ..Update::default()
+                })?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// Asks the peer to send its routes again (RFC 2918; Established only).
@@ -451,12 +514,7 @@ impl Session {
     fn dismiss(&mut self, now: Instant) {
         self.auto_restart = false;
         if self.state.is_connected() {
-            let n = Notification {
-                code: code::CEASE,
-                subcode: code::CONNECTION_COLLISION,
-                data: Vec::new(),
-            };
-            self.close(now, Some(n));
+            self.close(now, Some(Notification::connection_collision()));
         } else {
             if self.connecting {
                 self.actions.push_back(Action::Disconnect);
@@ -476,9 +534,9 @@ impl Session {
             }
         }
         let fsm_subcode = match self.state {
-            State::OpenSent => 1,
-            State::OpenConfirm => 2,
-            _ => 3,
+            State::OpenSent => FSM_UNEXPECTED_IN_OPENSENT,
+            State::OpenConfirm => FSM_UNEXPECTED_IN_OPENCONFIRM,
+            _ => FSM_UNEXPECTED_IN_ESTABLISHED,
         };
         match (self.state, msg) {
             (_, Message::Notification(n)) => {
@@ -522,12 +580,7 @@ impl Session {
                 }
             }
             _ => {
-                let n = Notification {
-                    code: code::FSM,
-                    subcode: fsm_subcode,
-                    data: Vec::new(),
-                };
-                self.close(now, Some(n));
+                self.close(now, Some(Notification::fsm_error(fsm_subcode)));
             }
         }
     }
@@ -587,9 +640,9 @@ impl Session {
 }
 
 impl Session {
-    /// How the codec must read and write UPDATEs: what the OPENs agreed,
-    /// or plain RFC 4271 before that.
-    fn context(&self) -> Context {
+    /// How the codec must read and write UPDATEs on this session: what the
+    /// OPENs agreed, or plain RFC 4271 before that.
+    pub fn codec_context(&self) -> Context {
         match &self.negotiated {
             Some(n) => Context {
                 four_octet_as: n.four_octet_as,
@@ -604,7 +657,7 @@ impl Session {
     /// The message at the front of `buf`, with the bytes it took, or
     /// `None` until it is all in.
     fn parse(&self, buf: &[u8]) -> Result<Option<(Message, usize)>, MessageError> {
-        match Message::parse(buf, &self.context())? {
+        match Message::parse(buf, &self.codec_context())? {
             Parsed::Message(m, used) => Ok(Some((m, used))),
             Parsed::NeedMore(_) => Ok(None),
         }
@@ -613,7 +666,7 @@ impl Session {
     /// The message as bytes; an error when it is longer than BGP allows.
     fn encode(&self, msg: &Message) -> Result<Vec<u8>, String> {
         let mut out = Vec::new();
-        msg.emit(&self.context(), &mut out);
+        msg.emit(&self.codec_context(), &mut out);
         if out.len() > MAX_MESSAGE_LEN {
             return Err(format!(
                 "{} of {} octets (at most {MAX_MESSAGE_LEN})",
@@ -627,9 +680,5 @@ impl Session {
 
 /// A Message Header Error NOTIFICATION.
 fn header_error(subcode: u8) -> Notification {
-    Notification {
-        code: code::HEADER,
-        subcode,
-        data: Vec::new(),
-    }
+    Notification::new(MESSAGE_HEADER, subcode, Vec::new())
 }

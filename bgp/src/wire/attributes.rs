@@ -799,7 +799,7 @@ pub(crate) fn emit_attributes(
                     // With an AS4_PATH, AGGREGATOR must carry AS_TRANS or a
                     // receiver ignores the AS4_PATH (RFC 6793 4.2.3).
                     let as2 = match u16::try_from(asn) {
-                        Ok(a) if !as4_path => a,
+                        Ok(a) if !as4_path || u32::from(a) == AS_TRANS => a,
                         _ => {
                             as4_aggregator = Some((flags, value));
                             AS_TRANS as u16

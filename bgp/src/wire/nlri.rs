@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn known_bytes() {
         let mut out = Vec::new();
-        parse_prefixes(&[24, 10, 1, 2, 0, 32, 1, 2, 3, 4, 0], AFI_IPV4, &mut out).unwrap();
+        parse_prefixes(&[24, 10, 1, 2, 32, 1, 2, 3, 4, 0], AFI_IPV4, &mut out).unwrap();
         assert_eq!(
             out,
             vec![
