@@ -8,8 +8,8 @@
 //! - [`speaker`]: the RIB and one session per peer joined: UPDATEs into
 //!   the RIB, exports into the sessions, prefix limits enforced with
 //!   Cease 6/1.
-//! - `rib` (to come): Adj-RIB-In, Loc-RIB with best-path selection,
-//!   Adj-RIB-Out with export policy, maximum-prefix limits.
+//! - [`rib`]: Adj-RIB-In, Loc-RIB with best-path selection, Adj-RIB-Out
+//!   with export policy, maximum-prefix limits.
 
 pub mod rib;
 pub mod route;
