@@ -5,11 +5,12 @@
 //! - [`wire`]: BGP messages, parse and emit, with RFC 7606 error handling.
 //! - [`session`]: the RFC 4271 section 8 state machine over a byte stream,
 //!   with connection collision resolution.
+//! - [`rib`]: Adj-RIB-In per peer, Loc-RIB with best-path selection and
+//!   longest-prefix lookup, Adj-RIB-Out with export policy, maximum-prefix
+//!   limits; shared attribute sets keep a full table small.
 //! - [`speaker`]: the RIB and one session per peer joined: UPDATEs into
 //!   the RIB, exports into the sessions, prefix limits enforced with
 //!   Cease 6/1.
-//! - [`rib`]: Adj-RIB-In, Loc-RIB with best-path selection, Adj-RIB-Out
-//!   with export policy, maximum-prefix limits.
 
 pub mod rib;
 pub mod route;

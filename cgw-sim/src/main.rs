@@ -4,8 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod aws;
-mod selftest;
+use cgw_sim::selftest;
 
 /// Customer-gateway VPN simulator and tunnel test harness for AWS
 /// Site-to-Site VPN.

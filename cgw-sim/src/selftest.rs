@@ -148,7 +148,8 @@ fn failure_cases() -> Vec<Case> {
     ]
 }
 
-/// Runs the self-test; returns whether every expectation held.
+/// Runs the self-test, printing a line per suite and per failure case;
+/// returns whether every expectation held.
 pub fn run() -> bool {
     let aws = aws_responder();
     let mut ok = true;

@@ -1,13 +1,17 @@
-//! Seed corpora for the `esp_open` and `responder` fuzz targets (see
-//! fuzz/README.md). Ignored: run on demand with
+//! Seed corpora for the `esp_open`, `responder` and `established` fuzz
+//! targets (see fuzz/README.md). Ignored: run on demand with
 //! `FUZZ_SEED_DIR=$PWD/fuzz/corpus cargo test -p ike --test fuzz_seeds -- --ignored`,
-//! which writes `$FUZZ_SEED_DIR/esp_open/` and `$FUZZ_SEED_DIR/responder/`
+//! which writes `$FUZZ_SEED_DIR/esp_open/`, `$FUZZ_SEED_DIR/responder/`,
+//! `$FUZZ_SEED_DIR/established/`
 //! (and the genuine IKE messages into `$FUZZ_SEED_DIR/parse_message/`).
 //! Without the variable the tests still run (as a smoke test of the seed
 //! generation) but write nothing.
 
 #[path = "../../fuzz/shared/responder.rs"]
 mod shared;
+
+#[path = "../../fuzz/shared/established.rs"]
+mod established;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -245,4 +249,183 @@ fn write_responder_seeds() {
     for (i, m) in messages.iter().enumerate() {
         std::fs::write(format!("{dir}/genuine-{i:03}.bin"), m).expect("write seed");
     }
+}
+
+/// established: one seed per kind of step (see fuzz/shared/established.rs),
+/// each on a setup that makes it interesting: timers over hours with short
+/// lifetimes, DPD with the link down, every built request and response
+/// kind (fragmented when the setup negotiates it), raw chains, drops,
+/// duplicates, one-at-a-time delivery and the public API from both sides.
+#[test]
+#[ignore]
+fn write_established_seeds() {
+    use established::*;
+    use ike::wire::{emit_payloads, Delete, Payload};
+
+    const I: u8 = 0; // the initiator's first SA
+    const R: u8 = 1; // the responder's first SA
+    let advance = |step: u8| vec![OP_ADVANCE, step];
+    let api = |side: u8, call: u8, idx: u8| vec![OP_API, side, call, idx];
+    let req = |side: u8, kind: u8, param: u8| built_step(OP_REQUEST_BUILT, side, kind, param, &[]);
+    let resp =
+        |side: u8, kind: u8, param: u8| built_step(OP_RESPONSE_BUILT, side, kind, param, &[]);
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    let mut seed = |setup: u8, steps: Vec<Vec<u8>>| {
+        let mut s = vec![setup];
+        for st in steps {
+            s.extend(st);
+        }
+        seeds.push(s);
+    };
+
+    // Clock only: an hour, then nine (default lifetimes rekey both SAs);
+    // short lifetimes rekeyed over minutes.
+    seed(0x00, vec![vec![OP_PUMP], advance(12), advance(15)]);
+    seed(0x21, vec![advance(8), advance(9), advance(10), advance(11)]);
+    // DPD: the link goes down until the peer is declared dead (Clear,
+    // then Restart), then comes back.
+    seed(
+        0x0a,
+        vec![
+            vec![OP_LINK, 1],
+            advance(6),
+            advance(7),
+            vec![OP_LINK, 0],
+            advance(7),
+        ],
+    );
+    seed(
+        0x1b,
+        vec![
+            vec![OP_LINK, 1],
+            advance(7),
+            advance(7),
+            vec![OP_LINK, 0],
+            advance(8),
+        ],
+    );
+    // Every built request, from both sides, on suites with fragmentation,
+    // PFS and NAT-T in turn.
+    for (k, setup) in [0x00u8, 0x05, 0x06, 0x47, 0x84, 0x45, 0x02, 0x23]
+        .into_iter()
+        .enumerate()
+    {
+        let kind = k as u8;
+        seed(
+            setup,
+            vec![
+                req(I, kind, 0),
+                vec![OP_PUMP],
+                req(R, kind, 1),
+                vec![OP_PUMP],
+                advance(9),
+            ],
+        );
+    }
+    // A mutated child rekey and IKE rekey (byte flips and a truncation).
+    seed(
+        0x45,
+        vec![
+            built_step(
+                OP_REQUEST_BUILT,
+                I,
+                REQ_REKEY_CHILD,
+                0,
+                &[(8, 0x01), (40, 0x80)],
+            ),
+            vec![OP_PUMP],
+            built_step(OP_REQUEST_BUILT, R, REQ_REKEY_IKE, 0, &[(60, 0)]),
+            vec![OP_PUMP],
+        ],
+    );
+    // Built responses: the initiator's own request (API) is lost on the
+    // way and the responder answers it with a built chain instead.
+    for (call, kind) in [
+        (API_REKEY_CHILD, RESP_CHILD),
+        (API_REKEY_IKE, RESP_IKE),
+        (API_REKEY_CHILD, RESP_ERROR_CHILD),
+        (API_REKEY_IKE, RESP_INVALID_KE),
+        (API_DELETE_CHILD, RESP_DELETE_CHILD),
+        (API_DELETE_IKE, RESP_EMPTY),
+    ] {
+        seed(
+            0x04,
+            vec![
+                api(I, call, 0),
+                vec![OP_DROP, 0],
+                resp(R, kind, 2),
+                vec![OP_PUMP],
+                advance(8),
+            ],
+        );
+    }
+    // Raw chains: a genuine Delete of the IKE SA as raw bytes, garbage
+    // with a Notify first payload, and a raw response.
+    let mut del = Vec::new();
+    let first = emit_payloads(&[Payload::Delete(Delete::ike())], &mut del);
+    seed(
+        0x01,
+        vec![
+            raw_step(OP_REQUEST_RAW, R, 3, first.0, &del),
+            vec![OP_PUMP],
+            advance(9),
+        ],
+    );
+    seed(
+        0x04,
+        vec![
+            raw_step(
+                OP_REQUEST_RAW,
+                I,
+                0,
+                41,
+                &[0, 0, 0, 8, 0, 0, 0x40, 0x09, 1, 2, 3],
+            ),
+            vec![OP_PUMP],
+            api(I, API_REKEY_CHILD, 0),
+            vec![OP_DROP, 2],
+            raw_step(OP_RESPONSE_RAW, R, 1, 0, &[]),
+            vec![OP_PUMP],
+        ],
+    );
+    // Duplicates and one-at-a-time delivery of a fragmented rekey;
+    // crossing rekeys from both sides; a second IKE SA and deletes.
+    seed(
+        0x04,
+        vec![
+            api(I, API_REKEY_IKE, 0),
+            vec![OP_DUP, 0],
+            vec![OP_DELIVER_ONE, 0],
+            vec![OP_DELIVER_ONE, 1],
+            vec![OP_DELIVER_ONE, 0],
+            vec![OP_PUMP],
+            advance(3),
+        ],
+    );
+    seed(
+        0x60,
+        vec![
+            api(I, API_REKEY_CHILD, 0),
+            api(R, API_REKEY_CHILD, 0),
+            vec![OP_PUMP],
+            api(I, API_REKEY_IKE, 0),
+            api(R, API_REKEY_IKE, 0),
+            vec![OP_PUMP],
+            advance(9),
+        ],
+    );
+    seed(
+        0x08,
+        vec![
+            api(I, API_INITIATE, 0),
+            vec![OP_PUMP],
+            api(R, API_DELETE_CHILD, 0),
+            api(I, API_DELETE_IKE, 0),
+            vec![OP_PUMP],
+            api(R, API_ESP, 0),
+            advance(7),
+        ],
+    );
+    assert!(seeds.len() >= 20, "{} seeds", seeds.len());
+    write("established", &seeds);
 }

@@ -11,6 +11,7 @@ use ike::esp::{InboundSa, OutboundSa};
 use ike::sa::{ChildSaInfo, DeleteError, Endpoint, Event, IkeConfig, Received, SaId, Transmit};
 
 use crate::icmp;
+use crate::tshark::{EspSaRow, IkeSaRow, KeyFiles};
 
 /// The engine with its two sockets.
 pub struct UdpEngine {
@@ -264,6 +265,41 @@ impl UdpEngine {
             .collect();
         assert_eq!(live.len(), 1, "established IKE SAs: {live:?}");
         live[0]
+    }
+
+    /// Wireshark key files for every IKE SA and child SA we hold, ESP rows
+    /// between the outer addresses `local` and `remote` (as a capture sees
+    /// them). Keys leave the engine only here, for tests that decrypt.
+    pub fn key_files(&self, local: Ipv4Addr, remote: Ipv4Addr) -> KeyFiles {
+        let mut k = KeyFiles::default();
+        for (_, sa) in self.endpoint.sas() {
+            if let Some(r) = sa.export_keys_for_wireshark() {
+                k.ike.push(IkeSaRow {
+                    spi_i: r.spi_i,
+                    spi_r: r.spi_r,
+                    sk_ei: r.sk_ei,
+                    sk_er: r.sk_er,
+                    encr: r.encr,
+                    sk_ai: r.sk_ai,
+                    sk_ar: r.sk_ar,
+                    integ: r.integ,
+                });
+            }
+        }
+        for (c, _, _) in &self.children {
+            for r in c.export_keys_for_wireshark(IpAddr::V4(local), IpAddr::V4(remote)) {
+                k.esp.push(EspSaRow {
+                    src: r.src.to_string(),
+                    dst: r.dst.to_string(),
+                    spi: r.spi,
+                    encr: r.encr,
+                    encr_key: r.encr_key,
+                    integ: r.integ,
+                    integ_key: r.integ_key,
+                });
+            }
+        }
+        k
     }
 
     /// Events without the SA id.

@@ -9,45 +9,13 @@ use cgw_sim_tests::engine::UdpEngine;
 use cgw_sim_tests::icmp;
 use cgw_sim_tests::netns::{network_cidr, InsideNet, LabPair, AWS_ADDR, CGW_ADDR};
 use cgw_sim_tests::strongswan::{Charon, CharonConfig};
-use cgw_sim_tests::tshark::{self, Capture, EspSaRow, IkeSaRow, KeyFiles};
+use cgw_sim_tests::tshark::{self, Capture};
 use cgw_sim_tests::{require, TestDir};
 use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
 use ike::sa::{EspProposal, Event, IkeConfig, IkeProposal, PreferOwn};
 use ike::wire::{TrafficSelector, TsType};
 
 const PSK: &str = "interop-frag-psk-0123456789abcdef";
-
-fn key_files(eng: &UdpEngine) -> KeyFiles {
-    let mut k = KeyFiles::default();
-    for (_, sa) in eng.endpoint.sas() {
-        if let Some(r) = sa.export_keys_for_wireshark() {
-            k.ike.push(IkeSaRow {
-                spi_i: r.spi_i,
-                spi_r: r.spi_r,
-                sk_ei: r.sk_ei,
-                sk_er: r.sk_er,
-                encr: r.encr,
-                sk_ai: r.sk_ai,
-                sk_ar: r.sk_ar,
-                integ: r.integ,
-            });
-        }
-    }
-    for (c, _, _) in &eng.children {
-        for r in c.export_keys_for_wireshark(IpAddr::V4(CGW_ADDR), IpAddr::V4(AWS_ADDR)) {
-            k.esp.push(EspSaRow {
-                src: r.src.to_string(),
-                dst: r.dst.to_string(),
-                spi: r.spi,
-                encr: r.encr,
-                encr_key: r.encr_key,
-                integ: r.integ,
-                integ_key: r.integ_key,
-            });
-        }
-    }
-    k
-}
 
 /// Selectors on the inside /30 only (routes elsewhere cannot be
 /// installed by kernel-libipsec here): ICMP (so that pings pass), then `n`
@@ -239,7 +207,9 @@ fn our_initiator_fragments_to_strongswan_and_reassembles_its_fragments() {
 
     let pcap = capture.stop();
     let keydir = dir.join("keys");
-    key_files(&eng).write_dir(&keydir).unwrap();
+    eng.key_files(CGW_ADDR, AWS_ADDR)
+        .write_dir(&keydir)
+        .unwrap();
     let d = tshark::check_no_malformed(&pcap);
     let dk = tshark::check_no_malformed_with(&pcap, Some(&keydir));
     let frags = fragments(&pcap);

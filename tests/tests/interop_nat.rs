@@ -19,7 +19,7 @@ use cgw_sim_tests::engine::UdpEngine;
 use cgw_sim_tests::icmp;
 use cgw_sim_tests::netns::{InsideNet, NatLab, AWS_ADDR, CGW_ADDR, CGW_INSIDE_ADDR, NAT_PORTS};
 use cgw_sim_tests::strongswan::{Charon, CharonConfig};
-use cgw_sim_tests::tshark::{self, Capture, EspSaRow, IkeSaRow, KeyFiles};
+use cgw_sim_tests::tshark::{self, Capture};
 use cgw_sim_tests::{require, TestDir};
 use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
 use ike::sa::{EspProposal, Event, Identity, IkeConfig, IkeProposal};
@@ -48,40 +48,6 @@ fn cgw_config() -> IkeConfig {
     // Short, so that the capture sees several.
     c.natt_keepalive = Some(KEEPALIVE);
     c
-}
-
-fn key_files(eng: &UdpEngine) -> KeyFiles {
-    let mut k = KeyFiles::default();
-    for (_, sa) in eng.endpoint.sas() {
-        if let Some(r) = sa.export_keys_for_wireshark() {
-            k.ike.push(IkeSaRow {
-                spi_i: r.spi_i,
-                spi_r: r.spi_r,
-                sk_ei: r.sk_ei,
-                sk_er: r.sk_er,
-                encr: r.encr,
-                sk_ai: r.sk_ai,
-                sk_ar: r.sk_ar,
-                integ: r.integ,
-            });
-        }
-    }
-    // The capture is on the NAT's outside: ESP from the CGW carries the
-    // public address there.
-    for (c, _, _) in &eng.children {
-        for r in c.export_keys_for_wireshark(IpAddr::V4(CGW_ADDR), IpAddr::V4(AWS_ADDR)) {
-            k.esp.push(EspSaRow {
-                src: r.src.to_string(),
-                dst: r.dst.to_string(),
-                spi: r.spi,
-                encr: r.encr,
-                encr_key: r.encr_key,
-                integ: r.integ,
-                integ_key: r.integ_key,
-            });
-        }
-    }
-    k
 }
 
 fn got_reply(eng: &UdpEngine, from: Ipv4Addr, seq: u16) -> bool {
@@ -226,7 +192,9 @@ fn cgw_behind_nat_establishes_with_strongswan_and_keeps_the_mapping_alive() {
     // mapped port.
     let pcap = capture.stop();
     let keydir = dir.join("keys");
-    key_files(&eng).write_dir(&keydir).unwrap();
+    eng.key_files(CGW_ADDR, AWS_ADDR)
+        .write_dir(&keydir)
+        .unwrap();
     let d = tshark::check_no_malformed_with(&pcap, Some(&keydir));
     assert!(d.isakmp >= 4, "{d:?}");
     assert!(

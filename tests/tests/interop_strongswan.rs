@@ -6,14 +6,14 @@
 //! through ESP, and has tshark dissect (and decrypt, with the keys we
 //! export) the capture.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use cgw_sim_tests::engine::UdpEngine;
 use cgw_sim_tests::icmp;
 use cgw_sim_tests::netns::{InsideNet, LabPair, AWS_ADDR, CGW_ADDR};
 use cgw_sim_tests::strongswan::{Charon, CharonConfig};
-use cgw_sim_tests::tshark::{self, Capture, EspSaRow, IkeSaRow, KeyFiles};
+use cgw_sim_tests::tshark::{self, Capture};
 use cgw_sim_tests::{require, TestDir};
 use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
 use ike::sa::{EspProposal, Event, Failure, IkeConfig, IkeProposal, PreferOwn};
@@ -54,38 +54,6 @@ fn cgw_config(s: &Suite) -> IkeConfig {
     // encap = yes does.
     c.force_encapsulation = true;
     c
-}
-
-fn key_files(eng: &UdpEngine) -> KeyFiles {
-    let mut k = KeyFiles::default();
-    for (_, sa) in eng.endpoint.sas() {
-        if let Some(r) = sa.export_keys_for_wireshark() {
-            k.ike.push(IkeSaRow {
-                spi_i: r.spi_i,
-                spi_r: r.spi_r,
-                sk_ei: r.sk_ei,
-                sk_er: r.sk_er,
-                encr: r.encr,
-                sk_ai: r.sk_ai,
-                sk_ar: r.sk_ar,
-                integ: r.integ,
-            });
-        }
-    }
-    for (c, _, _) in &eng.children {
-        for r in c.export_keys_for_wireshark(IpAddr::V4(CGW_ADDR), IpAddr::V4(AWS_ADDR)) {
-            k.esp.push(EspSaRow {
-                src: r.src.to_string(),
-                dst: r.dst.to_string(),
-                spi: r.spi,
-                encr: r.encr,
-                encr_key: r.encr_key,
-                integ: r.integ,
-                integ_key: r.integ_key,
-            });
-        }
-    }
-    k
 }
 
 fn got_reply(eng: &UdpEngine, from: Ipv4Addr, seq: u16) -> bool {
@@ -194,7 +162,9 @@ fn initiate_to_strongswan(name: &str, s: Suite) {
     // tshark: no malformed packets, and our exported keys decrypt it all.
     let pcap = capture.stop();
     let keydir = dir.join("keys");
-    key_files(&eng).write_dir(&keydir).unwrap();
+    eng.key_files(CGW_ADDR, AWS_ADDR)
+        .write_dir(&keydir)
+        .unwrap();
     let d = tshark::check_no_malformed_with(&pcap, Some(&keydir));
     assert!(d.isakmp >= 4, "{name}: {d:?}");
     assert!(
@@ -440,32 +410,11 @@ fn strongswan_initiates(
     require::strongswan();
     let lab = LabPair::new();
     let inside = InsideNet::unique();
+    // AWS's accepted set, weakest first, as the AWS mock will use it.
     let mut cfg = IkeConfig::new(
         Secret::from_slice(PSK.as_bytes()),
-        aws_like_ike(),
-        vec![
-            EspProposal {
-                encr: vec![
-                    EncrAlg::AesCbc { key_bits: 128 },
-                    EncrAlg::AesCbc { key_bits: 256 },
-                ],
-                integ: vec![
-                    IntegAlg::HmacSha1_96,
-                    IntegAlg::HmacSha256_128,
-                    IntegAlg::HmacSha384_192,
-                    IntegAlg::HmacSha512_256,
-                ],
-                dh: Vec::new(),
-            },
-            EspProposal {
-                encr: vec![
-                    EncrAlg::AesGcm16 { key_bits: 128 },
-                    EncrAlg::AesGcm16 { key_bits: 256 },
-                ],
-                integ: Vec::new(),
-                dh: Vec::new(),
-            },
-        ],
+        cgw_sim::aws::aws_ike_proposals(),
+        cgw_sim::aws::aws_esp_proposals(&[]),
     );
     cfg.policy = std::sync::Arc::new(PreferOwn);
     let mut eng = lab
@@ -486,49 +435,6 @@ fn strongswan_initiates(
     });
     let _ = name;
     (eng, cgw, lab, inside, result.map_err(|e| e.to_string()))
-}
-
-fn aws_like_ike() -> Vec<IkeProposal> {
-    let dh = vec![
-        DhGroup::Modp1024,
-        DhGroup::Modp2048,
-        DhGroup::Modp3072,
-        DhGroup::Modp4096,
-        DhGroup::Ecp256,
-        DhGroup::Ecp384,
-        DhGroup::Ecp521,
-    ];
-    let prf = vec![
-        PrfAlg::HmacSha1,
-        PrfAlg::HmacSha256,
-        PrfAlg::HmacSha384,
-        PrfAlg::HmacSha512,
-    ];
-    vec![
-        IkeProposal {
-            encr: vec![
-                EncrAlg::AesCbc { key_bits: 128 },
-                EncrAlg::AesCbc { key_bits: 256 },
-            ],
-            prf: prf.clone(),
-            integ: vec![
-                IntegAlg::HmacSha1_96,
-                IntegAlg::HmacSha256_128,
-                IntegAlg::HmacSha384_192,
-                IntegAlg::HmacSha512_256,
-            ],
-            dh: dh.clone(),
-        },
-        IkeProposal {
-            encr: vec![
-                EncrAlg::AesGcm16 { key_bits: 128 },
-                EncrAlg::AesGcm16 { key_bits: 256 },
-            ],
-            prf,
-            integ: Vec::new(),
-            dh,
-        },
-    ]
 }
 
 #[test]

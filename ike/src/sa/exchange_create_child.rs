@@ -90,6 +90,12 @@ fn nonce_lt(a: &[u8], b: &[u8]) -> bool {
     lowest(a, b) == a && a != b
 }
 
+/// How long after a refused or failed rekey we try again.
+const REKEY_RETRY: Duration = Duration::from_secs(10);
+
+/// How long a rekeyed IKE SA waits for the delete of its initiator.
+const SUPERSEDED_GRACE: Duration = Duration::from_secs(120);
+
 impl IkeSa {
     /// The instant to start rekeying an SA of `lifetime` created at `now`:
     /// lifetime - margin - random(0, margin x fuzz), as AWS computes it.
@@ -674,7 +680,10 @@ impl IkeSa {
         self.successor = Some(Box::new(next));
         self.superseded = true;
         self.timers.stop(Timer::IkeRekey);
-        self.timers.stop(Timer::IkeExpire);
+        // The rekey's initiator deletes this SA; should that delete never
+        // come (lost on a dying link), the SA goes by itself after a grace
+        // period instead of lingering forever.
+        self.timers.set(Timer::IkeExpire, now + SUPERSEDED_GRACE);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -765,14 +774,25 @@ impl IkeSa {
                     spi_in: req.old_spi_in,
                     by: DeletedBy::Peer,
                 });
-            } else if n.kind != NotifyType::TEMPORARY_FAILURE {
-                self.events
-                    .push_back(Event::ChildSaFailed(Failure::PeerError {
-                        peer,
-                        notify: n.kind,
-                    }));
+            } else {
+                if n.kind != NotifyType::TEMPORARY_FAILURE {
+                    self.events
+                        .push_back(Event::ChildSaFailed(Failure::PeerError {
+                            peer,
+                            notify: n.kind,
+                        }));
+                }
+                // Refused (TEMPORARY_FAILURE: the peer is busy rekeying, RFC
+                // 7296 2.25): try again later, not at once; the old pair
+                // stays until then or until its hard lifetime.
+                if let Some(c) = self
+                    .children
+                    .iter_mut()
+                    .find(|c| c.spi_in == req.old_spi_in)
+                {
+                    c.rekey_at = now + REKEY_RETRY;
+                }
             }
-            // TEMPORARY_FAILURE: the peer is rekeying it; its rekey goes on.
             return;
         }
         let sa = inner.sa();
@@ -873,8 +893,7 @@ impl IkeSa {
             // TEMPORARY_FAILURE (the peer's rekey won) or a refusal: try
             // again later unless the peer's rekey replaced this SA.
             if !self.superseded {
-                self.timers
-                    .set(Timer::IkeRekey, now + Duration::from_secs(10));
+                self.timers.set(Timer::IkeRekey, now + REKEY_RETRY);
             }
             return;
         }
@@ -887,18 +906,15 @@ impl IkeSa {
             Some((suite, u64::from_be_bytes(spi)))
         });
         let (Some((suite, peer_spi)), Some(nr), Some(ke)) = (parsed, nr, ke) else {
-            self.timers
-                .set(Timer::IkeRekey, now + Duration::from_secs(10));
+            self.timers.set(Timer::IkeRekey, now + REKEY_RETRY);
             return;
         };
         if suite.dh != req.dh.group() || ke.group != suite.dh.id() {
-            self.timers
-                .set(Timer::IkeRekey, now + Duration::from_secs(10));
+            self.timers.set(Timer::IkeRekey, now + REKEY_RETRY);
             return;
         }
         let Ok(shared) = req.dh.agree(&ke.data) else {
-            self.timers
-                .set(Timer::IkeRekey, now + Duration::from_secs(10));
+            self.timers.set(Timer::IkeRekey, now + REKEY_RETRY);
             return;
         };
         if req.abandoned || self.superseded {

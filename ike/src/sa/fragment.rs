@@ -183,14 +183,33 @@ impl IkeSa {
         {
             return vec![self.build(exchange, message_id, response, payloads)];
         }
-        let header = self.header(exchange, message_id, response);
-        let marker = if self.encap { 4 } else { 0 };
-        let limit = self.config.fragment_size.saturating_sub(marker);
         let mut plain = Vec::new();
         let first = wire::emit_payloads(&payloads, &mut plain);
+        self.build_messages_plain(exchange, message_id, response, first, plain)
+    }
+
+    /// [`IkeSa::build_messages`] for an inner chain already emitted:
+    /// `plain`, whose first payload is `first`, sealed with our keys into
+    /// one message or, when fragmentation is in use and it would not fit,
+    /// into fragments. Empty without keys.
+    pub(super) fn build_messages_plain(
+        &mut self,
+        exchange: ExchangeType,
+        message_id: u32,
+        response: bool,
+        first: PayloadType,
+        plain: Vec<u8>,
+    ) -> Vec<Vec<u8>> {
+        let header = self.header(exchange, message_id, response);
+        let fragment = self.fragmentation_in_use();
+        let marker = if self.encap { 4 } else { 0 };
+        let limit = self.config.fragment_size.saturating_sub(marker);
         let Some(sk) = self.sk.as_mut() else {
             return Vec::new();
         };
+        if !fragment {
+            return vec![sk.seal_plain(&header, first, plain, &mut self.rng)];
+        }
         let chunk = sk.max_fragment_plain(limit).max(MIN_CHUNK);
         let total = plain.len().div_ceil(chunk);
         if sk.sealed_len(plain.len()) <= limit || total > usize::from(u16::MAX) {

@@ -620,8 +620,20 @@ impl IkeSa {
         message_id: u32,
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
+        let messages = self.build_messages(exchange, message_id, false, payloads);
+        self.send_request_messages(now, exchange, message_id, messages)
+    }
+
+    /// Queues `messages` (a request, or its fragments) and makes them the
+    /// outstanding request, with retransmission armed.
+    pub(super) fn send_request_messages(
+        &mut self,
+        now: Instant,
+        exchange: ExchangeType,
+        message_id: u32,
+        mut messages: Vec<Vec<u8>>,
+    ) -> Vec<u8> {
         self.last_now = Some(now);
-        let mut messages = self.build_messages(exchange, message_id, false, payloads);
         let datagrams = self.queue_messages(&messages);
         self.pending = Some(Pending {
             message_id,
@@ -649,7 +661,17 @@ impl IkeSa {
         message_id: u32,
         payloads: Vec<Payload>,
     ) -> Vec<u8> {
-        let mut messages = self.build_messages(exchange, message_id, true, payloads);
+        let messages = self.build_messages(exchange, message_id, true, payloads);
+        self.send_response_messages(message_id, messages)
+    }
+
+    /// Queues `messages` (a response, or its fragments) and caches them as
+    /// the answer to the peer's request `message_id`.
+    pub(super) fn send_response_messages(
+        &mut self,
+        message_id: u32,
+        mut messages: Vec<Vec<u8>>,
+    ) -> Vec<u8> {
         let datagrams = self.queue_messages(&messages);
         self.last_response = Some((message_id, datagrams));
         self.next_peer_request_id = message_id.wrapping_add(1);

@@ -12,6 +12,7 @@ mod exchange_auth;
 mod exchange_create_child;
 mod exchange_init;
 mod fragment;
+mod fuzzing;
 mod ike_sa;
 mod informational;
 mod keylog;

@@ -1,0 +1,9 @@
+//! cgw-sim: the application. The nodes, the AWS mock, scenarios and
+//! diagnosis build on the engines in `ike` and `bgp`; `main.rs` is only the
+//! command line.
+//!
+//! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
+//! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
+
+pub mod aws;
+pub mod selftest;
