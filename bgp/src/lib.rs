@@ -8,8 +8,12 @@
 //! - [`rib`]: Adj-RIB-In per peer, Loc-RIB with best-path selection and
 //!   longest-prefix lookup, Adj-RIB-Out with export policy, maximum-prefix
 //!   limits; shared attribute sets keep a full table small.
+//! - [`speaker`]: the RIB and one session per peer joined: UPDATEs into
+//!   the RIB, exports into the sessions, prefix limits enforced with
+//!   Cease 6/1.
 
 pub mod rib;
 pub mod route;
 pub mod session;
+pub mod speaker;
 pub mod wire;

@@ -12,10 +12,14 @@
 //! - [`engine`]: our IKE/ESP endpoint on real UDP sockets in a namespace.
 //! - [`icmp`]: IPv4 ICMP echo packets for pings through our ESP SAs.
 //! - [`netns`]: RAII namespaces, veth links, commands and closures inside.
+//! - [`bgp_engine`]: our BGP speaker on real TCP sockets in a namespace.
+//! - [`bird`]: a BIRD 2 daemon in a namespace, driven through birdc.
 //! - [`strongswan`]: a charon daemon in a namespace, driven through swanctl.
 //! - [`tshark`]: captures, malformed-packet checks, Wireshark key files.
 //! - [`proc`]: bounded command execution, daemons, scratch directories.
 
+pub mod bgp_engine;
+pub mod bird;
 pub mod engine;
 pub mod icmp;
 pub mod netns;
@@ -24,6 +28,7 @@ pub mod require;
 pub mod strongswan;
 pub mod tshark;
 
+pub use bird::{Bird, BirdConfig, LimitAction};
 pub use netns::{InsideNet, LabPair, Netns};
 pub use proc::TestDir;
 pub use strongswan::{Charon, CharonConfig, Role};

@@ -69,6 +69,22 @@ pub fn check_lab_prefix(cidr: &str) {
     );
 }
 
+/// Panic unless the IPv6 prefix lies in the documentation range
+/// 2001:db8::/32, the only IPv6 range the lab uses.
+#[track_caller]
+pub fn check_lab_prefix6(cidr: &str) {
+    let (a, l) = cidr
+        .split_once('/')
+        .unwrap_or_else(|| panic!("{cidr:?}: expected addr/len"));
+    let a: std::net::Ipv6Addr = a.parse().unwrap_or_else(|e| panic!("{cidr:?}: {e}"));
+    let l: u8 = l.parse().unwrap_or_else(|e| panic!("{cidr:?}: {e}"));
+    let seg = a.segments();
+    assert!(
+        (32..=128).contains(&l) && seg[0] == 0x2001 && seg[1] == 0x0db8,
+        "{cidr} is outside 2001:db8::/32 (the only IPv6 range the lab uses)"
+    );
+}
+
 /// A tunnel inside /30 as AWS assigns it: AWS gets .1, the CGW .2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InsideNet {
@@ -235,6 +251,18 @@ impl Netns {
     pub fn add_addr(&self, dev: &str, cidr: &str) {
         check_lab_prefix(cidr);
         self.ip(&["addr", "add", cidr, "dev", dev]);
+    }
+
+    /// Turn IPv6 on for `dev` (the lab is IPv4-only by default) and add
+    /// `cidr`, which must lie in the documentation range 2001:db8::/32
+    /// (no duplicate address detection, so it is usable at once).
+    #[track_caller]
+    pub fn add_addr6(&self, dev: &str, cidr: &str) {
+        check_lab_prefix6(cidr);
+        self.sysctl("net.ipv6.conf.all.disable_ipv6", "0");
+        self.sysctl(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "0");
+        self.sysctl(&format!("net.ipv6.conf.{dev}.accept_dad"), "0");
+        self.ip(&["-6", "addr", "add", cidr, "dev", dev, "nodad"]);
     }
 
     /// Bring a link up.
