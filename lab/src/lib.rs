@@ -1,1 +1,52 @@
-//! Where packets flow: the simulated network and the kernel lab. Built by issue 5 and 6.
+//! Where packets flow: the simulated network (this module tree) and, later,
+//! the kernel lab (issue 6).
+//!
+//! The simulated network is a discrete-event simulator on a virtual clock.
+//! Nodes are sans-IO like the protocol engines ([`Node`]): they are handed
+//! packets and `now`, and say what to send and when to be woken. The
+//! [`Sim`] joins node interfaces with point-to-point [`Link`](sim::LinkConfig)s
+//! that have latency, jitter, loss, an MTU, an up/down state, an optional
+//! [`Firewall`] and pcap taps. Every random choice (jitter, loss) comes from
+//! a ChaCha20 generator seeded by the caller, and events at the same instant
+//! run in the order they were scheduled, so a seed reproduces a run byte for
+//! byte. The simulator never reads the real clock during a run.
+//!
+//! Built-in nodes: [`Router`] ("the internet"), [`Nat`] (NAPT with mapping
+//! timeouts). This crate never depends on `ike`, `bgp` or `cgw-sim`: their
+//! nodes plug in through [`Node`].
+
+use std::time::Instant;
+
+pub mod firewall;
+pub mod nat;
+pub mod pcap;
+pub mod router;
+pub mod sim;
+pub mod wire;
+
+pub use firewall::{Firewall, Rule, RuleId};
+pub use nat::{Nat, NatConfig, NatStats};
+pub use pcap::PcapWriter;
+pub use router::{Router, RouterStats};
+pub use sim::{Fault, LinkConfig, LinkId, LinkStats, NodeId, Sim, TapId};
+pub use wire::Prefix;
+
+/// An interface of one node, numbered by the node (0, 1, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IfaceId(pub u16);
+
+/// A network element, sans-IO. The simulator calls `handle_packet` when a
+/// packet arrives on one of its interfaces and `handle_timeout` when the
+/// instant from `poll_timeout` is reached; after every call it drains
+/// `poll_transmit` and asks `poll_timeout` again. Packets are whole IPv4
+/// packets as bytes. Implementations must not panic on any input.
+pub trait Node {
+    /// A packet arrived on `iface` at `now`.
+    fn handle_packet(&mut self, now: Instant, iface: IfaceId, packet: &[u8]);
+    /// The deadline from `poll_timeout` was reached (`now` is at or after it).
+    fn handle_timeout(&mut self, now: Instant);
+    /// The next packet to send, and the interface to send it on.
+    fn poll_transmit(&mut self) -> Option<(IfaceId, Vec<u8>)>;
+    /// When the node next wants `handle_timeout`, if ever.
+    fn poll_timeout(&self) -> Option<Instant>;
+}
