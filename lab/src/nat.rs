@@ -164,7 +164,7 @@ impl Nat {
             return;
         }
         let key = (info.protocol, info.src, sport);
-        let expires = now + self.timeout(info.protocol);
+        let expires = now.checked_add(self.timeout(info.protocol)).unwrap_or(now);
         let public_port = match self.by_private.get(&key) {
             Some(&p) => p,
             None => {
@@ -214,7 +214,7 @@ impl Nat {
             self.stats.no_mapping += 1;
             return;
         };
-        m.expires = now + timeout;
+        m.expires = now.checked_add(timeout).unwrap_or(now);
         let (addr, port) = (m.private_addr, m.private_port);
         let mut p = packet[..info.total_len].to_vec();
         if !wire::rewrite_dst(&mut p, addr, Some(port)) {

@@ -443,7 +443,7 @@ impl Sim {
 
     /// Runs for `d` of virtual time.
     pub fn run_for(&mut self, d: Duration) {
-        self.run_until(self.now + d);
+        self.run_until(self.now.checked_add(d).unwrap_or(self.now));
     }
 
     fn push(&mut self, at: Instant, kind: EventKind) {
@@ -504,8 +504,10 @@ impl Sim {
                 if Ipv4Info::parse(&packet).is_some_and(|i| i.df) {
                     let mtu = u16::try_from(l.cfg.mtu).unwrap_or(u16::MAX);
                     if let Some(icmp) = wire::build_icmp_frag_needed(from, &packet, mtu) {
+                        let Some(at) = now.checked_add(l.cfg.latency) else {
+                            return;
+                        };
                         l.stats.icmp_frag_needed += 1;
-                        let at = now + l.cfg.latency;
                         self.push(
                             at,
                             EventKind::Deliver {
@@ -542,7 +544,14 @@ impl Sim {
         } else {
             jitter_draw % (jitter_ns.saturating_add(1)).max(1)
         };
-        let at = now + cfg.latency + Duration::from_nanos(extra);
+        let Some(at) = now
+            .checked_add(cfg.latency)
+            .and_then(|t| t.checked_add(Duration::from_nanos(extra)))
+        else {
+            // A delay past the end of representable time: it never arrives.
+            self.links[link].stats.dropped_loss += 1;
+            return;
+        };
         self.push(
             at,
             EventKind::Deliver {

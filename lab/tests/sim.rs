@@ -408,3 +408,47 @@ fn tshark_reads_the_capture_without_malformed_packets() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn jitter_stays_within_bounds_and_runtime_faults_apply() {
+    let jittery = LinkConfig {
+        jitter: 4 * MS,
+        ..LinkConfig::with_latency(10 * MS)
+    };
+    let mut t = topo(5, jittery, LinkConfig::default(), |h, t0| {
+        h.udp_train(t0, Duration::from_secs(1), 50, 1, (B, 9), 8);
+    });
+    let (t0, la) = (t.t0, t.la);
+    // At 20 s: MTU 100 (the 36-byte datagrams still fit) and a rule for
+    // UDP 9; at 30 s the rules are cleared; at 40 s the MTU drops below them.
+    t.sim
+        .schedule(t0 + Duration::from_secs(20), Fault::SetMtu(la, 100));
+    t.sim.schedule(
+        t0 + Duration::from_millis(20_500),
+        Fault::AddRule(la, Rule::udp_port(9)),
+    );
+    t.sim
+        .schedule(t0 + Duration::from_millis(30_500), Fault::ClearRules(la));
+    t.sim
+        .schedule(t0 + Duration::from_millis(40_500), Fault::SetMtu(la, 30));
+    t.sim.run_for(Duration::from_secs(60));
+    let at_b = received(&t.sim, t.b);
+    let mut distinct = std::collections::BTreeSet::new();
+    for (at, p) in &at_b {
+        let seq = u32::from_be_bytes(wire::udp_payload(p).unwrap()[..4].try_into().unwrap());
+        let sent = t0 + Duration::from_secs(u64::from(seq));
+        let delay = *at - sent;
+        assert!(
+            (10 * MS..=14 * MS).contains(&delay),
+            "delay {delay:?} out of bounds"
+        );
+        distinct.insert(delay);
+    }
+    assert!(distinct.len() > 10, "jitter varies the delay");
+    let stats = t.sim.link_stats(la).unwrap();
+    // Sequence 21..=30 dropped by the rule, 41..=49 by the MTU.
+    assert_eq!(stats.dropped_firewall, 10);
+    assert_eq!(stats.dropped_mtu, 9);
+    assert_eq!(at_b.len(), 50 - 10 - 9);
+    assert_eq!(t.sim.link_config(la).unwrap().mtu, 30);
+}
