@@ -47,6 +47,9 @@ pub trait Node {
     fn handle_timeout(&mut self, now: Instant);
     /// The next packet to send, and the interface to send it on.
     fn poll_transmit(&mut self) -> Option<(IfaceId, Vec<u8>)>;
-    /// When the node next wants `handle_timeout`, if ever.
+    /// When the node next wants `handle_timeout`, if ever. A deadline in
+    /// the past means "now". After `handle_timeout` the node should report a
+    /// later deadline (or none): the simulator does not wake a node twice for
+    /// the same deadline.
     fn poll_timeout(&self) -> Option<Instant>;
 }

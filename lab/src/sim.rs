@@ -417,8 +417,10 @@ impl Sim {
             EventKind::Timer { node } => {
                 let slot = &mut self.nodes[node];
                 if slot.armed == Some(ev.at) {
+                    // `requested` is kept: a node that still reports the
+                    // same deadline after handling it is not woken again for
+                    // it (rather than spinning at one instant).
                     slot.armed = None;
-                    slot.requested = None;
                     let now = self.now;
                     if slot.node.poll_timeout().is_some_and(|t| t <= now) {
                         slot.node.handle_timeout(now);

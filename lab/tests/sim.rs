@@ -452,3 +452,54 @@ fn jitter_stays_within_bounds_and_runtime_faults_apply() {
     assert_eq!(at_b.len(), 50 - 10 - 9);
     assert_eq!(t.sim.link_config(la).unwrap().mtu, 30);
 }
+
+/// A node that never moves its deadline forward.
+struct Stuck {
+    at: std::time::Instant,
+    woken: u32,
+}
+
+impl lab::Node for Stuck {
+    fn handle_packet(&mut self, _: std::time::Instant, _: IfaceId, _: &[u8]) {}
+    fn handle_timeout(&mut self, _: std::time::Instant) {
+        self.woken += 1;
+    }
+    fn poll_transmit(&mut self) -> Option<(IfaceId, Vec<u8>)> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<std::time::Instant> {
+        Some(self.at)
+    }
+}
+
+#[test]
+fn a_stuck_deadline_is_woken_once_and_ties_keep_send_order() {
+    let t0 = std::time::Instant::now();
+    let mut sim = Sim::new(t0, 1);
+    let s = sim.add_node(Stuck {
+        at: t0 + MS,
+        woken: 0,
+    });
+    let mut h = Host::new(A, false);
+    for i in 0u8..5 {
+        h.send_at(t0, wire::build_udp((A, 1), (B, 2), &[i], false));
+    }
+    let a = sim.add_node(h);
+    let b = sim.add_node(Host::new(B, false));
+    sim.connect(
+        (a, IfaceId(0)),
+        (b, IfaceId(0)),
+        LinkConfig::with_latency(MS),
+    )
+    .unwrap();
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(sim.node::<Stuck>(s).unwrap().woken, 1);
+    let order: Vec<u8> = received(&sim, b)
+        .iter()
+        .map(|(at, p)| {
+            assert_eq!(*at, t0 + MS);
+            wire::udp_payload(p).unwrap()[0]
+        })
+        .collect();
+    assert_eq!(order, [0, 1, 2, 3, 4]);
+}
