@@ -15,6 +15,8 @@
 //! timeouts). This crate never depends on `ike`, `bgp` or `cgw-sim`: their
 //! nodes plug in through [`Node`].
 
+#![warn(missing_docs)]
+
 use std::time::Instant;
 
 pub mod firewall;

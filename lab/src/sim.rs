@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -188,6 +188,8 @@ pub struct Sim {
     queue: BinaryHeap<Event>,
     nodes: Vec<NodeSlot>,
     links: Vec<Link>,
+    /// Which link (and which end of it) each attached interface is on.
+    attached: BTreeMap<(NodeId, IfaceId), (usize, usize)>,
     taps: Vec<PcapWriter>,
     events_run: u64,
 }
@@ -216,6 +218,7 @@ impl Sim {
             queue: BinaryHeap::new(),
             nodes: Vec::new(),
             links: Vec::new(),
+            attached: BTreeMap::new(),
             taps: Vec::new(),
             events_run: 0,
         }
@@ -276,14 +279,14 @@ impl Sim {
             stats: LinkStats::default(),
             taps: Vec::new(),
         });
-        Some(LinkId(self.links.len() - 1))
+        let id = self.links.len() - 1;
+        self.attached.insert(a, (id, 0));
+        self.attached.insert(b, (id, 1));
+        Some(LinkId(id))
     }
 
     fn find_link(&self, end: (NodeId, IfaceId)) -> Option<(usize, usize)> {
-        self.links
-            .iter()
-            .enumerate()
-            .find_map(|(i, l)| l.ends.iter().position(|e| *e == end).map(|s| (i, s)))
+        self.attached.get(&end).copied()
     }
 
     /// The node `id` as its concrete type, to read it.
