@@ -201,6 +201,13 @@ impl Nat {
             self.stats.unsupported += 1;
             return;
         };
+        if info.protocol == PROTO_ICMP && info.dst == self.cfg.public_addr {
+            let l4 = &packet[info.header_len..info.total_len];
+            if l4.len() >= 8 && matches!(l4[0], 3 | 11) {
+                self.inbound_icmp_error(&info, packet);
+                return;
+            }
+        }
         let Some((_, dport)) = info.ports(packet) else {
             self.stats.unsupported += 1;
             return;
@@ -224,6 +231,64 @@ impl Nat {
         self.stats.inbound += 1;
         self.out.push_back((self.cfg.inside, p));
     }
+}
+
+impl Nat {
+    /// An ICMP error (destination unreachable, time exceeded) about a packet
+    /// we translated: the quoted packet names the mapping. The outer
+    /// destination and the quoted source address and port are translated
+    /// back, so that path MTU discovery works behind the NAT.
+    fn inbound_icmp_error(&mut self, outer: &Ipv4Info, packet: &[u8]) {
+        let mut p = packet[..outer.total_len].to_vec();
+        let inner_off = outer.header_len + 8;
+        let quoted = &p[inner_off..];
+        let Some(inner) = quoted_header(quoted) else {
+            self.stats.unsupported += 1;
+            return;
+        };
+        let ih = inner.0;
+        let (proto, src_port) = (inner.1, inner.2);
+        let Some(m) = self.by_public.get(&(proto, src_port)) else {
+            self.stats.no_mapping += 1;
+            return;
+        };
+        let (addr, port) = (m.private_addr, m.private_port);
+        let q = &mut p[inner_off..];
+        q[12..16].copy_from_slice(&addr.octets());
+        let port_off = if proto == PROTO_ICMP { ih + 4 } else { ih };
+        q[port_off..port_off + 2].copy_from_slice(&port.to_be_bytes());
+        q[10] = 0;
+        q[11] = 0;
+        let c = wire::checksum(0, &q[..ih]);
+        q[10..12].copy_from_slice(&c.to_be_bytes());
+        p[16..20].copy_from_slice(&addr.octets());
+        wire::fix_ip_checksum(&mut p);
+        wire::fix_l4_checksum(&mut p);
+        self.stats.inbound += 1;
+        self.out.push_back((self.cfg.inside, p));
+    }
+}
+
+/// The quoted packet of an ICMP error: its header length, protocol and
+/// source port (or ICMP id); `None` unless at least the header and the first
+/// eight transport bytes are there. The quoted packet is usually truncated,
+/// so its total length is not checked.
+fn quoted_header(q: &[u8]) -> Option<(usize, u8, u16)> {
+    let first = *q.first()?;
+    if first >> 4 != 4 {
+        return None;
+    }
+    let ih = usize::from(first & 0x0f) * 4;
+    if ih < 20 || q.len() < ih + 8 {
+        return None;
+    }
+    let proto = q[9];
+    let port = match proto {
+        PROTO_UDP | PROTO_TCP => u16::from_be_bytes([q[ih], q[ih + 1]]),
+        PROTO_ICMP => u16::from_be_bytes([q[ih + 4], q[ih + 5]]),
+        _ => return None,
+    };
+    Some((ih, proto, port))
 }
 
 impl Node for Nat {

@@ -28,7 +28,7 @@ proptest! {
 
     #[test]
     fn mangled_packets_never_panic(
-        kind in 0u8..4,
+        kind in 0u8..5,
         cut in 0usize..120,
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..6),
     ) {
@@ -38,6 +38,11 @@ proptest! {
             0 => wire::build_udp((a, 500), (b, 500), &[1; 40], true),
             1 => wire::build_icmp_echo(a, b, false, 1, 2, &[3; 40]),
             2 => wire::build_raw(a, b, 6, &[0; 60], false),
+            3 => {
+                let public = Ipv4Addr::new(203, 0, 113, 1);
+                let sent = wire::build_udp((public, 49152), (b, 500), &[0; 20], true);
+                wire::build_icmp_frag_needed(b, &sent, 1280).unwrap()
+            }
             _ => wire::build_raw(a, b, 50, &[0; 60], false),
         };
         feed(&mangle(p, cut, &flips));

@@ -179,7 +179,7 @@ const PUBLIC: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 1);
 /// host (192.0.2.10) -- NAT (public 203.0.113.1) -- router -- server B (echo).
 fn nat_topo(
     setup: impl FnOnce(&mut Host, std::time::Instant),
-) -> (Sim, std::time::Instant, [lab::NodeId; 4]) {
+) -> (Sim, std::time::Instant, [lab::NodeId; 4], lab::LinkId) {
     let t0 = std::time::Instant::now();
     let mut sim = Sim::new(t0, 3);
     let mut host = Host::new(INSIDE, false);
@@ -204,18 +204,19 @@ fn nat_topo(
         LinkConfig::with_latency(MS),
     )
     .unwrap();
-    sim.connect(
-        (r, IfaceId(1)),
-        (b, IfaceId(0)),
-        LinkConfig::with_latency(MS),
-    )
-    .unwrap();
-    (sim, t0, [h, nat, r, b])
+    let rb = sim
+        .connect(
+            (r, IfaceId(1)),
+            (b, IfaceId(0)),
+            LinkConfig::with_latency(MS),
+        )
+        .unwrap();
+    (sim, t0, [h, nat, r, b], rb)
 }
 
 #[test]
 fn nat_translates_and_expires_mappings() {
-    let (mut sim, t0, [h, nat, _r, b]) = nat_topo(|host, t0| {
+    let (mut sim, t0, [h, nat, _r, b], _) = nat_topo(|host, t0| {
         host.send_at(t0, wire::build_udp((INSIDE, 500), (B, 500), b"init", false));
         host.send_at(
             t0 + Duration::from_secs(10),
@@ -502,4 +503,37 @@ fn a_stuck_deadline_is_woken_once_and_ties_keep_send_order() {
         })
         .collect();
     assert_eq!(order, [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn icmp_fragmentation_needed_is_translated_back_through_the_nat() {
+    let (mut sim, t0, [h, nat, _r, _b], narrow) = nat_topo(|host, t0| {
+        host.send_at(
+            t0,
+            wire::build_udp((INSIDE, 4500), (B, 4500), &[0; 1400], true),
+        );
+    });
+    // The router-B link is narrow and reports it.
+    let mut cfg = sim.link_config(narrow).unwrap();
+    cfg.mtu = 1280;
+    cfg.icmp_frag_needed_from = Some(R_B);
+    sim.set_link_config(narrow, cfg);
+    sim.run_until(t0 + Duration::from_secs(1));
+    let at_h = received(&sim, h);
+    assert_eq!(at_h.len(), 1);
+    let p = &at_h[0].1;
+    let outer = Ipv4Info::parse(p).unwrap();
+    assert_eq!((outer.src, outer.dst, outer.protocol), (R_B, INSIDE, 1));
+    let quoted = &p[outer.header_len + 8..];
+    assert_eq!(
+        &quoted[12..16],
+        &INSIDE.octets(),
+        "quoted source translated"
+    );
+    assert_eq!(u16::from_be_bytes([quoted[20], quoted[21]]), 4500);
+    let mut copy = p.clone();
+    wire::fix_ip_checksum(&mut copy);
+    wire::fix_l4_checksum(&mut copy);
+    assert_eq!(&copy, p, "checksums valid");
+    assert_eq!(sim.node::<Nat>(nat).unwrap().stats().inbound, 1);
 }
