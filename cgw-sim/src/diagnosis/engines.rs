@@ -1,7 +1,7 @@
 //! Constructors from the engines' typed results: `ike::sa::Failure` and
 //! `Event`, BGP NOTIFICATIONs, session events and the RIB's prefix limit.
 
-use bgp::rib::MaxPrefixExceeded;
+use bgp::rib::{MaxPrefixExceeded, RibEvent};
 use bgp::session::{SessionEvent, State};
 use ike::sa::proposal::{choose_esp, choose_ike};
 use ike::sa::{Event, Failure, Mismatch, PreferOwn};
@@ -194,5 +194,39 @@ impl Diagnosis {
             c.evidence = Some(e.to_string());
         }
         d
+    }
+}
+
+impl Diagnosis {
+    /// Explains a RIB event that shows a problem (`Denied`,
+    /// `PrefixLimitWarning`); `None` for best-path changes.
+    pub fn from_rib_event(e: &RibEvent) -> Option<Diagnosis> {
+        let s = match e {
+            RibEvent::Denied { prefix, reason, .. } => Symptom::RouteDenied {
+                prefix: prefix.to_string(),
+                reason: *reason,
+            },
+            RibEvent::PrefixLimitWarning { count, limit, .. } => Symptom::PrefixLimitWarning {
+                count: *count,
+                limit: *limit,
+            },
+            _ => return None,
+        };
+        Some(Diagnosis::from_symptom(&s, &Context::aws()))
+    }
+
+    /// Explains `Event::PeerAddressChanged` (not a failure: the tunnel
+    /// follows the new mapping), reported by `ctx.local`.
+    pub fn from_peer_address_changed(e: &Event, ctx: &Context) -> Option<Diagnosis> {
+        match e {
+            Event::PeerAddressChanged { old, new } => Some(Diagnosis::from_symptom(
+                &Symptom::PeerAddressChanged {
+                    old: *old,
+                    new: *new,
+                },
+                ctx,
+            )),
+            _ => None,
+        }
     }
 }

@@ -70,7 +70,16 @@ pub fn aws_name(name: &str) -> String {
         "AUTH_HMAC_SHA2_512_256" | "PRF_HMAC_SHA2_512" | "HmacSha512_256" | "HmacSha512" => {
             "SHA2-512"
         }
-        _ => return n.strip_prefix("ENCR_").unwrap_or(n).to_string(),
+        _ => {
+            let n = n.strip_prefix("ENCR_").unwrap_or(n);
+            if let Some(bits) = n.strip_prefix("AES_GCM_16_") {
+                return format!("AES{bits}-GCM-16");
+            }
+            if let Some(bits) = n.strip_prefix("AES_CBC_") {
+                return format!("AES{bits}");
+            }
+            return n.to_string();
+        }
     };
     known.to_string()
 }

@@ -2,6 +2,7 @@
 //! Site-to-Site VPN troubleshooting checklists (IKE, IPsec, tunnel
 //! connectivity, BGP, routing) and AWS-VPN-FACTS.md sections 2 and 5.
 
+use bgp::rib::DenyReason;
 use bgp::wire::notification::codes;
 use ike::sa::DpdAction;
 use ike::wire::TransformType;
@@ -48,6 +49,13 @@ impl Symptom {
             Symptom::SourceIpMismatch { .. } => "source-ip-mismatch",
             Symptom::ResponderOnly => "cgw-responder-only",
             Symptom::IkeError { .. } => "ike-error",
+            Symptom::RouteDenied {
+                reason: DenyReason::OwnAs,
+                ..
+            } => "bgp-own-as-rejected",
+            Symptom::RouteDenied { .. } => "bgp-route-filtered",
+            Symptom::PrefixLimitWarning { .. } => "bgp-prefix-limit-warning",
+            Symptom::PeerAddressChanged { .. } => "nat-mapping-changed",
         }
     }
 }
@@ -85,10 +93,32 @@ fn transform_words(t: TransformType) -> &'static str {
     }
 }
 
+/// The encryption algorithms AWS accepts over all its proposals, when the
+/// mismatch's own list (from the closest proposal only) is part of them.
+fn accepted_list(m: &Mismatch, refused_by: Side, phase: Phase, ctx: &Context) -> String {
+    if refused_by == Side::Aws && m.transform == TransformType::ENCR {
+        let all: Vec<String> = match phase {
+            Phase::One => ctx
+                .aws_ike
+                .iter()
+                .flat_map(|p| p.encr.iter().map(|e| e.name()))
+                .collect(),
+            Phase::Two => ctx
+                .aws_esp
+                .iter()
+                .flat_map(|p| p.encr.iter().map(|e| e.name()))
+                .collect(),
+        };
+        if !m.accepted.is_empty() && m.accepted.iter().all(|a| all.contains(a)) {
+            return transform_list(&all);
+        }
+    }
+    transform_list(&m.accepted)
+}
+
 /// "AWS accepts DH groups 2, 14-24 in phase 1; you offered 5" (or with the
 /// roles swapped when the CGW refused AWS's offer).
-pub(super) fn mismatch_sentence(m: &Mismatch, refused_by: Side, phase: Phase) -> String {
-    let accepted = transform_list(&m.accepted);
+fn mismatch_sentence(m: &Mismatch, accepted: &str, refused_by: Side, phase: Phase) -> String {
     let offered = transform_list(&m.offered);
     let what = transform_words(m.transform);
     match refused_by {
@@ -112,7 +142,13 @@ pub(super) fn diagnose(s: &Symptom, ctx: &Context) -> Diagnosis {
             phase,
             mismatch,
             offered,
-        } => no_proposal(*refused_by, *phase, mismatch.as_ref(), offered.as_deref()),
+        } => no_proposal(
+            *refused_by,
+            *phase,
+            mismatch.as_ref(),
+            offered.as_deref(),
+            ctx,
+        ),
         Symptom::InvalidKePayload {
             requested,
             offered,
@@ -209,6 +245,43 @@ pub(super) fn diagnose(s: &Symptom, ctx: &Context) -> Diagnosis {
                 "or set the tunnel's startup action to start so that AWS initiates (IKEv2 only)".into(),
             ],
         ),
+        Symptom::RouteDenied { prefix, reason } => (
+            format!("route {prefix} from the CGW was DENIED due to: {reason}"),
+            ranked(match reason {
+                DenyReason::OwnAs => vec![
+                    ce("the route's AS_PATH holds AWS's own ASN: AWS rejects it (loop prevention)", reason.as_str()),
+                    c("the CGW re-advertises routes learned from the other tunnel or another VPN back to AWS"),
+                ],
+                DenyReason::ImportFilter => vec![
+                    ce("the prefix is filtered by AWS's import policy", reason.as_str()),
+                    c("the route has a next hop that is not the CGW's inside address"),
+                ],
+            }),
+            vec![
+                "advertise only on-prem prefixes to AWS; filter routes whose AS_PATH holds AWS's ASN (64512 by default)".into(),
+                "do not re-advertise routes learned from AWS".into(),
+            ],
+        ),
+        Symptom::PrefixLimitWarning { count, limit } => (
+            format!("the CGW advertises {count} prefixes; the limit is {limit}"),
+            ranked(vec![c(format!(
+                "close to the prefix limit: past {limit} AWS sends Cease / Maximum Number of Prefixes Reached and the session flaps"
+            ))]),
+            vec![format!(
+                "summarize the advertised routes well below {limit} (100 to a virtual private gateway, 1000 to a transit gateway)"
+            )],
+        ),
+        Symptom::PeerAddressChanged { old, new } => (
+            format!("the peer's address changed from {old} to {new} (its NAT mapping changed)"),
+            ranked(vec![
+                c("the CGW is behind a NAT whose mapping timed out or was rebound; NAT-T keepalives are missing or too rare"),
+                c("if the NAT's public IP changed, it no longer matches the customer gateway IP and AWS drops the traffic"),
+            ]),
+            vec![
+                "send NAT-T keepalives (every 20 s) or constant traffic so the NAT mapping stays".into(),
+                "the customer gateway IP must be the NAT's public address; use a static public IP for the NAT".into(),
+            ],
+        ),
         Symptom::IkeError { reason } => (
             format!("IKE failed: {reason}"),
             ranked(vec![
@@ -299,6 +372,7 @@ fn no_proposal(
     phase: Phase,
     mismatch: Option<&Mismatch>,
     offered: Option<&str>,
+    ctx: &Context,
 ) -> Parts {
     let n = phase.number();
     let symptom = format!(
@@ -308,7 +382,15 @@ fn no_proposal(
     );
     let mut causes = Vec::new();
     if let Some(m) = mismatch {
-        causes.push(ce(mismatch_sentence(m, refused_by, phase), m.to_string()));
+        causes.push(ce(
+            mismatch_sentence(
+                m,
+                &accepted_list(m, refused_by, phase, ctx),
+                refused_by,
+                phase,
+            ),
+            m.to_string(),
+        ));
     } else {
         causes.push(match offered {
             Some(o) => ce(
@@ -330,7 +412,7 @@ fn no_proposal(
             fix.push(format!(
                 "offer {} the tunnel accepts in phase {n}: {}",
                 transform_words(m.transform),
-                transform_list(&m.accepted)
+                accepted_list(m, refused_by, phase, ctx)
             ));
         } else {
             fix.push(format!(

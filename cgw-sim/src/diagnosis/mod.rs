@@ -278,6 +278,29 @@ pub enum Symptom {
     },
     /// The CGW never initiates (responder-only) while AWS waits for it.
     ResponderOnly,
+    /// A route the CGW advertised was not accepted (AWS's BGP log: "DENIED
+    /// due to: {reason}").
+    RouteDenied {
+        /// The prefix.
+        prefix: String,
+        /// Why.
+        reason: bgp::rib::DenyReason,
+    },
+    /// The CGW's prefix count reached the warning threshold of the limit
+    /// (the session is still up).
+    PrefixLimitWarning {
+        /// Prefixes held.
+        count: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// The peer, behind a NAT, now sends from another address or port.
+    PeerAddressChanged {
+        /// The address and port used until now.
+        old: SocketAddr,
+        /// The address and port in use from now on.
+        new: SocketAddr,
+    },
     /// Another IKE failure (an unexpected notify, a protocol error, a
     /// half-open SA that timed out).
     IkeError {
