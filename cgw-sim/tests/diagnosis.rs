@@ -11,7 +11,9 @@ use bgp::rib::MaxPrefixExceeded;
 use bgp::session::{SessionEvent, State};
 use bgp::wire::Notification;
 use cgw_sim::aws::{aws_esp_proposals, aws_ike_proposals};
-use cgw_sim::diagnosis::{aws_mtu, compact_ranges, Context, Diagnosis, Phase, Side, Symptom};
+use cgw_sim::diagnosis::{
+    aws_mtu, compact_ranges, Context, Diagnosis, Phase, Side, Symptom, CAUSE_CODES,
+};
 use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
 use ike::sa::{
     loopback, DpdAction, EspProposal, Event, Failure, IkeConfig, IkeProposal, IkeSa, PreferOwn,
@@ -580,6 +582,7 @@ fn every_symptom_has_causes_and_fix() {
     for s in &all {
         let d = Diagnosis::from_symptom(s, &Context::cgw());
         assert_eq!(d.code(), s.code());
+        assert!(CAUSE_CODES.contains(&d.code()), "{}", d.code());
         assert!(!d.causes.is_empty() && !d.fix.is_empty(), "{d}");
         assert!(d
             .causes
@@ -668,4 +671,30 @@ fn peer_address_changed() {
     assert!(top(&d).contains("NAT-T keepalives"));
     assert!(has_fix(&d, "NAT's public address"));
     assert!(Diagnosis::from_ike_event(&e, &Context::aws()).is_none());
+}
+
+#[test]
+fn ike_version_mismatch() {
+    let s = Symptom::IkeVersionMismatch {
+        received: Some(1),
+        accepted: vec![2],
+    };
+    let d = Diagnosis::from_symptom(&s, &Context::aws());
+    assert_eq!(d.code(), "ike-version-mismatch");
+    assert_eq!(
+        top(&d),
+        "IKE version mismatch: the CGW speaks IKEv1 to a tunnel set to IKEv2"
+    );
+    assert!(has_fix(&d, "never aggressive mode"));
+}
+
+#[test]
+fn cause_codes_are_unique_and_kebab_case() {
+    let mut v = CAUSE_CODES.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    assert_eq!(v.len(), CAUSE_CODES.len());
+    assert!(CAUSE_CODES
+        .iter()
+        .all(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-')));
 }

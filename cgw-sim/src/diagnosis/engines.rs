@@ -95,6 +95,14 @@ impl Symptom {
                 peer: *peer,
                 tries: *tries,
             },
+            Failure::PeerError { notify, .. }
+                if *notify == ike::wire::NotifyType::INVALID_MAJOR_VERSION =>
+            {
+                Symptom::IkeVersionMismatch {
+                    received: Some(2),
+                    accepted: vec![1],
+                }
+            }
             other if phase == Phase::Two => Symptom::ChildSaFailed {
                 reason: other.to_string(),
             },

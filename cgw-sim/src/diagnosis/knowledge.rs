@@ -49,6 +49,7 @@ impl Symptom {
             Symptom::SourceIpMismatch { .. } => "source-ip-mismatch",
             Symptom::ResponderOnly => "cgw-responder-only",
             Symptom::IkeError { .. } => "ike-error",
+            Symptom::IkeVersionMismatch { .. } => "ike-version-mismatch",
             Symptom::RouteDenied {
                 reason: DenyReason::OwnAs,
                 ..
@@ -282,6 +283,28 @@ pub(super) fn diagnose(s: &Symptom, ctx: &Context) -> Diagnosis {
                 "the customer gateway IP must be the NAT's public address; use a static public IP for the NAT".into(),
             ],
         ),
+        Symptom::IkeVersionMismatch { received, accepted } => {
+            let acc = accepted
+                .iter()
+                .map(|v| format!("IKEv{v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let got = received.map_or("another IKE version".to_string(), |v| format!("IKEv{v}"));
+            (
+                format!("the tunnel received {got} messages; it accepts {acc}"),
+                ranked(vec![
+                    ce(
+                        format!("IKE version mismatch: the CGW speaks {got} to a tunnel set to {acc}"),
+                        format!("received {got}"),
+                    ),
+                    c("the CGW uses IKEv1 aggressive mode (AWS supports main mode only)"),
+                ]),
+                vec![
+                    format!("configure the CGW for {acc} (keyexchange=ikev2), or allow {got} in the tunnel options"),
+                    "AWS supports IKEv1 main mode only, never aggressive mode".into(),
+                ],
+            )
+        }
         Symptom::IkeError { reason } => (
             format!("IKE failed: {reason}"),
             ranked(vec![

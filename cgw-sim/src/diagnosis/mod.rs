@@ -301,6 +301,14 @@ pub enum Symptom {
         /// The address and port in use from now on.
         new: SocketAddr,
     },
+    /// IKE messages of a version the tunnel does not speak (IKEv1 to a
+    /// tunnel set to IKEv2, or the reverse).
+    IkeVersionMismatch {
+        /// The major version received (1 for IKEv1), if known.
+        received: Option<u8>,
+        /// The versions the tunnel accepts.
+        accepted: Vec<u8>,
+    },
     /// Another IKE failure (an unexpected notify, a protocol error, a
     /// half-open SA that timed out).
     IkeError {
@@ -308,6 +316,39 @@ pub enum Symptom {
         reason: String,
     },
 }
+
+/// Every stable cause code [`Symptom::code`] can return, for scenario
+/// files to validate their `cause = "..."` against.
+pub const CAUSE_CODES: &[&str] = &[
+    "no-response",
+    "no-proposal-chosen",
+    "invalid-ke-payload",
+    "authentication-failed",
+    "ts-unacceptable",
+    "child-sa-failed",
+    "dpd-timeout",
+    "route-propagation-disabled",
+    "no-return-traffic",
+    "bgp-asn-mismatch",
+    "bgp-hold-time-unacceptable",
+    "bgp-hold-expired",
+    "bgp-max-prefix",
+    "bgp-admin-shutdown",
+    "bgp-open-error",
+    "bgp-notification",
+    "bgp-not-established",
+    "bgp-own-as-rejected",
+    "bgp-route-filtered",
+    "bgp-prefix-limit-warning",
+    "vpn-routes-missing",
+    "mtu-blackhole",
+    "single-tunnel",
+    "source-ip-mismatch",
+    "cgw-responder-only",
+    "nat-mapping-changed",
+    "ike-version-mismatch",
+    "ike-error",
+];
 
 /// One likely cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
