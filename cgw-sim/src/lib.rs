@@ -3,7 +3,9 @@
 //! command line.
 //!
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
+//! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 
 pub mod aws;
+pub mod diagnosis;
 pub mod selftest;
