@@ -11,3 +11,6 @@ pub use options::{
     Ipv6Cidr, OptionError, Routing, StartupAction, TunnelOptions, VpnConnection,
 };
 pub use proposals::{aws_esp_proposals, aws_ike_proposals, AWS_PHASE1_GROUPS};
+
+#[cfg(test)]
+mod tests;
