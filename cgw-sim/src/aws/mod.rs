@@ -8,7 +8,7 @@ mod proposals;
 
 pub use options::{
     AwsTunnelConfig, DpdTimeoutAction, Encryption, GatewayKind, IkeVersion, Integrity, Ipv4Cidr,
-    Ipv6Cidr, OptionError, Routing, StartupAction, TunnelOptions, VpnConnection,
+    Ipv6Cidr, OptionError, Routing, StartupAction, TunnelOptions, UnknownName, VpnConnection,
 };
 pub use proposals::{aws_esp_proposals, aws_ike_proposals, AWS_PHASE1_GROUPS};
 

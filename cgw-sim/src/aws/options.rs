@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use ike::crypto::{DhGroup, EncrAlg, IntegAlg, PrfAlg, Secret};
 use ike::sa::{Dpd, DpdAction, EspProposal, IkeConfig, IkeProposal, Lifetimes, PreferOwn};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// How long an AWS endpoint waits in silence before its first DPD probe.
 pub const AWS_DPD_DELAY: Duration = Duration::from_secs(10);
@@ -349,6 +350,78 @@ impl FromStr for Ipv6Cidr {
     }
 }
 
+/// A name AWS does not use for this kind of value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {value:?} is not a known name; AWS uses {accepted}")]
+pub struct UnknownName {
+    /// What was being parsed.
+    pub kind: &'static str,
+    /// The text given.
+    pub value: String,
+    /// The names AWS uses.
+    pub accepted: &'static str,
+}
+
+/// `FromStr` from AWS's API names (case-insensitive) and serde as those
+/// names.
+macro_rules! named {
+    ($t:ty, $kind:literal, $accepted:literal, [$($name:literal => $v:expr),+ $(,)?]) => {
+        impl FromStr for $t {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $(if s.eq_ignore_ascii_case($name) { return Ok($v); })+
+                Err(UnknownName { kind: $kind, value: s.to_string(), accepted: $accepted })
+            }
+        }
+        string_serde!($t);
+    };
+}
+
+/// serde through `Display` and `FromStr`.
+macro_rules! string_serde {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+named!(IkeVersion, "ike version", "ikev1, ikev2", [
+    "ikev1" => IkeVersion::Ikev1,
+    "ikev2" => IkeVersion::Ikev2,
+]);
+named!(Encryption, "encryption", "AES128, AES256, AES128-GCM-16, AES256-GCM-16", [
+    "AES128" => Encryption::Aes128,
+    "AES256" => Encryption::Aes256,
+    "AES128-GCM-16" => Encryption::Aes128Gcm16,
+    "AES256-GCM-16" => Encryption::Aes256Gcm16,
+]);
+named!(Integrity, "integrity", "SHA1, SHA2-256, SHA2-384, SHA2-512", [
+    "SHA1" => Integrity::Sha1,
+    "SHA2-256" => Integrity::Sha2_256,
+    "SHA2-384" => Integrity::Sha2_384,
+    "SHA2-512" => Integrity::Sha2_512,
+]);
+named!(DpdTimeoutAction, "dpd timeout action", "clear, none, restart", [
+    "clear" => DpdTimeoutAction::Clear,
+    "none" => DpdTimeoutAction::None,
+    "restart" => DpdTimeoutAction::Restart,
+]);
+named!(StartupAction, "startup action", "add, start", [
+    "add" => StartupAction::Add,
+    "start" => StartupAction::Start,
+]);
+string_serde!(Ipv4Cidr);
+string_serde!(Ipv6Cidr);
+
 /// One violation of AWS's rules: the option, the value and what AWS
 /// accepts. Options of a [`VpnConnection`]'s tunnels are prefixed with
 /// `tunnel1.` / `tunnel2.`. A pre-shared key is never printed, only
@@ -419,8 +492,12 @@ fn empty(option: &str, accepted: &str) -> OptionError {
 
 /// The options of one tunnel of a VPN connection, with AWS's defaults.
 /// Lists may be in any order and hold duplicates; the engine configuration
-/// always walks them from the lowest value upward, as AWS does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// always walks them from the lowest value upward, as AWS does. Serde reads
+/// the field names and AWS's value names (`"AES128-GCM-16"`, `"SHA2-256"`,
+/// `"ikev2"`, `"clear"`, `"169.254.10.0/30"`); missing fields take AWS's
+/// defaults, unknown fields are errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TunnelOptions {
     /// IKE versions accepted (default both).
     pub ike_versions: Vec<IkeVersion>,
@@ -453,12 +530,15 @@ pub struct TunnelOptions {
     /// Who initiates (default add: AWS waits for the CGW).
     pub startup_action: StartupAction,
     /// Inside IPv4 CIDR, a /30 in 169.254.0.0/16; `None`: AWS picks.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inside_cidr: Option<Ipv4Cidr>,
     /// Inside IPv6 CIDR, a /126 in fd00::/8 (transit gateway only);
     /// `None`: AWS picks (or none).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inside_ipv6_cidr: Option<Ipv6Cidr>,
     /// The pre-shared key; `None`: AWS generates one
-    /// ([`generate_psk`]).
+    /// ([`generate_psk`]). Never serialised.
+    #[serde(skip_serializing)]
     pub psk: Option<String>,
 }
 
@@ -787,6 +867,12 @@ impl TunnelOptions {
         }
     }
 
+    /// Whether the tunnel accepts IKEv2 (the only version the engine
+    /// speaks): a CGW speaking IKEv2 to an IKEv1-only tunnel gets nothing.
+    pub fn accepts_ikev2(&self) -> bool {
+        self.ike_versions.contains(&IkeVersion::Ikev2)
+    }
+
     /// Whether the AWS side initiates (startup action start).
     pub fn aws_initiates(&self) -> bool {
         self.startup_action == StartupAction::Start
@@ -829,8 +915,10 @@ pub struct AwsTunnelConfig {
     pub initiates: bool,
 }
 
-/// How routes are exchanged on a VPN connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How routes are exchanged on a VPN connection. Serde: `"static"` or
+/// `{"bgp": {"aws_asn": 64512}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Routing {
     /// Dynamic: BGP with this AWS-side ASN (64512 by default; custom
     /// 64512-65534 or 4200000000-4294967294).
@@ -849,8 +937,9 @@ impl Default for Routing {
     }
 }
 
-/// What the VPN connection terminates on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the VPN connection terminates on (serde: `"vgw"`, `"tgw"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum GatewayKind {
     /// A virtual private gateway (100 prefixes, one egress tunnel).
     #[default]
@@ -870,19 +959,29 @@ impl GatewayKind {
 }
 
 /// One AWS Site-to-Site VPN connection: two tunnels to one customer
-/// gateway.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// gateway. Serde: `cgw_ip` is required, the rest defaults as in
+/// [`VpnConnection::new`]; unknown fields are errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VpnConnection {
     /// Tunnel 1 and tunnel 2.
+    #[serde(default)]
     pub tunnels: [TunnelOptions; 2],
     /// The customer gateway's public (outside) IP.
     pub cgw_ip: Ipv4Addr,
     /// BGP (with the AWS-side ASN) or static.
+    #[serde(default)]
     pub routing: Routing,
     /// The customer gateway's ASN, 1-2147483647 (default 65000).
+    #[serde(default = "default_cgw_asn")]
     pub cgw_asn: u32,
     /// Virtual private gateway or transit gateway.
+    #[serde(default)]
     pub gateway: GatewayKind,
+}
+
+fn default_cgw_asn() -> u32 {
+    65000
 }
 
 impl VpnConnection {
@@ -893,7 +992,7 @@ impl VpnConnection {
             tunnels: [TunnelOptions::default(), TunnelOptions::default()],
             cgw_ip,
             routing: Routing::default(),
-            cgw_asn: 65000,
+            cgw_asn: default_cgw_asn(),
             gateway: GatewayKind::default(),
         }
     }

@@ -760,3 +760,80 @@ fn metric_and_notification_json() {
         r#"{"eventTypeCode":"AWS_VPN_SINGLE_TUNNEL_NOTIFICATION","service":"VPN","startTime":1700000000,"description":"You have new non-redundant VPN connections","affectedEntities":["vpn-0123456789abcdef0"]}"#
     );
 }
+
+#[test]
+fn options_read_aws_names() {
+    let t: TunnelOptions = serde_json::from_str(
+        r#"{"ike_versions":["IKEv2"],"phase1_encryption":["AES256-GCM-16","aes128"],
+            "phase1_integrity":["SHA2-256"],"phase2_dh_groups":[5,14],
+            "dpd_timeout_action":"restart","startup_action":"start",
+            "inside_cidr":"169.254.10.0/30","psk":"Abcdefgh_1"}"#,
+    )
+    .unwrap();
+    assert_eq!(t.ike_versions, [IkeVersion::Ikev2]);
+    assert_eq!(
+        t.phase1_encryption,
+        [Encryption::Aes256Gcm16, Encryption::Aes128]
+    );
+    assert_eq!(t.phase1_integrity, [Integrity::Sha2_256]);
+    assert_eq!(t.phase2_dh_groups, [5, 14]);
+    assert_eq!(t.dpd_timeout_action, DpdTimeoutAction::Restart);
+    assert_eq!(t.startup_action, StartupAction::Start);
+    assert_eq!(t.inside_cidr, Some(cidr("169.254.10.0/30")));
+    assert_eq!(t.phase1_lifetime_seconds, 28800, "missing fields default");
+    assert!(t.accepts_ikev2());
+    assert_eq!(t.validate(), Ok(()));
+
+    let e = serde_json::from_str::<TunnelOptions>(r#"{"phase1_encryption":["AES192"]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(
+            "encryption: \"AES192\" is not a known name; AWS uses AES128, AES256, \
+             AES128-GCM-16, AES256-GCM-16"
+        ),
+        "{e}"
+    );
+    let e = serde_json::from_str::<TunnelOptions>(r#"{"dpd_timeout":30}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("unknown field `dpd_timeout`"), "{e}");
+
+    // Round trip; the key is never written.
+    let t = with(|t| {
+        t.psk = Some("Abcdefgh_1".into());
+        t.inside_cidr = Some(cidr("169.254.10.0/30"));
+    });
+    let j = serde_json::to_string(&t).unwrap();
+    assert!(!j.contains("Abcdefgh_1"));
+    assert!(
+        j.contains(r#""phase1_encryption":["AES128","AES256","AES128-GCM-16","AES256-GCM-16"]"#)
+    );
+    let back: TunnelOptions = serde_json::from_str(&j).unwrap();
+    assert_eq!(
+        back,
+        with(|t| t.inside_cidr = Some(cidr("169.254.10.0/30")))
+    );
+}
+
+#[test]
+fn connection_reads_json() {
+    let c: VpnConnection = serde_json::from_str(
+        r#"{"cgw_ip":"192.0.2.10","routing":{"bgp":{"aws_asn":65001}},"gateway":"tgw",
+            "tunnels":[{"inside_cidr":"169.254.10.0/30"},{"inside_cidr":"169.254.10.4/30"}]}"#,
+    )
+    .unwrap();
+    assert_eq!(c.routing, Routing::Bgp { aws_asn: 65001 });
+    assert_eq!(c.gateway, GatewayKind::Tgw);
+    assert_eq!(c.cgw_asn, 65000);
+    assert_eq!(c.tunnels[1].inside_cidr, Some(cidr("169.254.10.4/30")));
+    assert_eq!(c.validate(), Ok(()));
+    let c: VpnConnection =
+        serde_json::from_str(r#"{"cgw_ip":"192.0.2.10","routing":"static"}"#).unwrap();
+    assert_eq!(c, {
+        let mut d = VpnConnection::new(Ipv4Addr::new(192, 0, 2, 10));
+        d.routing = Routing::Static;
+        d
+    });
+    assert!(serde_json::from_str::<VpnConnection>(r#"{"routing":"static"}"#).is_err());
+}
