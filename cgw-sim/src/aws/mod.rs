@@ -1,6 +1,16 @@
 //! What AWS Site-to-Site VPN accepts (AWS-VPN-FACTS.md section 1), as IKE
-//! configuration. The AWS mock (issue 5) builds on this.
+//! configuration, and the log records AWS emits (section 4). The AWS mock
+//! (issue 5) builds on this.
 
+pub mod logs;
+pub mod options;
 mod proposals;
 
+pub use options::{
+    AwsTunnelConfig, DpdTimeoutAction, Encryption, GatewayKind, IkeVersion, Integrity, Ipv4Cidr,
+    Ipv6Cidr, OptionError, Routing, StartupAction, TunnelOptions, UnknownName, VpnConnection,
+};
 pub use proposals::{aws_esp_proposals, aws_ike_proposals, AWS_PHASE1_GROUPS};
+
+#[cfg(test)]
+mod tests;
