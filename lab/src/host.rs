@@ -23,9 +23,11 @@ use std::time::{Duration, Instant};
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
-use smoltcp::socket::{icmp, tcp};
+use smoltcp::socket::{icmp, tcp, udp};
 use smoltcp::time::{Duration as SmolDuration, Instant as SmolInstant};
-use smoltcp::wire::{HardwareAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr, Ipv4Cidr};
+use smoltcp::wire::{
+    HardwareAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr, IpListenEndpoint, Ipv4Cidr,
+};
 
 use crate::wire::{self as lwire, Ipv4Info, Prefix};
 use crate::{IfaceId, Node};
@@ -228,6 +230,7 @@ pub struct Host {
     sockets: SocketSet<'static>,
     icmp: SocketHandle,
     tcp: Vec<SocketHandle>,
+    udp: Vec<SocketHandle>,
     next_port: u16,
     /// Sequence numbers of pings queued but not yet polled out.
     pings_queued: Vec<u16>,
@@ -293,6 +296,7 @@ impl Host {
             sockets,
             icmp,
             tcp: Vec::new(),
+            udp: Vec::new(),
             next_port,
             pings_queued: Vec::new(),
             pings_sent: BTreeMap::new(),
@@ -394,15 +398,32 @@ impl Host {
         self.tcp_connect_from(local, remote, port)
     }
 
-    /// Opens a TCP connection to `remote:port` from local port `local`.
+    /// The source address for `dst`: the first of our addresses whose prefix
+    /// holds `dst`, else the first address.
+    pub fn source_for(&self, dst: Ipv4Addr) -> Option<Ipv4Addr> {
+        self.cfg
+            .addrs
+            .iter()
+            .find(|(a, len)| Prefix::new(*a, (*len).min(32)).is_some_and(|p| p.contains(dst)))
+            .or(self.cfg.addrs.first())
+            .map(|a| a.0)
+    }
+
+    /// Opens a TCP connection to `remote:port` from local port `local` (and
+    /// the address [`Host::source_for`] picks).
     pub fn tcp_connect_from(
         &mut self,
         local: u16,
         remote: Ipv4Addr,
         port: u16,
     ) -> Result<SocketId, HostError> {
+        let src = self.source_for(remote).ok_or(HostError::Connect)?;
         let h = self.new_tcp_socket();
         let cx = self.iface.context();
+        let local = IpListenEndpoint {
+            addr: Some(IpAddress::Ipv4(src)),
+            port: local,
+        };
         let r = self.sockets.get_mut::<tcp::Socket>(h).connect(
             cx,
             (IpAddress::Ipv4(remote), port),
@@ -474,6 +495,16 @@ impl Host {
         self.sockets.get::<tcp::Socket>(id.0).send_queue()
     }
 
+    /// The local address and port of a connected socket.
+    pub fn tcp_local(&self, id: SocketId) -> Option<(Ipv4Addr, u16)> {
+        if !self.tcp.contains(&id.0) {
+            return None;
+        }
+        let ep = self.sockets.get::<tcp::Socket>(id.0).local_endpoint()?;
+        let IpAddress::Ipv4(a) = ep.addr;
+        Some((a, ep.port))
+    }
+
     /// The remote address and port of a connected socket.
     pub fn tcp_remote(&self, id: SocketId) -> Option<(Ipv4Addr, u16)> {
         if !self.tcp.contains(&id.0) {
@@ -505,6 +536,44 @@ impl Host {
         if self.tcp.contains(&id.0) {
             self.release(id.0);
         }
+    }
+
+    /// Opens a UDP socket bound to `port` (any of our addresses).
+    pub fn udp_bind(&mut self, port: u16) -> Result<SocketId, HostError> {
+        let meta = || vec![udp::PacketMetadata::EMPTY; 64];
+        let mut s = udp::Socket::new(
+            udp::PacketBuffer::new(meta(), vec![0; 64 * 1024]),
+            udp::PacketBuffer::new(meta(), vec![0; 64 * 1024]),
+        );
+        s.bind(port).map_err(|_| HostError::Listen)?;
+        let h = self.sockets.add(s);
+        self.udp.push(h);
+        Ok(SocketId(h))
+    }
+
+    /// Queues a datagram to `dst:port`; false if the socket is unknown or
+    /// its send buffer is full.
+    pub fn udp_send_to(&mut self, id: SocketId, dst: Ipv4Addr, port: u16, data: &[u8]) -> bool {
+        if !self.udp.contains(&id.0) {
+            return false;
+        }
+        let ok = self
+            .sockets
+            .get_mut::<udp::Socket>(id.0)
+            .send_slice(data, (IpAddress::Ipv4(dst), port))
+            .is_ok();
+        self.dirty |= ok;
+        ok
+    }
+
+    /// The next datagram received: source address, source port, payload.
+    pub fn udp_recv(&mut self, id: SocketId) -> Option<(Ipv4Addr, u16, Vec<u8>)> {
+        if !self.udp.contains(&id.0) {
+            return None;
+        }
+        let (data, meta) = self.sockets.get_mut::<udp::Socket>(id.0).recv().ok()?;
+        let IpAddress::Ipv4(a) = meta.endpoint.addr;
+        Some((a, meta.endpoint.port, data.to_vec()))
     }
 
     /// Sends an ICMP echo request to `dst` with identifier [`PING_IDENT`],

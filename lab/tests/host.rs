@@ -278,3 +278,96 @@ fn tshark_sees_tcp_and_no_malformed_packets() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A CGW-like host with two inside /30s (as AWS assigns them) connects to
+/// the peer of the second one from the matching address.
+#[test]
+fn source_address_follows_the_prefix_of_the_peer() {
+    let mut sim = Sim::new(Instant::now(), 8);
+    let e = sim.epoch();
+    let cgw1 = Ipv4Addr::new(169, 254, 10, 2);
+    let cgw2 = Ipv4Addr::new(169, 254, 11, 2);
+    let aws2 = Ipv4Addr::new(169, 254, 11, 1);
+    let cgw = sim.add_node(Host::new(
+        e,
+        HostConfig::new(cgw1, 30).with_addr(cgw2, 30).with_seed(8),
+    ));
+    let aws = sim.add_node(Host::new(e, HostConfig::new(aws2, 30).with_seed(9)));
+    sim.connect(
+        (cgw, HOST_IFACE),
+        (aws, HOST_IFACE),
+        LinkConfig::with_latency(MS),
+    )
+    .unwrap();
+    let srv = sim
+        .with_node::<Host, _>(aws, |h| h.tcp_listen(179))
+        .unwrap()
+        .unwrap();
+    let cli = sim
+        .with_node::<Host, _>(cgw, |h| h.tcp_connect(aws2, 179))
+        .unwrap()
+        .unwrap();
+    sim.run_for(Duration::from_secs(1));
+    let h = sim.node::<Host>(cgw).unwrap();
+    assert_eq!(h.tcp_state(cli), TcpState::Established);
+    assert_eq!(h.tcp_local(cli).unwrap().0, cgw2);
+    let a = sim.node::<Host>(aws).unwrap();
+    assert_eq!(a.tcp_remote(srv).unwrap().0, cgw2);
+}
+
+#[test]
+fn udp_datagrams_both_ways() {
+    let mut net = routed(9, LinkConfig::with_latency(10 * MS));
+    let sa = net.on_a(|h| h.udp_bind(5000)).unwrap();
+    let sb = net.on_b(|h| h.udp_bind(7)).unwrap();
+    assert!(net.on_a(|h| h.udp_send_to(sa, B, 7, b"probe")));
+    net.sim.run_for(100 * MS);
+    let got = net.on_b(|h| h.udp_recv(sb)).unwrap();
+    assert_eq!(got, (A, 5000, b"probe".to_vec()));
+    assert!(net.on_b(|h| h.udp_send_to(sb, got.0, got.1, b"reply")));
+    net.sim.run_for(100 * MS);
+    assert_eq!(
+        net.on_a(|h| h.udp_recv(sa)),
+        Some((B, 7, b"reply".to_vec()))
+    );
+    assert_eq!(net.on_a(|h| h.udp_recv(sa)), None);
+}
+
+/// An idle established connection does not make the simulator spin.
+#[test]
+fn idle_hosts_do_not_spin() {
+    let mut net = direct(10, LinkConfig::with_latency(10 * MS));
+    transfer(&mut net, 1000, Duration::from_secs(10));
+    let before = net.sim.events_run();
+    net.sim.run_for(Duration::from_secs(600));
+    let events = net.sim.events_run() - before;
+    assert!(events < 100, "{events} events in 10 idle minutes");
+}
+
+/// Garbage, truncated packets, packets for others and on other interfaces
+/// are counted or ignored, never a panic.
+#[test]
+fn garbage_does_not_panic() {
+    use lab::Node;
+    let e = Instant::now();
+    let mut h = Host::new(e, HostConfig::new(A, 24));
+    let mut valid = lab::wire::build_udp((B, 1), (A, 2), b"x", false);
+    let mut x: u32 = 1;
+    for i in 0..5000u32 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let len = (x % 80) as usize;
+        let mut p: Vec<u8> = (0..len).map(|j| (x >> (j % 24)) as u8).collect();
+        if i % 2 == 0 && !p.is_empty() {
+            // A valid header start with random bytes after it.
+            let n = valid.len().min(p.len());
+            p[..n.min(20)].copy_from_slice(&valid[..n.min(20)]);
+        }
+        let iface = if i % 97 == 0 { IfaceId(1) } else { HOST_IFACE };
+        h.handle_packet(e + Duration::from_millis(i as u64), iface, &p);
+        valid[(x % 28) as usize] ^= 1;
+        while h.poll_transmit().is_some() {}
+    }
+    assert!(h.stats().rx_dropped + h.stats().rx_wrong_iface > 0);
+}
