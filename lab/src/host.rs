@@ -41,6 +41,10 @@ pub const HOST_IFACE: IfaceId = IfaceId(0);
 /// The ICMP identifier of the host's echo requests.
 pub const PING_IDENT: u16 = 0x4353;
 
+/// Addresses smoltcp holds per interface (the `iface-max-addr-count-4`
+/// feature).
+const MAX_ADDRS: usize = 4;
+
 /// First local port of outgoing TCP connections (the IANA dynamic range).
 const EPHEMERAL_FIRST: u16 = 49_152;
 
@@ -261,7 +265,11 @@ impl Host {
     /// [`Sim::epoch`](crate::Sim::epoch)). Addresses beyond smoltcp's limit
     /// of four are ignored; an address with a prefix length over 32 is
     /// taken as a /32.
-    pub fn new(epoch: Instant, cfg: HostConfig) -> Self {
+    pub fn new(epoch: Instant, mut cfg: HostConfig) -> Self {
+        cfg.addrs.truncate(MAX_ADDRS);
+        for a in &mut cfg.addrs {
+            a.1 = a.1.min(32);
+        }
         let mut device = SimDevice {
             mtu: cfg.mtu.max(68),
             ..SimDevice::default()
@@ -271,7 +279,7 @@ impl Host {
         let mut iface = Interface::new(config, &mut device, SmolInstant::ZERO);
         iface.update_ip_addrs(|addrs| {
             for &(a, len) in &cfg.addrs {
-                let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(a, len.min(32))));
+                let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(a, len)));
             }
         });
         if let Some(gw) = cfg.gateway {
@@ -440,6 +448,7 @@ impl Host {
 
     fn release(&mut self, h: SocketHandle) {
         self.tcp.retain(|&x| x != h);
+        self.udp.retain(|&x| x != h);
         self.sockets.remove(h);
     }
 
@@ -531,7 +540,8 @@ impl Host {
         }
     }
 
-    /// Frees a socket (after `Closed`, or to drop it silently).
+    /// Frees a socket (after `Closed`, or to drop it silently). Its id may
+    /// later name a new socket.
     pub fn tcp_release(&mut self, id: SocketId) {
         if self.tcp.contains(&id.0) {
             self.release(id.0);
@@ -564,6 +574,13 @@ impl Host {
             .is_ok();
         self.dirty |= ok;
         ok
+    }
+
+    /// Frees a UDP socket. Its id may later name a new socket.
+    pub fn udp_release(&mut self, id: SocketId) {
+        if self.udp.contains(&id.0) {
+            self.release(id.0);
+        }
     }
 
     /// The next datagram received: source address, source port, payload.
