@@ -12,14 +12,16 @@
 //! byte. The simulator never reads the real clock during a run.
 //!
 //! Built-in nodes: [`Router`] ("the internet"), [`Nat`] (NAPT with mapping
-//! timeouts). This crate never depends on `ike`, `bgp` or `cgw-sim`: their
-//! nodes plug in through [`Node`].
+//! timeouts), [`Host`] (a smoltcp TCP/IP stack: TCP and ICMP echo). This
+//! crate never depends on `ike`, `bgp` or `cgw-sim`: their nodes plug in
+//! through [`Node`].
 
 #![warn(missing_docs)]
 
 use std::time::Instant;
 
 pub mod firewall;
+pub mod host;
 pub mod nat;
 pub mod pcap;
 pub mod router;
@@ -27,6 +29,7 @@ pub mod sim;
 pub mod wire;
 
 pub use firewall::{Firewall, Rule, RuleId};
+pub use host::{Host, HostConfig, HostError, HostStats, PingReply, SocketId, TcpState};
 pub use nat::{Nat, NatConfig, NatStats};
 pub use pcap::PcapWriter;
 pub use router::{Router, RouterStats};
