@@ -14,11 +14,14 @@ use cgw_sim::node::{
     INSIDE, OUTSIDE,
 };
 use ike::crypto::Secret;
-use ike::sa::{Failure, IkeConfig, Lifetimes, PreferOwn};
+use ike::sa::{Dpd, Failure, IkeConfig, Lifetimes, PreferOwn};
 use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_UDP};
-use lab::{IfaceId, LinkConfig, LinkId, Node, NodeId, Router, Rule, Sim, TapId};
+use lab::{
+    Fault, IfaceId, LinkConfig, LinkId, Nat, NatConfig, Node, NodeId, Router, Rule, Sim, TapId,
+};
 
 const CGW: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+const CGW_PRIVATE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const AWS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 const LAN_HOST: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 10);
 const VPC_HOST: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
@@ -140,9 +143,15 @@ fn aws_ike(tweak: impl FnOnce(&mut IkeConfig)) -> IkeConfig {
 }
 
 fn lab(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64) -> Lab {
+    build(cgw_cfg, aws_cfg, seed, false)
+}
+
+/// With `nat`, the CGW's outer address is 10.0.0.2, behind a NAT whose
+/// public address is 192.0.2.10 (what the AWS side is configured with).
+fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
     let mut sim = Sim::new(Instant::now(), seed);
     let mut cgw = TunnelGateway::new(GatewayConfig {
-        outer: CGW,
+        outer: if nat { CGW_PRIVATE } else { CGW },
         tunnels: vec![TunnelConfig {
             peer: AWS,
             inside_local: CGW_INSIDE,
@@ -174,7 +183,15 @@ fn lab(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64) -> Lab {
     let lan = sim.add_node(Host::new(LAN_HOST));
     let vpc = sim.add_node(Host::new(VPC_HOST));
     let wan = LinkConfig::with_latency(Duration::from_millis(15));
-    let cgw_link = sim.connect((cgw, OUTSIDE), (r, IfaceId(0)), wan).unwrap();
+    let cgw_link = if nat {
+        let n = sim.add_node(Nat::new(NatConfig::new(IfaceId(0), IfaceId(1), CGW)));
+        let lan_side = LinkConfig::with_latency(Duration::from_millis(1));
+        sim.connect((cgw, OUTSIDE), (n, IfaceId(0)), lan_side)
+            .unwrap();
+        sim.connect((n, IfaceId(1)), (r, IfaceId(0)), wan).unwrap()
+    } else {
+        sim.connect((cgw, OUTSIDE), (r, IfaceId(0)), wan).unwrap()
+    };
     sim.connect((aws, OUTSIDE), (r, IfaceId(1)), wan).unwrap();
     let lan_cfg = LinkConfig::with_latency(Duration::from_millis(1));
     sim.connect((lan, IfaceId(0)), (cgw, INSIDE), lan_cfg)
@@ -403,4 +420,142 @@ fn child_rekeys_keep_pings_flowing() {
         // Old inbound SAs are reaped: at most the live one and a lingering one.
         assert!(l.gw(id).inbound_spis(T0).len() <= 2);
     }
+}
+
+#[test]
+fn cgw_behind_nat_comes_up_with_nat_t() {
+    let mut l = build(cgw_ike(|_| {}), aws_ike(|_| {}), 5, true);
+    l.start();
+    l.sim.run_for(Duration::from_secs(2));
+    assert_up(&l);
+    for _ in 0..4 {
+        l.ping_once();
+    }
+    l.sim.run_for(Duration::from_secs(1));
+    assert_eq!(l.host(l.lan).replies.len(), 4);
+    let (c, a) = (l.gw(l.cgw).stats(), l.gw(l.aws).stats());
+    assert_eq!((c.esp_udp_sent, c.esp_raw_sent), (4, 0));
+    assert_eq!((a.esp_udp_sent, a.esp_raw_sent), (4, 0));
+    // On the public side: IKE_SA_INIT on 500, everything else UDP 4500
+    // from the NAT's translated port.
+    let tapped = l.tapped();
+    assert!(tapped.iter().all(|t| t.0 == PROTO_UDP), "{tapped:?}");
+    assert!(tapped.iter().filter(|t| t.1 == 4500 || t.2 == 4500).count() >= 8 + 2);
+    let info = &l.gw(l.aws).events()[0];
+    assert_eq!(info.kind, TunnelEventKind::IkeUp);
+}
+
+#[test]
+fn ike_from_an_unknown_address_is_dropped_silently() {
+    // The AWS side expects its CGW at 192.0.2.99: 192.0.2.10's IKE_SA_INIT
+    // goes unanswered, as with a source IP mismatch on AWS.
+    let mut sim = Sim::new(Instant::now(), 6);
+    let cgw = TunnelGateway::new(GatewayConfig {
+        outer: CGW,
+        tunnels: vec![TunnelConfig {
+            peer: AWS,
+            inside_local: CGW_INSIDE,
+            inside_remote: AWS_INSIDE,
+            ike: Arc::new(cgw_ike(|_| {})),
+            role: TunnelRole::Initiator,
+        }],
+        seed: [6; 32],
+    });
+    let aws = TunnelGateway::new(GatewayConfig {
+        outer: AWS,
+        tunnels: vec![TunnelConfig {
+            peer: Ipv4Addr::new(192, 0, 2, 99),
+            inside_local: AWS_INSIDE,
+            inside_remote: CGW_INSIDE,
+            ike: Arc::new(aws_ike(|_| {})),
+            role: TunnelRole::Responder,
+        }],
+        seed: [7; 32],
+    });
+    let (c, a) = (sim.add_node(cgw), sim.add_node(aws));
+    sim.connect(
+        (c, OUTSIDE),
+        (a, OUTSIDE),
+        LinkConfig::with_latency(Duration::from_millis(10)),
+    )
+    .unwrap();
+    let now = sim.now();
+    sim.with_node(c, |g: &mut TunnelGateway| g.initiate(T0, now));
+    sim.run_for(Duration::from_secs(120));
+    let (cg, ag) = (
+        sim.node::<TunnelGateway>(c).unwrap(),
+        sim.node::<TunnelGateway>(a).unwrap(),
+    );
+    assert_eq!(ag.stats().unknown_peer, 5);
+    assert_eq!(ag.endpoint().sas().count(), 0);
+    assert!(matches!(
+        cg.last_failure(T0),
+        Some(DownCause::IkeFailed(Failure::NoResponse { tries: 5, .. }))
+    ));
+}
+
+#[test]
+fn route_table_longest_prefix_and_inside_subnets() {
+    let mk = |peer: Ipv4Addr, local: Ipv4Addr| TunnelConfig {
+        peer,
+        inside_local: local,
+        inside_remote: Ipv4Addr::from(u32::from(local) - 1),
+        ike: Arc::new(cgw_ike(|_| {})),
+        role: TunnelRole::Initiator,
+    };
+    let mut g = TunnelGateway::new(GatewayConfig {
+        outer: CGW,
+        tunnels: vec![
+            mk(AWS, CGW_INSIDE),
+            mk(
+                Ipv4Addr::new(198, 51, 100, 20),
+                Ipv4Addr::new(169, 254, 20, 2),
+            ),
+        ],
+        seed: [8; 32],
+    });
+    let (t0, t1) = (TunnelId(0), TunnelId(1));
+    assert_eq!(g.lookup(VPC_HOST), None);
+    assert_eq!(g.lookup(Ipv4Addr::new(169, 254, 20, 1)), Some(t1));
+    assert_eq!(g.lookup(AWS_INSIDE), Some(t0));
+    g.set_route(Prefix::new(VPC_HOST, 16).unwrap(), t0);
+    g.set_route(Prefix::new(VPC_HOST, 24).unwrap(), t1);
+    assert_eq!(g.lookup(VPC_HOST), Some(t1));
+    assert_eq!(g.lookup(Ipv4Addr::new(198, 19, 5, 1)), Some(t0));
+    // Replacing a route, then removing it.
+    g.set_route(Prefix::new(VPC_HOST, 24).unwrap(), t0);
+    assert_eq!(g.routes().len(), 2);
+    assert_eq!(g.lookup(VPC_HOST), Some(t0));
+    assert!(g.remove_route(Prefix::new(VPC_HOST, 16).unwrap()));
+    assert_eq!(g.lookup(Ipv4Addr::new(198, 19, 5, 1)), None);
+    assert!(!g.is_up(t0) && !g.initiate(TunnelId(2), Instant::now()));
+}
+
+#[test]
+fn dead_path_ends_in_dpd_timeout_on_the_aws_side() {
+    let mut l = lab(cgw_ike(|_| {}), aws_ike(|c| c.dpd = Some(Dpd::aws())), 9);
+    l.start();
+    l.sim.run_for(Duration::from_secs(2));
+    assert_up(&l);
+    l.sim.apply(Fault::LinkDown(l.cgw_link));
+    l.sim.run_for(Duration::from_secs(90));
+    let g = l.gw(l.aws);
+    assert!(!g.is_up(T0));
+    assert!(matches!(
+        g.last_failure(T0),
+        Some(DownCause::DpdTimeout { .. })
+    ));
+    let downs: Vec<_> = g
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, TunnelEventKind::Down { .. }))
+        .collect();
+    assert_eq!(downs.len(), 1, "one Down per outage: {downs:?}");
+    assert!(matches!(
+        downs[0].kind,
+        TunnelEventKind::Down {
+            cause: DownCause::DpdTimeout { .. },
+            was_up: true
+        }
+    ));
 }

@@ -541,7 +541,14 @@ impl TunnelGateway {
                 self.down(now, tid, DownCause::DpdTimeout { retransmits }, was_up);
             }
             Event::IkeSaRekeyed { .. } => self.push_event(now, tid, TunnelEventKind::IkeRekeyed),
-            Event::PeerAddressChanged { .. } => {}
+            // The peer's NAT mapping moved: UDP-encapsulated ESP follows.
+            Event::PeerAddressChanged { old, new } => {
+                for (_, _, encap) in &mut self.tunnels[tid.0].dp.outbound {
+                    if let Some((_, remote)) = encap.as_mut().filter(|e| e.1 == old) {
+                        *remote = new;
+                    }
+                }
+            }
         }
     }
 
