@@ -288,8 +288,6 @@ fn tunnel_establishes_and_ping_crosses_it() {
 
     // The AWS side's inside address answers pings through the tunnel, and
     // the CGW's own pings come back to it.
-    let seq = l.ping_once();
-    let _ = seq;
     let now = l.sim.now();
     l.sim.with_node(l.cgw, |g: &mut TunnelGateway| {
         g.ping(now, T0, AWS_INSIDE, 9)
@@ -558,4 +556,31 @@ fn dead_path_ends_in_dpd_timeout_on_the_aws_side() {
             was_up: true
         }
     ));
+}
+
+#[test]
+fn lan_host_pings_the_gateway_inside_address() {
+    let mut l = lab(cgw_ike(|_| {}), aws_ike(|_| {}), 10);
+    l.sim
+        .with_node(l.lan, |h: &mut Host| h.send_ping(CGW_INSIDE));
+    l.sim.run_for(Duration::from_millis(100));
+    assert_eq!(l.host(l.lan).replies.len(), 1);
+    assert_eq!(l.gw(l.cgw).stats().echo_replies, 1);
+}
+
+#[test]
+fn one_seed_one_capture() {
+    let run = || {
+        let mut l = lab(cgw_ike(|_| {}), aws_ike(|_| {}), 11);
+        l.start();
+        let now = l.sim.now();
+        l.sim.with_node(l.lan, |h: &mut Host| {
+            h.ping_every(VPC_HOST, Duration::from_millis(250), now)
+        });
+        l.sim.run_for(Duration::from_secs(20));
+        l.sim.pcap(l.tap).unwrap().bytes().to_vec()
+    };
+    let (a, b) = (run(), run());
+    assert!(a.len() > 24 + 80 * 100);
+    assert_eq!(a, b);
 }

@@ -17,7 +17,9 @@
 //! prefix of the route table, [`TunnelGateway::set_route`]; each tunnel's
 //! inside /30 is an implicit route to it). A decapsulated packet leaves on
 //! the inside interface, unless it is addressed to one of the gateway's
-//! inside addresses: then the gateway answers ICMP echo itself.
+//! inside addresses: then the gateway answers ICMP echo itself. The
+//! gateway's own packets that match no tunnel route (answers to LAN hosts
+//! that pinged it) leave on the inside interface.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -572,7 +574,14 @@ impl TunnelGateway {
             wire::decrement_ttl(&mut p);
         }
         let Some(tid) = self.lookup(info.dst) else {
-            self.stats.no_route += 1;
+            if from_inside {
+                self.stats.no_route += 1;
+            } else {
+                // The gateway's own packets (answers to LAN hosts) leave on
+                // the inside interface when no tunnel route matches.
+                self.stats.to_inside += 1;
+                self.out.push_back((INSIDE, p));
+            }
             return;
         };
         self.encapsulate(now, tid, &p);
