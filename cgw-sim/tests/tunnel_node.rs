@@ -584,3 +584,48 @@ fn one_seed_one_capture() {
     assert!(a.len() > 24 + 80 * 100);
     assert_eq!(a, b);
 }
+
+#[test]
+fn ike_rekeys_keep_pings_flowing() {
+    let lifetimes = Lifetimes {
+        ike: Duration::from_secs(120),
+        child: Duration::from_secs(3600),
+        margin: Duration::from_secs(10),
+        fuzz_percent: 100,
+    };
+    let mut l = lab(
+        cgw_ike(|c| c.lifetimes = lifetimes),
+        aws_ike(|c| c.lifetimes = lifetimes),
+        12,
+    );
+    l.start();
+    l.sim.run_for(Duration::from_secs(2));
+    let start = l.sim.now();
+    l.sim.with_node(l.lan, |h: &mut Host| {
+        h.ping_every(VPC_HOST, Duration::from_millis(200), start)
+    });
+    l.sim.run_for(Duration::from_secs(400));
+    l.sim.with_node(l.lan, |h: &mut Host| h.stop());
+    l.sim.run_for(Duration::from_secs(1));
+    assert_up(&l);
+    let sent = l.host(l.lan).next_seq;
+    assert_eq!(l.host(l.lan).replies.len(), usize::from(sent));
+    let ike_rekeys: usize = [l.cgw, l.aws]
+        .iter()
+        .map(|id| {
+            l.gw(*id)
+                .events()
+                .iter()
+                .filter(|e| e.kind == TunnelEventKind::IkeRekeyed)
+                .count()
+        })
+        .sum();
+    assert!(ike_rekeys >= 3, "{:?}", l.gw(l.cgw).events());
+    for id in [l.cgw, l.aws] {
+        assert!(!l
+            .gw(id)
+            .events()
+            .iter()
+            .any(|e| matches!(e.kind, TunnelEventKind::Down { .. })));
+    }
+}
