@@ -4,8 +4,10 @@
 //!
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
+//! - [`node`]: lab nodes: the IPsec tunnel gateway.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 
 pub mod aws;
 pub mod diagnosis;
+pub mod node;
 pub mod selftest;

@@ -1,0 +1,10 @@
+//! Nodes of the simulated lab (`lab::Node` implementations) built on the
+//! engines: the IPsec tunnel gateway, which the customer gateway and the AWS
+//! mock are made of.
+
+pub mod tunnel;
+
+pub use tunnel::{
+    DownCause, GatewayConfig, GatewayEvent, GatewayStats, TunnelConfig, TunnelEventKind,
+    TunnelGateway, TunnelId, TunnelRole, INSIDE, OUTSIDE,
+};

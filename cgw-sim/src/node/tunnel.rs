@@ -1,0 +1,769 @@
+//! [`TunnelGateway`]: an IPsec gateway as a [`lab::Node`].
+//!
+//! Two interfaces: [`OUTSIDE`] (the gateway's outer address, towards "the
+//! internet") and [`INSIDE`] (towards a LAN). One [`ike::sa::Endpoint`]
+//! serves N route-based tunnels, each to one peer outer address with an
+//! inside /30 (AWS's tunnel inside addresses). IKE travels in UDP 500/4500;
+//! ESP in UDP 4500 when the child SA says so (`ChildSaInfo::encapsulation`),
+//! raw (IP protocol 50) otherwise.
+//!
+//! The data plane of each tunnel follows the engine's events the way
+//! `ike/tests/common/duo.rs` does: a new pair is installed at once, traffic
+//! is sent on the newest outbound SA, an inbound SA the engine deleted is
+//! kept until a newer one has carried traffic.
+//!
+//! Forwarding: an inner IPv4 packet from the inside interface (or made by
+//! the gateway) goes into the tunnel its destination routes to (longest
+//! prefix of the route table, [`TunnelGateway::set_route`]; each tunnel's
+//! inside /30 is an implicit route to it). A decapsulated packet leaves on
+//! the inside interface, unless it is addressed to one of the gateway's
+//! inside addresses: then the gateway answers ICMP echo itself. The
+//! gateway's own packets that match no tunnel route (answers to LAN hosts
+//! that pinged it) leave on the inside interface.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ike::esp::{InboundSa, OutboundSa, NEXT_HEADER_IPV4};
+use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
+use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_UDP};
+use lab::{IfaceId, Node};
+
+/// The outside interface (outer packets: IKE and ESP).
+pub const OUTSIDE: IfaceId = IfaceId(0);
+/// The inside interface (inner packets, towards the LAN).
+pub const INSIDE: IfaceId = IfaceId(1);
+
+/// Anti-replay window of inbound SAs (AWS's default).
+const REPLAY_WINDOW: u32 = 1024;
+
+/// Names a tunnel of a [`TunnelGateway`] (its index in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TunnelId(pub usize);
+
+/// Whether a tunnel starts IKE or waits for the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelRole {
+    /// Starts the IKE SA when [`TunnelGateway::initiate`] is called.
+    Initiator,
+    /// Only answers the peer's IKE_SA_INIT.
+    Responder,
+}
+
+/// One route-based tunnel.
+#[derive(Debug, Clone)]
+pub struct TunnelConfig {
+    /// The peer's outer address.
+    pub peer: Ipv4Addr,
+    /// Our inside address (in the tunnel's /30).
+    pub inside_local: Ipv4Addr,
+    /// The peer's inside address (in the same /30).
+    pub inside_remote: Ipv4Addr,
+    /// The IKE and child SA configuration.
+    pub ike: Arc<IkeConfig>,
+    /// Initiator or responder.
+    pub role: TunnelRole,
+}
+
+/// A gateway's configuration.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The outer address (on [`OUTSIDE`]).
+    pub outer: Ipv4Addr,
+    /// The tunnels, numbered by position ([`TunnelId`]).
+    pub tunnels: Vec<TunnelConfig>,
+    /// Seeds the IKE endpoint and the ESP IVs: one seed, one run.
+    pub seed: [u8; 32],
+}
+
+/// Why a tunnel went (or stayed) down: the engine's typed results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownCause {
+    /// The IKE SA could not be established, or was torn down by an error.
+    IkeFailed(Failure),
+    /// The IKE SA is up but its child SA could not be created.
+    ChildFailed(Failure),
+    /// Dead peer detection declared the peer dead.
+    DpdTimeout {
+        /// Retransmissions of the probe.
+        retransmits: u32,
+    },
+    /// The last child SA pair was deleted.
+    ChildDeleted(DeletedBy),
+    /// The IKE SA was closed.
+    IkeClosed(DeletedBy),
+}
+
+/// What happened to a tunnel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TunnelEventKind {
+    /// The IKE SA is established.
+    IkeUp,
+    /// The first child SA pair is installed: traffic can flow.
+    Up,
+    /// A child SA pair replaced another (rekey); the tunnel stays up.
+    ChildRekeyed {
+        /// Inbound SPI of the new pair.
+        spi_in: u32,
+        /// Inbound SPI of the pair it replaces.
+        replaces: u32,
+    },
+    /// The IKE SA was rekeyed.
+    IkeRekeyed,
+    /// A failure or a deletion. `was_up` tells whether the tunnel carried
+    /// traffic until now (false for a failure while coming up).
+    Down {
+        /// What the engine reported.
+        cause: DownCause,
+        /// Whether the tunnel was up just before.
+        was_up: bool,
+    },
+}
+
+/// One entry of a gateway's event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayEvent {
+    /// When it happened (virtual time).
+    pub at: Instant,
+    /// Which tunnel.
+    pub tunnel: TunnelId,
+    /// What happened.
+    pub kind: TunnelEventKind,
+}
+
+/// Counters of a [`TunnelGateway`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GatewayStats {
+    /// IKE datagrams sent.
+    pub ike_sent: u64,
+    /// IKE datagrams received (handed to the endpoint).
+    pub ike_received: u64,
+    /// IKE datagrams from an address that is no tunnel's peer (dropped
+    /// silently, as AWS does).
+    pub unknown_peer: u64,
+    /// ESP packets sent in UDP 4500.
+    pub esp_udp_sent: u64,
+    /// ESP packets sent raw (IP protocol 50).
+    pub esp_raw_sent: u64,
+    /// ESP packets received in UDP 4500.
+    pub esp_udp_received: u64,
+    /// ESP packets received raw.
+    pub esp_raw_received: u64,
+    /// ESP packets opened (authenticated and decrypted).
+    pub decapsulated: u64,
+    /// ESP packets for an SPI we do not (or no longer) have.
+    pub no_inbound: u64,
+    /// ESP packets that failed to open (integrity, replay, format).
+    pub open_errors: u64,
+    /// Inner packets routed to a tunnel without an outbound SA.
+    pub no_outbound: u64,
+    /// Inner packets without a route.
+    pub no_route: u64,
+    /// Inner packets forwarded out of the inside interface.
+    pub to_inside: u64,
+    /// Inner packets whose TTL ran out.
+    pub ttl_expired: u64,
+    /// Packets addressed to the gateway itself (inner or outer).
+    pub local: u64,
+    /// ICMP echo replies the gateway sent.
+    pub echo_replies: u64,
+    /// Packets that did not parse, or outer packets not for us.
+    pub malformed: u64,
+}
+
+/// UDP encapsulation of an outbound SA: (our address, the peer's), or raw.
+type Encapsulation = Option<(SocketAddr, SocketAddr)>;
+
+/// One tunnel's data plane, as in `ike/tests/common/duo.rs`.
+#[derive(Default)]
+struct DataPlane {
+    /// (our inbound SPI, SA, packets received on it)
+    inbound: Vec<(u32, InboundSa, u64)>,
+    /// (our inbound SPI of the pair, outbound SA, encapsulation); the last
+    /// is in use.
+    outbound: Vec<(u32, OutboundSa, Encapsulation)>,
+    /// Inbound SAs deleted by the engine but kept until a newer inbound SA
+    /// has received a packet.
+    lingering: Vec<u32>,
+}
+
+impl DataPlane {
+    /// Drops lingering inbound SAs once a newer one has carried traffic.
+    fn reap(&mut self) {
+        let inbound = &self.inbound;
+        let lingering = &self.lingering;
+        let keep: Vec<u32> = lingering
+            .iter()
+            .copied()
+            .filter(|spi| {
+                let Some(pos) = inbound.iter().position(|(s, _, _)| s == spi) else {
+                    return false;
+                };
+                !inbound[pos + 1..]
+                    .iter()
+                    .any(|(s, _, n)| *n > 0 && !lingering.contains(s))
+            })
+            .collect();
+        let gone: Vec<u32> = lingering
+            .iter()
+            .copied()
+            .filter(|s| !keep.contains(s))
+            .collect();
+        self.inbound.retain(|(s, _, _)| !gone.contains(s));
+        self.lingering = keep;
+    }
+
+    fn is_up(&self) -> bool {
+        !self.outbound.is_empty()
+    }
+}
+
+/// What one drained batch of engine events did to a tunnel.
+#[derive(Debug, Clone, Copy, Default)]
+struct Batch {
+    /// A failure (or DPD timeout) was logged as a `Down` event already.
+    failure_reported: bool,
+    /// The IKE SA closed.
+    ike_closed: Option<DeletedBy>,
+    /// A child SA pair was deleted.
+    child_deleted: Option<DeletedBy>,
+}
+
+struct Tunnel {
+    cfg: TunnelConfig,
+    dp: DataPlane,
+    last_failure: Option<DownCause>,
+}
+
+/// An IPsec gateway node. See the module documentation.
+pub struct TunnelGateway {
+    outer: Ipv4Addr,
+    endpoint: Endpoint,
+    tunnels: Vec<Tunnel>,
+    routes: Vec<(Prefix, TunnelId)>,
+    /// Which tunnel each IKE SA belongs to.
+    sa_tunnel: Vec<(SaId, TunnelId)>,
+    out: VecDeque<(IfaceId, Vec<u8>)>,
+    events: Vec<GatewayEvent>,
+    stats: GatewayStats,
+    /// Packets addressed to the gateway's inside addresses, other than
+    /// echo requests (kept for tests and probes).
+    received_local: Vec<(Instant, Vec<u8>)>,
+    iv_seed: [u8; 32],
+    iv_counter: u64,
+}
+
+impl std::fmt::Debug for TunnelGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TunnelGateway")
+            .field("outer", &self.outer)
+            .field("tunnels", &self.tunnels.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TunnelGateway {
+    /// A gateway with no SA yet. The IKE endpoint answers IKE_SA_INIT with
+    /// the configuration of the first responder tunnel (one endpoint has one
+    /// responder configuration); with no responder tunnel it never answers.
+    pub fn new(cfg: GatewayConfig) -> TunnelGateway {
+        let responder = cfg
+            .tunnels
+            .iter()
+            .find(|t| t.role == TunnelRole::Responder)
+            .map(|t| t.ike.clone());
+        let mut iv_seed = cfg.seed;
+        iv_seed[0] ^= 0x5a;
+        TunnelGateway {
+            outer: cfg.outer,
+            endpoint: Endpoint::new(responder, cfg.seed),
+            tunnels: cfg
+                .tunnels
+                .into_iter()
+                .map(|c| Tunnel {
+                    cfg: c,
+                    dp: DataPlane::default(),
+                    last_failure: None,
+                })
+                .collect(),
+            routes: Vec::new(),
+            sa_tunnel: Vec::new(),
+            out: VecDeque::new(),
+            events: Vec::new(),
+            stats: GatewayStats::default(),
+            received_local: Vec::new(),
+            iv_seed,
+            iv_counter: 0,
+        }
+    }
+
+    /// Starts tunnel `tunnel`'s IKE SA as initiator at `now` (whatever its
+    /// configured role). Returns false if there is no such tunnel.
+    pub fn initiate(&mut self, tunnel: TunnelId, now: Instant) -> bool {
+        let Some(t) = self.tunnels.get(tunnel.0) else {
+            return false;
+        };
+        let cfg = t.cfg.ike.clone();
+        let local = SocketAddr::new(IpAddr::V4(self.outer), cfg.ike_port);
+        let remote = SocketAddr::new(IpAddr::V4(t.cfg.peer), cfg.ike_port);
+        let id = self.endpoint.initiate(cfg, local, remote, now);
+        self.sa_tunnel.push((id, tunnel));
+        self.pump(now);
+        true
+    }
+
+    /// Starts every tunnel configured as [`TunnelRole::Initiator`].
+    pub fn initiate_all(&mut self, now: Instant) {
+        for i in 0..self.tunnels.len() {
+            if self.tunnels[i].cfg.role == TunnelRole::Initiator {
+                self.initiate(TunnelId(i), now);
+            }
+        }
+    }
+
+    /// Routes `prefix` into `tunnel` (replacing any route to exactly
+    /// `prefix`). Longest prefix wins.
+    pub fn set_route(&mut self, prefix: Prefix, tunnel: TunnelId) {
+        self.routes.retain(|r| r.0 != prefix);
+        self.routes.push((prefix, tunnel));
+    }
+
+    /// Removes the route to exactly `prefix`; true if there was one.
+    pub fn remove_route(&mut self, prefix: Prefix) -> bool {
+        let before = self.routes.len();
+        self.routes.retain(|r| r.0 != prefix);
+        before != self.routes.len()
+    }
+
+    /// The route table (without the implicit inside /30 routes).
+    pub fn routes(&self) -> &[(Prefix, TunnelId)] {
+        &self.routes
+    }
+
+    /// The tunnel a packet to `dst` goes into: the longest matching route,
+    /// or the tunnel whose inside /30 holds `dst`.
+    pub fn lookup(&self, dst: Ipv4Addr) -> Option<TunnelId> {
+        let implicit = self
+            .tunnels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Prefix::new(t.cfg.inside_local, 30).map(|p| (p, TunnelId(i))));
+        let mut best: Option<(Prefix, TunnelId)> = None;
+        for (p, t) in self.routes.iter().copied().chain(implicit) {
+            if p.contains(dst) && best.is_none_or(|b| p.len() > b.0.len()) {
+                best = Some((p, t));
+            }
+        }
+        best.map(|b| b.1)
+    }
+
+    /// Whether `tunnel` has an outbound child SA (can carry traffic).
+    pub fn is_up(&self, tunnel: TunnelId) -> bool {
+        self.tunnels.get(tunnel.0).is_some_and(|t| t.dp.is_up())
+    }
+
+    /// The last failure or deletion reported for `tunnel`, if any.
+    pub fn last_failure(&self, tunnel: TunnelId) -> Option<&DownCause> {
+        self.tunnels.get(tunnel.0)?.last_failure.as_ref()
+    }
+
+    /// The inbound SPIs of `tunnel`'s live and lingering SAs, oldest first.
+    pub fn inbound_spis(&self, tunnel: TunnelId) -> Vec<u32> {
+        self.tunnels.get(tunnel.0).map_or(Vec::new(), |t| {
+            t.dp.inbound.iter().map(|(s, _, _)| *s).collect()
+        })
+    }
+
+    /// Every tunnel event so far, oldest first.
+    pub fn events(&self) -> &[GatewayEvent] {
+        &self.events
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> GatewayStats {
+        self.stats
+    }
+
+    /// The IKE endpoint (to read SAs, or to call `delete_child` through
+    /// `sa_mut`; call [`TunnelGateway::handle_timeout`] afterwards, or use
+    /// `Sim::with_node`, so that its output is sent).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The IKE endpoint, mutably.
+    pub fn endpoint_mut(&mut self) -> &mut Endpoint {
+        &mut self.endpoint
+    }
+
+    /// Packets addressed to the gateway's inside addresses that it did not
+    /// answer itself (echo replies to its own pings, for instance).
+    pub fn received_local(&self) -> &[(Instant, Vec<u8>)] {
+        &self.received_local
+    }
+
+    /// Sends an inner IPv4 packet made by the gateway itself (routed like a
+    /// packet from the inside interface).
+    pub fn send_local(&mut self, now: Instant, packet: &[u8]) {
+        self.forward_inner(now, packet, false);
+        self.pump(now);
+    }
+
+    /// Sends an ICMP echo request from tunnel `tunnel`'s inside address to
+    /// `dst`. False if there is no such tunnel.
+    pub fn ping(&mut self, now: Instant, tunnel: TunnelId, dst: Ipv4Addr, seq: u16) -> bool {
+        let Some(t) = self.tunnels.get(tunnel.0) else {
+            return false;
+        };
+        let p = wire::build_icmp_echo(t.cfg.inside_local, dst, false, 0x6367, seq, &[0u8; 32]);
+        self.send_local(now, &p);
+        true
+    }
+
+    fn tunnel_of_sa(&mut self, id: SaId) -> Option<TunnelId> {
+        if let Some((_, t)) = self.sa_tunnel.iter().find(|(i, _)| *i == id) {
+            return Some(*t);
+        }
+        let ip = self.endpoint.sa(id)?.remote_addr().ip();
+        let t = self.tunnel_of_peer(ip)?;
+        self.sa_tunnel.push((id, t));
+        Some(t)
+    }
+
+    fn tunnel_of_peer(&self, ip: IpAddr) -> Option<TunnelId> {
+        self.tunnels
+            .iter()
+            .position(|t| IpAddr::V4(t.cfg.peer) == ip)
+            .map(TunnelId)
+    }
+
+    fn next_iv_seed(&mut self) -> [u8; 32] {
+        self.iv_counter += 1;
+        let mut s = self.iv_seed;
+        for (b, c) in s.iter_mut().zip(self.iv_counter.to_be_bytes()) {
+            *b ^= c;
+        }
+        s
+    }
+
+    fn push_event(&mut self, at: Instant, tunnel: TunnelId, kind: TunnelEventKind) {
+        self.events.push(GatewayEvent { at, tunnel, kind });
+    }
+
+    fn down(&mut self, at: Instant, tunnel: TunnelId, cause: DownCause, was_up: bool) {
+        self.tunnels[tunnel.0].last_failure = Some(cause.clone());
+        self.push_event(at, tunnel, TunnelEventKind::Down { cause, was_up });
+    }
+
+    /// Drains the endpoint: datagrams out, events into the data planes.
+    fn pump(&mut self, now: Instant) {
+        while let Some(t) = self.endpoint.poll_transmit() {
+            if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (t.local, t.remote) {
+                let p =
+                    wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), &t.payload, false);
+                self.stats.ike_sent += 1;
+                self.out.push_back((OUTSIDE, p));
+            }
+        }
+        // Up/down is judged once the batch is drained: on the side that
+        // initiates a child rekey the engine reports the old pair deleted
+        // just before the new one installed, at the same instant.
+        let before: Vec<bool> = self.tunnels.iter().map(|t| t.dp.is_up()).collect();
+        let mut batch = vec![Batch::default(); self.tunnels.len()];
+        while let Some((id, e)) = self.endpoint.poll_event() {
+            let Some(tid) = self.tunnel_of_sa(id) else {
+                continue;
+            };
+            self.on_event(now, tid, e, &mut batch[tid.0]);
+        }
+        for (i, (was_up, b)) in before.into_iter().zip(batch).enumerate() {
+            let tid = TunnelId(i);
+            match (was_up, self.tunnels[i].dp.is_up()) {
+                (false, true) => self.push_event(now, tid, TunnelEventKind::Up),
+                (true, false) if !b.failure_reported => {
+                    let cause = match (b.ike_closed, b.child_deleted) {
+                        (Some(by), _) => DownCause::IkeClosed(by),
+                        (None, by) => DownCause::ChildDeleted(by.unwrap_or(DeletedBy::Us)),
+                    };
+                    self.down(now, tid, cause, true);
+                }
+                (false, false) if !b.failure_reported => {
+                    if let Some(by) = b.ike_closed {
+                        self.down(now, tid, DownCause::IkeClosed(by), false);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, tid: TunnelId, e: Event, batch: &mut Batch) {
+        let was_up = self.tunnels[tid.0].dp.is_up();
+        match e {
+            Event::IkeSaEstablished(_) => self.push_event(now, tid, TunnelEventKind::IkeUp),
+            Event::ChildSaInstalled(c) => {
+                let seed = self.next_iv_seed();
+                let (Ok(o), Ok(i)) = (c.outbound_sa(seed), c.inbound_sa(REPLAY_WINDOW)) else {
+                    return;
+                };
+                let dp = &mut self.tunnels[tid.0].dp;
+                dp.outbound.push((c.spi_in, o, c.encapsulation));
+                dp.inbound.push((c.spi_in, i, 0));
+                if let Some(replaces) = c.replaces {
+                    let kind = TunnelEventKind::ChildRekeyed {
+                        spi_in: c.spi_in,
+                        replaces,
+                    };
+                    self.push_event(now, tid, kind);
+                }
+            }
+            Event::ChildSaDeleted { spi_in, by } => {
+                batch.child_deleted = Some(by);
+                let dp = &mut self.tunnels[tid.0].dp;
+                dp.outbound.retain(|(s, _, _)| *s != spi_in);
+                dp.lingering.push(spi_in);
+                dp.reap();
+            }
+            Event::IkeSaFailed(f) => {
+                batch.failure_reported = true;
+                self.down(now, tid, DownCause::IkeFailed(f), was_up);
+            }
+            Event::ChildSaFailed(f) => {
+                batch.failure_reported = true;
+                self.down(now, tid, DownCause::ChildFailed(f), was_up);
+            }
+            // Its children were reported deleted just before (an IKE rekey
+            // hands them to the successor without closing events).
+            Event::IkeSaClosed { by } => batch.ike_closed = Some(by),
+            Event::DpdTimeout { retransmits, .. } => {
+                batch.failure_reported = true;
+                self.down(now, tid, DownCause::DpdTimeout { retransmits }, was_up);
+            }
+            Event::IkeSaRekeyed { .. } => self.push_event(now, tid, TunnelEventKind::IkeRekeyed),
+            // The peer's NAT mapping moved: UDP-encapsulated ESP follows.
+            Event::PeerAddressChanged { old, new } => {
+                for (_, _, encap) in &mut self.tunnels[tid.0].dp.outbound {
+                    if let Some((_, remote)) = encap.as_mut().filter(|e| e.1 == old) {
+                        *remote = new;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Routes an inner packet into its tunnel, or answers it locally.
+    /// `from_inside`: it arrived on the inside interface (TTL decremented).
+    fn forward_inner(&mut self, now: Instant, packet: &[u8], from_inside: bool) {
+        let Some(info) = Ipv4Info::parse(packet) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        if self.is_local(info.dst) {
+            self.local_inner(now, &info, packet);
+            return;
+        }
+        let mut p = packet[..info.total_len].to_vec();
+        if from_inside {
+            if info.ttl <= 1 {
+                self.stats.ttl_expired += 1;
+                return;
+            }
+            wire::decrement_ttl(&mut p);
+        }
+        let Some(tid) = self.lookup(info.dst) else {
+            if from_inside {
+                self.stats.no_route += 1;
+            } else {
+                // The gateway's own packets (answers to LAN hosts) leave on
+                // the inside interface when no tunnel route matches.
+                self.stats.to_inside += 1;
+                self.out.push_back((INSIDE, p));
+            }
+            return;
+        };
+        self.encapsulate(now, tid, &p);
+    }
+
+    fn is_local(&self, ip: Ipv4Addr) -> bool {
+        ip == self.outer || self.tunnels.iter().any(|t| t.cfg.inside_local == ip)
+    }
+
+    fn encapsulate(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
+        let peer = self.tunnels[tid.0].cfg.peer;
+        let Some((spi_in, sa, encap)) = self.tunnels[tid.0].dp.outbound.last_mut() else {
+            self.stats.no_outbound += 1;
+            return;
+        };
+        let mut esp = Vec::with_capacity(inner.len() + 64);
+        if sa.seal(NEXT_HEADER_IPV4, inner, &mut esp).is_err() {
+            self.stats.no_outbound += 1;
+            return;
+        }
+        let spi_in = *spi_in;
+        let packet = match *encap {
+            Some((SocketAddr::V4(l), SocketAddr::V4(r))) => {
+                self.stats.esp_udp_sent += 1;
+                wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), &esp, false)
+            }
+            _ => {
+                self.stats.esp_raw_sent += 1;
+                wire::build_raw(self.outer, peer, PROTO_ESP, &esp, false)
+            }
+        };
+        self.out.push_back((OUTSIDE, packet));
+        if let Some(id) = self.endpoint.sa_of_child(spi_in) {
+            self.endpoint.note_traffic_sent(id, now);
+        }
+    }
+
+    /// An inner packet for the gateway itself: answer echo requests.
+    fn local_inner(&mut self, now: Instant, info: &Ipv4Info, packet: &[u8]) {
+        self.stats.local += 1;
+        let l4 = &packet[info.header_len..info.total_len];
+        if info.protocol == PROTO_ICMP && l4.len() >= 8 && l4[0] == 8 {
+            let id = u16::from_be_bytes([l4[4], l4[5]]);
+            let seq = u16::from_be_bytes([l4[6], l4[7]]);
+            let reply = wire::build_icmp_echo(info.dst, info.src, true, id, seq, &l4[8..]);
+            self.stats.echo_replies += 1;
+            self.forward_inner(now, &reply, false);
+        } else {
+            self.received_local
+                .push((now, packet[..info.total_len].to_vec()));
+        }
+    }
+
+    /// An outer packet on the outside interface.
+    fn handle_outside(&mut self, now: Instant, packet: &[u8]) {
+        let Some(info) = Ipv4Info::parse(packet) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        if info.dst != self.outer || info.later_fragment {
+            self.stats.malformed += 1;
+            return;
+        }
+        match info.protocol {
+            PROTO_UDP => {
+                let (Some((sport, dport)), Some(payload)) =
+                    (info.ports(packet), wire::udp_payload(packet))
+                else {
+                    self.stats.malformed += 1;
+                    return;
+                };
+                let local = SocketAddr::new(IpAddr::V4(info.dst), dport);
+                let remote = SocketAddr::new(IpAddr::V4(info.src), sport);
+                if self.tunnel_of_peer(remote.ip()).is_none() {
+                    self.stats.unknown_peer += 1;
+                    return;
+                }
+                match self.endpoint.handle_datagram(now, local, remote, payload) {
+                    Received::Esp(esp) => {
+                        self.stats.esp_udp_received += 1;
+                        let mut esp = esp.to_vec();
+                        self.decapsulate(now, &mut esp);
+                    }
+                    Received::Malformed => self.stats.malformed += 1,
+                    Received::Keepalive => {}
+                    _ => self.stats.ike_received += 1,
+                }
+            }
+            PROTO_ESP => {
+                self.stats.esp_raw_received += 1;
+                let mut esp = packet[info.header_len..info.total_len].to_vec();
+                self.decapsulate(now, &mut esp);
+            }
+            _ => {
+                self.stats.local += 1;
+                let l4 = &packet[info.header_len..info.total_len];
+                if info.protocol == PROTO_ICMP && l4.len() >= 8 && l4[0] == 8 {
+                    let id = u16::from_be_bytes([l4[4], l4[5]]);
+                    let seq = u16::from_be_bytes([l4[6], l4[7]]);
+                    let reply = wire::build_icmp_echo(info.dst, info.src, true, id, seq, &l4[8..]);
+                    self.stats.echo_replies += 1;
+                    self.out.push_back((OUTSIDE, reply));
+                }
+            }
+        }
+    }
+
+    /// Opens an ESP packet with the inbound SA of its SPI and forwards the
+    /// inner packet.
+    fn decapsulate(&mut self, now: Instant, esp: &mut [u8]) {
+        let Some(spi) = ike::esp::spi_of(esp) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let found = self.tunnels.iter().enumerate().find_map(|(ti, t)| {
+            t.dp.inbound
+                .iter()
+                .position(|(s, _, _)| *s == spi)
+                .map(|i| (ti, i))
+        });
+        let Some((ti, i)) = found else {
+            self.stats.no_inbound += 1;
+            return;
+        };
+        let dp = &mut self.tunnels[ti].dp;
+        let inner = match dp.inbound[i].1.open(esp) {
+            Ok(o) if o.next_header == NEXT_HEADER_IPV4 => o.inner.to_vec(),
+            Ok(_) => {
+                // Dummy (59) or IPv6: authenticated, nothing to forward.
+                dp.inbound[i].2 += 1;
+                dp.reap();
+                self.endpoint.note_inbound_esp(now, spi);
+                return;
+            }
+            Err(_) => {
+                self.stats.open_errors += 1;
+                return;
+            }
+        };
+        dp.inbound[i].2 += 1;
+        dp.reap();
+        self.stats.decapsulated += 1;
+        self.endpoint.note_inbound_esp(now, spi);
+        let Some(info) = Ipv4Info::parse(&inner) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        if self.is_local(info.dst) {
+            self.local_inner(now, &info, &inner);
+            return;
+        }
+        if info.ttl <= 1 {
+            self.stats.ttl_expired += 1;
+            return;
+        }
+        let mut p = inner[..info.total_len].to_vec();
+        wire::decrement_ttl(&mut p);
+        self.stats.to_inside += 1;
+        self.out.push_back((INSIDE, p));
+    }
+}
+
+impl Node for TunnelGateway {
+    fn handle_packet(&mut self, now: Instant, iface: IfaceId, packet: &[u8]) {
+        match iface {
+            OUTSIDE => self.handle_outside(now, packet),
+            INSIDE => self.forward_inner(now, packet, true),
+            _ => self.stats.malformed += 1,
+        }
+        self.pump(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.endpoint.handle_timeout(now);
+        self.pump(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<(IfaceId, Vec<u8>)> {
+        self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.endpoint.poll_timeout()
+    }
+}
