@@ -107,6 +107,15 @@ fn child_rekey_with_pfs_both_directions() {
             let r = rekeyed(ev);
             assert_eq!(r.len(), 1, "{side:?}");
             assert_eq!(r[0].suite.dh, Some(DhGroup::Modp2048), "PFS group applied");
+            // The new pair is reported before the old one goes, on both sides.
+            let old = r[0].replaces.unwrap();
+            let installed = ev.iter().position(
+                |(_, e)| matches!(e, Event::ChildSaInstalled(c) if c.replaces == Some(old)),
+            );
+            let deleted = ev.iter().position(
+                |(_, e)| matches!(e, Event::ChildSaDeleted { spi_in, .. } if *spi_in == old),
+            );
+            assert!(installed < deleted && deleted.is_some(), "{side:?}: {ev:?}");
         }
         assert_clean(&d);
     }

@@ -867,16 +867,19 @@ impl IkeSa {
             remote_ts,
             Some(req.old_spi_in),
         );
+        // The new pair is reported before the old one is deleted, so a data
+        // plane following the events never sees the tunnel without an SA.
         let collided = self.children[old].collision.theirs.is_some();
         if collided {
             self.children[old].collision.ours = Some((req.new_spi_in, lowest(&req.ni, &nr)));
         } else {
             self.children[old].replaced = true;
-            self.queue_child_delete(vec![req.old_spi_in]);
         }
         self.push_child_installed(now, info);
         if collided {
             self.resolve_collision(req.old_spi_in);
+        } else {
+            self.queue_child_delete(vec![req.old_spi_in]);
         }
     }
 
