@@ -4,8 +4,10 @@
 //!
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
+//! - [`scenario`]: the scenario file format (TOML) and its loader.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 
 pub mod aws;
 pub mod diagnosis;
+pub mod scenario;
 pub mod selftest;
