@@ -841,3 +841,31 @@ fn no_input_panics() {
         }
     }
 }
+
+/// Every TOML example in docs/scenarios.md loads (with a `[scenario]`
+/// header added to the fragments that have none).
+#[test]
+fn documentation_examples_load() {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/scenarios.md"),
+    )
+    .expect("docs/scenarios.md");
+    let mut count = 0;
+    let mut rest = doc.as_str();
+    while let Some(start) = rest.find("```toml\n") {
+        let body = &rest[start + 8..];
+        let end = body.find("```").expect("closed block");
+        let block = &body[..end];
+        rest = &body[end + 3..];
+        count += 1;
+        let text = if block.contains("[scenario]") {
+            block.to_owned()
+        } else {
+            format!("[scenario]\nname = \"doc\"\n{block}")
+        };
+        if let Err(e) = Scenario::from_toml(&text, "docs/scenarios.md") {
+            panic!("example {count} does not load: {e}\n{text}");
+        }
+    }
+    assert!(count >= 10, "found {count} examples");
+}
