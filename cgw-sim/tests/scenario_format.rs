@@ -322,7 +322,7 @@ tcp = { from = "onprem", to = "vpc", port = 22 }
 result = "refused"
 [[expect]]
 within = "1m"
-aws_log = { tunnel = "2", event = "ike-sa-deleted" }
+aws_log = { tunnel = 2, event = "ike-sa-deleted" }
 [[expect]]
 within = "1m"
 notification = "endpoint-replaced"
@@ -626,6 +626,10 @@ fn broken_inputs_give_precise_errors() {
             "f.toml:4:1: aws.tunnel1.phase1_encryption: expected a list of strings, found a string",
         ),
         (
+            "[[expect]]\nwithin = \"5s\"\naws_log = { tunnel = [1] }\n",
+            "f.toml:5:13: expect[1].aws_log.tunnel: expected a string, number or boolean, found a list",
+        ),
+        (
             "[aws]\nroute_propagation = \"no\"\n",
             "f.toml:4:1: aws.route_propagation: expected a boolean, found a string",
         ),
@@ -799,6 +803,9 @@ fn whole_file_errors() {
     assert_eq!((e.line, e.column), (Some(1), Some(10)));
     let e = Scenario::from_toml("[scenario]\nsummary = \"s\"\n", "m.toml").expect_err("no name");
     assert_eq!(e.to_string(), "m.toml:1:2: scenario: missing key `name`");
+    let e = Scenario::from_toml("[scenario]\nname = \"a\"\nname = \"b\"\n", "dup.toml")
+        .expect_err("duplicate");
+    assert_eq!(e.to_string(), "dup.toml:3:1: duplicate key");
     let e = Scenario::load("/nonexistent/x.toml").expect_err("no file");
     assert!(
         e.to_string()

@@ -322,6 +322,38 @@ enum RawResult {
     Refused,
 }
 
+/// A log field's expected value: a string, or a number or boolean written
+/// bare (`tunnel = 1` matches the field `"1"`).
+struct LogValue(String);
+
+impl<'de> Deserialize<'de> for LogValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = LogValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<LogValue, E> {
+                Ok(LogValue(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<LogValue, E> {
+                Ok(LogValue(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<LogValue, E> {
+                Ok(LogValue(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<LogValue, E> {
+                Ok(LogValue(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<LogValue, E> {
+                Ok(LogValue(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawExpect {
@@ -341,7 +373,7 @@ struct RawExpect {
     ping: Option<RawPing>,
     tcp: Option<RawTcp>,
     result: Option<RawResult>,
-    aws_log: Option<BTreeMap<String, String>>,
+    aws_log: Option<BTreeMap<String, LogValue>>,
     notification: Option<Notification>,
     measure: Option<Measure>,
     #[serde(default, deserialize_with = "duration::de_opt")]
@@ -775,9 +807,17 @@ fn convert_fault(f: RawFault, key: &str, topology: &Topology) -> Check<Fault> {
         }
         FaultAction::SetLifetime(s)
     } else {
-        unreachable!("exactly_one found an action")
+        return err(key, "needs one action");
     };
     Ok(Fault { at: f.at, action })
+}
+
+/// The value `exactly_one` found (an error rather than a panic if not).
+fn take<T>(value: Option<T>, key: &str) -> Check<T> {
+    match value {
+        Some(v) => Ok(v),
+        None => err(key, "needs one assertion"),
+    }
 }
 
 fn route_check(key: String, r: RawRouteCheck) -> Check<RouteCheck> {
@@ -862,7 +902,7 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             let (phase, state) = match (e.phase1, e.phase2) {
                 (Some(s), _) => (Phase::One, s),
                 (_, Some(s)) => (Phase::Two, s),
-                _ => unreachable!("exactly_one found a phase"),
+                (None, None) => return err(key, "needs one assertion"),
             };
             if state == SaState::Established && e.cause.is_some() {
                 return err(
@@ -882,11 +922,11 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             state: e.bgp.unwrap_or(BgpState::Idle),
         },
         "vpc_route_table" => {
-            Assertion::VpcRouteTable(route_check(k, e.vpc_route_table.expect("present"))?)
+            Assertion::VpcRouteTable(route_check(k, take(e.vpc_route_table, key)?)?)
         }
-        "cgw_routes" => Assertion::CgwRoutes(route_check(k, e.cgw_routes.expect("present"))?),
+        "cgw_routes" => Assertion::CgwRoutes(route_check(k, take(e.cgw_routes, key)?)?),
         "ping" => {
-            let p = e.ping.expect("present");
+            let p = take(e.ping, key)?;
             check_host(format!("{k}.from"), &p.from)?;
             check_host(format!("{k}.to"), &p.to)?;
             let result = match e.result {
@@ -914,7 +954,7 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             }
         }
         "tcp" => {
-            let t = e.tcp.expect("present");
+            let t = take(e.tcp, key)?;
             check_host(format!("{k}.from"), &t.from)?;
             check_host(format!("{k}.to"), &t.to)?;
             let result = match e.result {
@@ -937,22 +977,25 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             }
         }
         "aws_log" => {
-            let fields = e.aws_log.expect("present");
+            let fields: BTreeMap<String, String> = take(e.aws_log, key)?
+                .into_iter()
+                .map(|(k, v)| (k, v.0))
+                .collect();
             if fields.is_empty() {
                 return err(k, "give at least one field to match");
             }
             Assertion::AwsLog(fields)
         }
-        "notification" => Assertion::Notification(e.notification.expect("present")),
+        "notification" => Assertion::Notification(take(e.notification, key)?),
         "measure" => match e.below {
             Some(below) => Assertion::Measure {
-                measure: e.measure.expect("present"),
+                measure: take(e.measure, key)?,
                 below,
             },
             None => return err(key, "a `measure` assertion needs `below`"),
         },
         _ => {
-            let d = e.diagnosis.expect("present");
+            let d = take(e.diagnosis, key)?;
             if d.contains.is_empty() {
                 return err(format!("{k}.contains"), "must not be empty");
             }
