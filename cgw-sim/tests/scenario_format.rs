@@ -776,6 +776,45 @@ fn broken_inputs_give_precise_errors() {
             "[[expect]]\nwithin = \"5s\"\nvpc_route_table = { contains = \"198.18.0.0/24\", lacks = \"198.18.0.0/24\" }\n",
             "f.toml:5:49: expect[1].vpc_route_table.lacks: give `contains` or `lacks`, not both",
         ),
+        // Missing keys and other impossible values.
+        ("[[fault]]\nlink_down = \"cgw-wan\"\n", "f.toml:3:1: fault[1]: missing key `at`"),
+        (
+            "[[expect]]\nwithin = \"1s\"\ntcp = { from = \"onprem\", to = \"vpc\" }\nresult = \"connected\"\n",
+            "f.toml:5:1: expect[1].tcp: missing key `port`",
+        ),
+        ("[[cgw.probe]]\nport = 5\n", "f.toml:3:1: cgw.probe[1]: missing key `kind`"),
+        ("[[cgw.probe]]\nkind = \"icmp\"\nport = 5\n", "f.toml:5:1: cgw.probe[1].port: an ICMP probe has no port"),
+        ("seed = \"x\"\n", "f.toml:3:1: scenario.seed: expected a non-negative integer, found a string"),
+        ("[aws.tunnel1]\nphase1_dh_groups = []\n", "f.toml:4:1: aws.tunnel1.phase1_dh_groups: must not be empty"),
+        ("[aws.tunnel1]\nphase1_dh_groups = [3]\n", "f.toml:4:21: aws.tunnel1.phase1_dh_groups[1]: unknown DH group 3"),
+        ("[cgw.tunnel2.ike]\nversion = 3\n", "f.toml:4:1: cgw.tunnel2.ike.version: expected 1 or 2, found 3"),
+        (
+            "[topology]\nonprem_host = \"10.0.0.1\"\n",
+            "f.toml:4:1: topology.onprem_host: 10.0.0.1 is outside onprem_cidr 198.18.0.0/24",
+        ),
+        (
+            "[aws]\nrouting = \"bgp\"\nstatic_routes = [\"198.18.0.0/24\"]\n",
+            "f.toml:5:1: aws.static_routes: static routes need `routing = \"static\"`",
+        ),
+        (
+            "[[expect]]\nwithin = \"1s\"\ntunnel = 1\nphase1 = \"up\"\n",
+            "f.toml:6:1: expect[1].phase1: unknown variant `up`, expected one of `established`, `failed`, `down`",
+        ),
+        ("[[fault]]\nat = \"1s\"\nblock = {}\n", "f.toml:5:1: fault[1].block: a filter needs `protocol` or `address`"),
+        (
+            "[[fault]]\nat = \"1s\"\nset_lifetime = { side = \"cgw\" }\n",
+            "f.toml:5:1: fault[1].set_lifetime: give `phase1`, `phase2` or both",
+        ),
+        (
+            "[[fault]]\nat = \"1s\"\ndrop_ike_message = { n = 0 }\n",
+            "f.toml:5:22: fault[1].drop_ike_message.n: messages are counted from 1",
+        ),
+        ("[cgw.tunnel1.ike]\ndpd = { interval = \"0s\" }\n", "f.toml:4:9: cgw.tunnel1.ike.dpd.interval: must be positive"),
+        ("[topology.links]\ncgw-wan = 5\n", "f.toml:4:1: topology.links.cgw-wan: expected a table, found an integer"),
+        (
+            "[[expect]]\nwithin = \"1s\"\ntunnel = 1\nphase1 = \"established\"\nresult = \"reply\"\n",
+            "f.toml:7:1: expect[1].result: `result` does not apply to a `phase1` assertion",
+        ),
     ];
     let mut failures = Vec::new();
     for (body, expected) in cases {
