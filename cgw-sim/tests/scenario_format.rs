@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cgw_sim::aws::{DpdTimeoutAction, GatewayKind, IkeVersion, StartupAction, TunnelOptions};
 use cgw_sim::scenario::*;
 
 fn scenarios_dir() -> PathBuf {
@@ -75,7 +76,8 @@ fn wrong_dh_group_example_model() {
         s.expectations[1].assertion,
         Assertion::Diagnosis {
             tunnel: Some(TunnelId::ONE),
-            contains: "DH group 5".into()
+            cause: Some("no-proposal-chosen".into()),
+            contains: Some("DH group 5".into())
         }
     );
     assert_eq!(
@@ -228,13 +230,13 @@ phase1_dh_groups = [20]
 phase2_encryption = ["AES256"]
 phase2_integrity = ["SHA2-512"]
 phase2_dh_groups = [21]
-phase1_lifetime = 3600
-phase2_lifetime = "15m"
-rekey_margin = "270s"
-rekey_fuzz = 50
-replay_window = 2048
-dpd_timeout = "40s"
-dpd_action = "restart"
+phase1_lifetime_seconds = 3600
+phase2_lifetime_seconds = 900
+rekey_margin_seconds = 270
+rekey_fuzz_percent = 50
+replay_window_packets = 2048
+dpd_timeout_seconds = 40
+dpd_timeout_action = "restart"
 startup_action = "start"
 inside_cidr = "169.254.10.0/30"
 psk = "secret_2"
@@ -332,7 +334,7 @@ measure = "failover_time"
 below = "45s"
 [[expect]]
 within = "1m"
-diagnosis = { contains = "PSK" }
+diagnosis = { cause = "authentication-failed", contains = "PSK" }
 "#;
     let s = Scenario::from_toml(text, "all.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.seed, 42);
@@ -350,16 +352,24 @@ diagnosis = { contains = "PSK" }
     assert_eq!(s.aws.routing, Routing::Static);
     assert!(!s.aws.route_propagation);
     let t2 = s.aws.tunnel(TunnelId::TWO);
-    assert_eq!(t2.phase1_lifetime, Some(secs(3600)));
-    assert_eq!(t2.phase2_lifetime, Some(secs(900)));
-    assert_eq!(t2.rekey_margin, Some(secs(270)));
-    assert_eq!(t2.rekey_fuzz, Some(50));
-    assert_eq!(t2.replay_window, Some(2048));
-    assert_eq!(t2.dpd_action, Some(DpdAction::Restart));
+    assert_eq!(t2.phase1_lifetime_seconds, Some(3600));
+    assert_eq!(t2.phase2_lifetime_seconds, Some(900));
+    assert_eq!(t2.rekey_margin_seconds, Some(270));
+    assert_eq!(t2.rekey_fuzz_percent, Some(50));
+    assert_eq!(t2.replay_window_packets, Some(2048));
+    assert_eq!(t2.dpd_timeout_action, Some(DpdTimeoutAction::Restart));
+    assert_eq!(t2.dpd_timeout_seconds, Some(40));
     assert_eq!(t2.startup_action, Some(StartupAction::Start));
-    assert_eq!(t2.inside_cidr, Some(prefix("169.254.10.0/30")));
+    assert_eq!(
+        t2.inside_cidr.map(|c| c.to_string()),
+        Some("169.254.10.0/30".to_owned())
+    );
     assert_eq!(t2.psk.as_deref(), Some("secret_2"));
-    assert_eq!(t2.ike_versions, Some(vec!["ikev2".to_owned()]));
+    assert_eq!(t2.ike_versions, Some(vec![IkeVersion::Ikev2]));
+    let resolved = t2.resolve();
+    assert_eq!(resolved.phase1_lifetime_seconds, 3600);
+    assert_eq!(resolved.phase1_dh_groups, [20]);
+    assert_eq!(s.aws.tunnel1.resolve(), TunnelOptions::default());
     let ike = &s.cgw.tunnel1.ike;
     assert_eq!(ike.version, 1);
     assert_eq!(ike.role, Role::ResponderOnly);
@@ -372,7 +382,7 @@ diagnosis = { contains = "PSK" }
         Some(Dpd {
             interval: secs(5),
             timeout: secs(15),
-            action: DpdAction::Clear
+            action: DpdTimeoutAction::Clear
         })
     );
     assert!(!s.cgw.tunnel2.enabled);
@@ -518,7 +528,8 @@ diagnosis = { contains = "PSK" }
         a[9],
         &Assertion::Diagnosis {
             tunnel: None,
-            contains: "PSK".into()
+            cause: Some("authentication-failed".into()),
+            contains: Some("PSK".into())
         }
     );
 }
@@ -623,7 +634,7 @@ fn broken_inputs_give_precise_errors() {
         ),
         (
             "[aws.tunnel1]\nphase1_encryption = \"AES128\"\n",
-            "f.toml:4:1: aws.tunnel1.phase1_encryption: expected a list of strings, found a string",
+            "f.toml:4:1: aws.tunnel1.phase1_encryption: expected a list, found a string",
         ),
         (
             "[[expect]]\nwithin = \"5s\"\naws_log = { tunnel = [1] }\n",
@@ -645,7 +656,7 @@ fn broken_inputs_give_precise_errors() {
         ),
         (
             "[aws.tunnel1]\nphase1_dh_group = [14]\n",
-            "f.toml:4:1: aws.tunnel1.phase1_dh_group: unknown key `phase1_dh_group`, expected one of `ike_versions`, `phase1_encryption`, `phase1_integrity`, `phase1_dh_groups`, `phase2_encryption`, `phase2_integrity`, `phase2_dh_groups`, `phase1_lifetime`, `phase2_lifetime`, `rekey_margin`, `rekey_fuzz`, `replay_window`, `dpd_timeout`, `dpd_action`, `startup_action`, `inside_cidr`, `psk`",
+            "f.toml:4:1: aws.tunnel1.phase1_dh_group: unknown key `phase1_dh_group`, expected one of `ike_versions`, `phase1_encryption`, `phase2_encryption`, `phase1_integrity`, `phase2_integrity`, `phase1_dh_groups`, `phase2_dh_groups`, `phase1_lifetime_seconds`, `phase2_lifetime_seconds`, `rekey_margin_seconds`, `rekey_fuzz_percent`, `replay_window_packets`, `dpd_timeout_seconds`, `dpd_timeout_action`, `startup_action`, `inside_cidr`, `inside_ipv6_cidr`, `psk`",
         ),
         (
             "[[expect]]\nwithin = \"5s\"\nping = { from = \"onprem\", to = \"vpc\", color = 1 }\nresult = \"reply\"\n",
@@ -704,7 +715,7 @@ fn broken_inputs_give_precise_errors() {
         ),
         (
             "[aws.tunnel2]\ninside_cidr = \"10.0.0.0/30\"\n",
-            "f.toml:4:1: aws.tunnel2.inside_cidr: expected a /30 in 169.254.0.0/16, found 10.0.0.0/30",
+            "f.toml:4:1: aws.tunnel2.inside_cidr: 10.0.0.0/30 is not accepted; AWS accepts a /30 in 169.254.0.0/16 other than 169.254.0.0/30 to 169.254.5.0/30 and 169.254.169.252/30",
         ),
         (
             "[cgw.bgp]\nannounce = [\"198.18.0.1/24\"]\n",
@@ -776,6 +787,18 @@ fn broken_inputs_give_precise_errors() {
             "[[expect]]\nwithin = \"5s\"\nvpc_route_table = { contains = \"198.18.0.0/24\", lacks = \"198.18.0.0/24\" }\n",
             "f.toml:5:49: expect[1].vpc_route_table.lacks: give `contains` or `lacks`, not both",
         ),
+        (
+            "[aws.tunnel1]\nphase1_lifetime_seconds = 90000\n",
+            "f.toml:4:1: aws.tunnel1.phase1_lifetime_seconds: 90000 is not accepted; AWS accepts 900-28800",
+        ),
+        (
+            "[aws.tunnel1]\nphase1_encryption = [\"3DES\"]\n",
+            "f.toml:4:1: aws.tunnel1.phase1_encryption: encryption: \"3DES\" is not a known name; AWS uses AES128, AES256, AES128-GCM-16, AES256-GCM-16",
+        ),
+        (
+            "[[expect]]\nwithin = \"1s\"\ndiagnosis = { cause = \"gremlins\" }\n",
+            "f.toml:5:15: expect[1].diagnosis.cause: unknown cause \"gremlins\"; causes are: CAUSES",
+        ),
         // Missing keys and other impossible values.
         ("[[fault]]\nlink_down = \"cgw-wan\"\n", "f.toml:3:1: fault[1]: missing key `at`"),
         (
@@ -785,8 +808,8 @@ fn broken_inputs_give_precise_errors() {
         ("[[cgw.probe]]\nport = 5\n", "f.toml:3:1: cgw.probe[1]: missing key `kind`"),
         ("[[cgw.probe]]\nkind = \"icmp\"\nport = 5\n", "f.toml:5:1: cgw.probe[1].port: an ICMP probe has no port"),
         ("seed = \"x\"\n", "f.toml:3:1: scenario.seed: expected a non-negative integer, found a string"),
-        ("[aws.tunnel1]\nphase1_dh_groups = []\n", "f.toml:4:1: aws.tunnel1.phase1_dh_groups: must not be empty"),
-        ("[aws.tunnel1]\nphase1_dh_groups = [3]\n", "f.toml:4:21: aws.tunnel1.phase1_dh_groups[1]: unknown DH group 3"),
+        ("[aws.tunnel1]\nphase1_dh_groups = []\n", "f.toml:4:1: aws.tunnel1.phase1_dh_groups: empty; AWS accepts 2, 14-24"),
+        ("[aws.tunnel1]\nphase1_dh_groups = [3]\n", "f.toml:4:1: aws.tunnel1.phase1_dh_groups: 3 is not accepted; AWS accepts 2, 14-24"),
         ("[cgw.tunnel2.ike]\nversion = 3\n", "f.toml:4:1: cgw.tunnel2.ike.version: expected 1 or 2, found 3"),
         (
             "[topology]\nonprem_host = \"10.0.0.1\"\n",
@@ -818,6 +841,7 @@ fn broken_inputs_give_precise_errors() {
     ];
     let mut failures = Vec::new();
     for (body, expected) in cases {
+        let expected = &expected.replace("CAUSES", &cgw_sim::diagnosis::CAUSE_CODES.join(", "));
         let text = format!("{HEAD}{body}");
         match Scenario::from_toml(&text, "f.toml") {
             Ok(_) => failures.push(format!(

@@ -310,7 +310,8 @@ struct RawTcp {
 #[serde(deny_unknown_fields)]
 struct RawDiagnosis {
     tunnel: Option<TunnelId>,
-    contains: String,
+    cause: Option<String>,
+    contains: Option<String>,
 }
 
 #[derive(Clone, Copy, Deserialize)]
@@ -537,7 +538,6 @@ const ENCRYPTION: [&str; 7] = [
     "DES",
 ];
 const INTEGRITY: [&str; 5] = ["SHA1", "SHA2-256", "SHA2-384", "SHA2-512", "MD5"];
-const IKE_VERSIONS: [&str; 2] = ["ikev1", "ikev2"];
 
 fn check_names(key: String, values: &[String], vocabulary: &[&str]) -> Check<()> {
     if values.is_empty() {
@@ -577,56 +577,17 @@ fn check_aws(aws: &Aws) -> Check<()> {
         );
     }
     for (n, t) in [(1, &aws.tunnel1), (2, &aws.tunnel2)] {
-        let k = |f: &str| format!("aws.tunnel{n}.{f}");
-        if let Some(v) = &t.ike_versions {
-            check_names(k("ike_versions"), v, &IKE_VERSIONS)?;
-        }
-        for (f, v, vocab) in [
-            ("phase1_encryption", &t.phase1_encryption, &ENCRYPTION[..]),
-            ("phase2_encryption", &t.phase2_encryption, &ENCRYPTION[..]),
-            ("phase1_integrity", &t.phase1_integrity, &INTEGRITY[..]),
-            ("phase2_integrity", &t.phase2_integrity, &INTEGRITY[..]),
-        ] {
-            if let Some(v) = v {
-                check_names(k(f), v, vocab)?;
-            }
-        }
-        if let Some(v) = &t.phase1_dh_groups {
-            check_groups(k("phase1_dh_groups"), v, false)?;
-        }
-        if let Some(v) = &t.phase2_dh_groups {
-            check_groups(k("phase2_dh_groups"), v, false)?;
-        }
-        for (f, v) in [
-            ("phase1_lifetime", t.phase1_lifetime),
-            ("phase2_lifetime", t.phase2_lifetime),
-        ] {
-            if v == Some(Duration::ZERO) {
-                return err(k(f), "a lifetime must be positive");
-            }
-        }
-        if let Some(f) = t.rekey_fuzz {
-            if f > 100 {
-                return err(
-                    k("rekey_fuzz"),
-                    format!("a percentage from 0 to 100, found {f}"),
-                );
-            }
-        }
-        if let Some(c) = t.inside_cidr {
-            let link_local = Prefix {
-                addr: IpAddr::V4([169, 254, 0, 0].into()),
-                len: 16,
-            };
-            if c.len != 30 || !contains(&link_local, c.addr) {
-                return err(
-                    k("inside_cidr"),
-                    format!("expected a /30 in 169.254.0.0/16, found {c}"),
-                );
-            }
-        }
-        if t.psk.as_deref() == Some("") {
-            return err(k("psk"), "must not be empty");
+        // Only what the file says is checked: AWS's defaults are valid.
+        if let Err(errors) = t.resolve().validate() {
+            let e = &errors[0];
+            let option = e.option();
+            let field = option.split(['[', '.', ' ']).next().unwrap_or(option);
+            let message = e.to_string();
+            let message = message
+                .strip_prefix(&format!("{option}: "))
+                .unwrap_or(&message)
+                .to_owned();
+            return err(format!("aws.tunnel{n}.{field}"), message);
         }
     }
     Ok(())
@@ -996,11 +957,26 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
         },
         _ => {
             let d = take(e.diagnosis, key)?;
-            if d.contains.is_empty() {
+            if d.cause.is_none() && d.contains.is_none() {
+                return err(k, "give `cause`, `contains` or both");
+            }
+            if let Some(cause) = &d.cause {
+                if !crate::diagnosis::CAUSE_CODES.contains(&cause.as_str()) {
+                    return err(
+                        format!("{k}.cause"),
+                        format!(
+                            "unknown cause \"{cause}\"; causes are: {}",
+                            crate::diagnosis::CAUSE_CODES.join(", ")
+                        ),
+                    );
+                }
+            }
+            if d.contains.as_deref() == Some("") {
                 return err(format!("{k}.contains"), "must not be empty");
             }
             Assertion::Diagnosis {
                 tunnel: d.tunnel,
+                cause: d.cause,
                 contains: d.contains,
             }
         }

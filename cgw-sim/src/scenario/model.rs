@@ -13,6 +13,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::duration;
+use crate::aws::{
+    DpdTimeoutAction, Encryption, GatewayKind, IkeVersion, Integrity, Ipv4Cidr, Ipv6Cidr,
+    StartupAction, TunnelOptions,
+};
 
 /// One scenario file, loaded and checked, with every default applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -313,17 +317,6 @@ pub struct LinkSettings {
     pub mtu: Option<u16>,
 }
 
-/// Which AWS gateway terminates the VPN connection.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum GatewayKind {
-    /// A virtual private gateway (one egress tunnel, no ECMP).
-    #[default]
-    Vgw,
-    /// A transit gateway.
-    Tgw,
-}
-
 /// How routes are exchanged over the VPN connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -392,85 +385,107 @@ impl Aws {
 }
 
 /// AWS tunnel options as written in the file: only the keys given are
-/// `Some`; the AWS mock applies AWS's defaults to the rest (the names are
-/// AWS's, as in `aws::options`). Algorithm names are AWS's (`"AES128"`,
-/// `"AES256-GCM-16"`, `"SHA2-256"`); lifetimes are durations or seconds.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// `Some`. The names and values are those of [`TunnelOptions`] (AWS's own:
+/// `"AES128-GCM-16"`, `"SHA2-256"`, `"ikev2"`, `"clear"`); the loader
+/// checks them against AWS's rules, and [`AwsTunnelOptions::resolve`] fills
+/// the rest with AWS's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsTunnelOptions {
-    /// `"ikev1"` and/or `"ikev2"`.
-    #[serde(default, deserialize_with = "opt_names")]
-    pub ike_versions: Option<Vec<String>>,
+    /// IKE versions accepted.
+    #[serde(default)]
+    pub ike_versions: Option<Vec<IkeVersion>>,
     /// Phase 1 encryption algorithms.
-    #[serde(default, deserialize_with = "opt_names")]
-    pub phase1_encryption: Option<Vec<String>>,
+    #[serde(default)]
+    pub phase1_encryption: Option<Vec<Encryption>>,
+    /// Phase 2 encryption algorithms.
+    #[serde(default)]
+    pub phase2_encryption: Option<Vec<Encryption>>,
     /// Phase 1 integrity algorithms.
-    #[serde(default, deserialize_with = "opt_names")]
-    pub phase1_integrity: Option<Vec<String>>,
+    #[serde(default)]
+    pub phase1_integrity: Option<Vec<Integrity>>,
+    /// Phase 2 integrity algorithms.
+    #[serde(default)]
+    pub phase2_integrity: Option<Vec<Integrity>>,
     /// Phase 1 DH group numbers.
     #[serde(default, deserialize_with = "opt_groups")]
     pub phase1_dh_groups: Option<Vec<u16>>,
-    /// Phase 2 encryption algorithms.
-    #[serde(default, deserialize_with = "opt_names")]
-    pub phase2_encryption: Option<Vec<String>>,
-    /// Phase 2 integrity algorithms.
-    #[serde(default, deserialize_with = "opt_names")]
-    pub phase2_integrity: Option<Vec<String>>,
     /// Phase 2 (PFS) DH group numbers.
     #[serde(default, deserialize_with = "opt_groups")]
     pub phase2_dh_groups: Option<Vec<u16>>,
-    /// Phase 1 lifetime.
-    #[serde(default, deserialize_with = "duration::de_opt")]
-    pub phase1_lifetime: Option<Duration>,
-    /// Phase 2 lifetime.
-    #[serde(default, deserialize_with = "duration::de_opt")]
-    pub phase2_lifetime: Option<Duration>,
-    /// Rekey margin time.
-    #[serde(default, deserialize_with = "duration::de_opt")]
-    pub rekey_margin: Option<Duration>,
+    /// Phase 1 lifetime in seconds.
+    #[serde(default)]
+    pub phase1_lifetime_seconds: Option<u32>,
+    /// Phase 2 lifetime in seconds.
+    #[serde(default)]
+    pub phase2_lifetime_seconds: Option<u32>,
+    /// Rekey margin time in seconds.
+    #[serde(default)]
+    pub rekey_margin_seconds: Option<u32>,
     /// Rekey fuzz, in percent.
     #[serde(default)]
-    pub rekey_fuzz: Option<u8>,
+    pub rekey_fuzz_percent: Option<u32>,
     /// Replay window size, in packets.
     #[serde(default)]
-    pub replay_window: Option<u32>,
-    /// DPD timeout.
-    #[serde(default, deserialize_with = "duration::de_opt")]
-    pub dpd_timeout: Option<Duration>,
+    pub replay_window_packets: Option<u32>,
+    /// DPD timeout in seconds.
+    #[serde(default)]
+    pub dpd_timeout_seconds: Option<u32>,
     /// DPD timeout action: `"clear"`, `"none"` or `"restart"`.
     #[serde(default)]
-    pub dpd_action: Option<DpdAction>,
+    pub dpd_timeout_action: Option<DpdTimeoutAction>,
     /// Startup action: `"add"` (wait for the CGW) or `"start"`.
     #[serde(default)]
     pub startup_action: Option<StartupAction>,
     /// Tunnel inside CIDR, a /30 in 169.254.0.0/16.
     #[serde(default)]
-    pub inside_cidr: Option<Prefix>,
+    pub inside_cidr: Option<Ipv4Cidr>,
+    /// Tunnel inside IPv6 CIDR (transit gateway only), a /126 in fd00::/8.
+    #[serde(default)]
+    pub inside_ipv6_cidr: Option<Ipv6Cidr>,
     /// Pre-shared key.
     #[serde(default)]
     pub psk: Option<String>,
 }
 
-/// What a tunnel does when DPD declares the peer dead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DpdAction {
-    /// Delete the SAs and wait.
-    Clear,
-    /// Do nothing.
-    None,
-    /// Delete the SAs and start again.
-    Restart,
-}
-
-/// Whether AWS initiates the tunnel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StartupAction {
-    /// Wait for the CGW to initiate (AWS's default).
-    Add,
-    /// AWS initiates.
-    Start,
+impl AwsTunnelOptions {
+    /// The options AWS runs with: the ones given here, AWS's defaults for
+    /// the rest.
+    pub fn resolve(&self) -> TunnelOptions {
+        let d = TunnelOptions::default();
+        TunnelOptions {
+            ike_versions: self.ike_versions.clone().unwrap_or(d.ike_versions),
+            phase1_encryption: self
+                .phase1_encryption
+                .clone()
+                .unwrap_or(d.phase1_encryption),
+            phase2_encryption: self
+                .phase2_encryption
+                .clone()
+                .unwrap_or(d.phase2_encryption),
+            phase1_integrity: self.phase1_integrity.clone().unwrap_or(d.phase1_integrity),
+            phase2_integrity: self.phase2_integrity.clone().unwrap_or(d.phase2_integrity),
+            phase1_dh_groups: self.phase1_dh_groups.clone().unwrap_or(d.phase1_dh_groups),
+            phase2_dh_groups: self.phase2_dh_groups.clone().unwrap_or(d.phase2_dh_groups),
+            phase1_lifetime_seconds: self
+                .phase1_lifetime_seconds
+                .unwrap_or(d.phase1_lifetime_seconds),
+            phase2_lifetime_seconds: self
+                .phase2_lifetime_seconds
+                .unwrap_or(d.phase2_lifetime_seconds),
+            rekey_margin_seconds: self.rekey_margin_seconds.unwrap_or(d.rekey_margin_seconds),
+            rekey_fuzz_percent: self.rekey_fuzz_percent.unwrap_or(d.rekey_fuzz_percent),
+            replay_window_packets: self
+                .replay_window_packets
+                .unwrap_or(d.replay_window_packets),
+            dpd_timeout_seconds: self.dpd_timeout_seconds.unwrap_or(d.dpd_timeout_seconds),
+            dpd_timeout_action: self.dpd_timeout_action.unwrap_or(d.dpd_timeout_action),
+            startup_action: self.startup_action.unwrap_or(d.startup_action),
+            inside_cidr: self.inside_cidr.or(d.inside_cidr),
+            inside_ipv6_cidr: self.inside_ipv6_cidr.or(d.inside_ipv6_cidr),
+            psk: self.psk.clone().or(d.psk),
+        }
+    }
 }
 
 /// The customer gateway.
@@ -649,8 +664,8 @@ fn default_dpd_interval() -> Duration {
 fn default_dpd_timeout() -> Duration {
     Duration::from_secs(30)
 }
-fn default_dpd_action() -> DpdAction {
-    DpdAction::Restart
+fn default_dpd_action() -> DpdTimeoutAction {
+    DpdTimeoutAction::Restart
 }
 
 /// The CGW's dead peer detection.
@@ -663,9 +678,9 @@ pub struct Dpd {
     /// Declare the peer dead after this long without an answer (default 30s).
     #[serde(default = "default_dpd_timeout", deserialize_with = "duration::de")]
     pub timeout: Duration,
-    /// What to do then (default `"restart"`).
+    /// What to do then: `"clear"`, `"none"` or `"restart"` (default).
     #[serde(default = "default_dpd_action")]
-    pub action: DpdAction,
+    pub action: DpdTimeoutAction,
 }
 
 fn default_cgw_asn() -> u32 {
@@ -1092,12 +1107,16 @@ pub enum Assertion {
         /// Strict upper bound.
         below: Duration,
     },
-    /// `diagnosis = { tunnel = 1, contains = "DH group 5" }`.
+    /// `diagnosis = { tunnel = 1, cause = "no-proposal-chosen", contains = "DH group 5" }`:
+    /// a diagnosis naming this cause (one of `diagnosis::CAUSE_CODES`)
+    /// and/or containing this text; at least one of the two.
     Diagnosis {
         /// Only this tunnel's diagnosis (default: any).
         tunnel: Option<TunnelId>,
+        /// A cause code the diagnosis must rank among its causes.
+        cause: Option<String>,
         /// Text the diagnosis must contain.
-        contains: String,
+        contains: Option<String>,
     },
 }
 
@@ -1119,9 +1138,6 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
 
 fn req_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     d.deserialize_seq(ListVisitor("a list of strings", Default::default()))
-}
-fn opt_names<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
-    req_names(d).map(Some)
 }
 fn req_groups<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
     d.deserialize_seq(ListVisitor("a list of integers", Default::default()))
