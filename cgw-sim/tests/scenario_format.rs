@@ -370,6 +370,11 @@ diagnosis = { cause = "authentication-failed", contains = "PSK" }
     assert_eq!(resolved.phase1_lifetime_seconds, 3600);
     assert_eq!(resolved.phase1_dh_groups, [20]);
     assert_eq!(s.aws.tunnel1.resolve(), TunnelOptions::default());
+    let vpn = s.vpn_connection();
+    assert_eq!(vpn.tunnels[1], resolved);
+    assert_eq!(vpn.cgw_ip, Ipv4Addr::new(192, 0, 2, 11));
+    assert_eq!(vpn.cgw_asn, 65001);
+    assert_eq!(vpn.gateway, GatewayKind::Tgw);
     let ike = &s.cgw.tunnel1.ike;
     assert_eq!(ike.version, 1);
     assert_eq!(ike.role, Role::ResponderOnly);
@@ -799,6 +804,12 @@ fn broken_inputs_give_precise_errors() {
             "[[expect]]\nwithin = \"1s\"\ndiagnosis = { cause = \"gremlins\" }\n",
             "f.toml:5:15: expect[1].diagnosis.cause: unknown cause \"gremlins\"; causes are: CAUSES",
         ),
+        (
+            "[aws.tunnel1]\ninside_cidr = \"169.254.10.0/30\"\n[aws.tunnel2]\ninside_cidr = \"169.254.10.0/30\"\n",
+            "f.toml:6:1: aws.tunnel2.inside_cidr: 169.254.10.0/30 is not accepted; AWS accepts a /30 not overlapping tunnel1.inside_cidr (169.254.10.0/30)",
+        ),
+        ("[aws]\nasn = 100\n", "f.toml:4:1: aws.asn: 100 is not accepted; AWS accepts 64512-65534 or 4200000000-4294967294"),
+        ("[cgw.bgp]\nasn = 0\n", "f.toml:4:1: cgw.bgp.asn: 0 is not accepted; AWS accepts 1-2147483647"),
         // Missing keys and other impossible values.
         ("[[fault]]\nlink_down = \"cgw-wan\"\n", "f.toml:3:1: fault[1]: missing key `at`"),
         (

@@ -441,7 +441,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
         .enumerate()
         .map(|(i, e)| convert_expect(e, &format!("expect[{}]", i + 1)))
         .collect::<Check<Vec<_>>>()?;
-    Ok(Scenario {
+    let loaded = Scenario {
         name: scenario.name,
         summary: scenario.summary,
         seed: scenario.seed.unwrap_or(1),
@@ -450,7 +450,9 @@ fn convert(raw: RawFile) -> Check<Scenario> {
         cgw,
         faults,
         expectations,
-    })
+    };
+    check_vpn(&loaded)?;
+    Ok(loaded)
 }
 
 fn check_link_name(key: &str, name: &str, topology: &Topology) -> Check<()> {
@@ -576,21 +578,32 @@ fn check_aws(aws: &Aws) -> Check<()> {
             "static routes need `routing = \"static\"`",
         );
     }
-    for (n, t) in [(1, &aws.tunnel1), (2, &aws.tunnel2)] {
-        // Only what the file says is checked: AWS's defaults are valid.
-        if let Err(errors) = t.resolve().validate() {
-            let e = &errors[0];
-            let option = e.option();
-            let field = option.split(['[', '.', ' ']).next().unwrap_or(option);
-            let message = e.to_string();
-            let message = message
-                .strip_prefix(&format!("{option}: "))
-                .unwrap_or(&message)
-                .to_owned();
-            return err(format!("aws.tunnel{n}.{field}"), message);
-        }
-    }
     Ok(())
+}
+
+/// AWS's rules on the whole connection (`VpnConnection::validate`), each
+/// violation placed at the key that set the value.
+fn check_vpn(scenario: &Scenario) -> Check<()> {
+    let Err(errors) = scenario.vpn_connection().validate() else {
+        return Ok(());
+    };
+    let e = &errors[0];
+    let option = e.option();
+    let message = e.to_string();
+    let message = message
+        .strip_prefix(&format!("{option}: "))
+        .unwrap_or(&message)
+        .to_owned();
+    let field = option.split(['[', ' ']).next().unwrap_or(option);
+    let key = match field {
+        "aws_asn" => "aws.asn".to_owned(),
+        "cgw_asn" if scenario.aws.cgw_asn.is_some() => "aws.cgw_asn".to_owned(),
+        "cgw_asn" => "cgw.bgp.asn".to_owned(),
+        "cgw_ip" => "topology.cgw_address".to_owned(),
+        f if f.starts_with("tunnel") => format!("aws.{f}"),
+        _ => "aws".to_owned(),
+    };
+    err(key, message)
 }
 
 fn check_host(key: String, name: &str) -> Check<()> {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::duration;
 use crate::aws::{
-    DpdTimeoutAction, Encryption, GatewayKind, IkeVersion, Integrity, Ipv4Cidr, Ipv6Cidr,
+    self, DpdTimeoutAction, Encryption, GatewayKind, IkeVersion, Integrity, Ipv4Cidr, Ipv6Cidr,
     StartupAction, TunnelOptions,
 };
 
@@ -37,6 +37,26 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// What must happen, in file order.
     pub expectations: Vec<Expectation>,
+}
+
+impl Scenario {
+    /// The AWS VPN connection this scenario describes, AWS's defaults
+    /// applied: the tunnels' options, the customer gateway's address
+    /// (`topology.cgw_address`) and ASN (`aws.cgw_asn`, else `cgw.bgp.asn`),
+    /// routing and gateway.
+    pub fn vpn_connection(&self) -> aws::VpnConnection {
+        let mut vpn = aws::VpnConnection::new(self.topology.cgw_address);
+        vpn.tunnels = [self.aws.tunnel1.resolve(), self.aws.tunnel2.resolve()];
+        vpn.routing = match self.aws.routing {
+            Routing::Bgp => aws::Routing::Bgp {
+                aws_asn: self.aws.asn,
+            },
+            Routing::Static => aws::Routing::Static,
+        };
+        vpn.cgw_asn = self.aws.cgw_asn.unwrap_or(self.cgw.bgp.asn);
+        vpn.gateway = self.aws.gateway;
+        vpn
+    }
 }
 
 /// An IP prefix (`"198.18.0.0/24"`); host bits must be zero.
@@ -348,6 +368,10 @@ pub struct Aws {
     /// The connection's static routes (only with `routing = "static"`).
     #[serde(default)]
     pub static_routes: Vec<Prefix>,
+    /// The BGP ASN of the customer gateway resource in AWS (default:
+    /// `cgw.bgp.asn`; set it to differ for an ASN mismatch).
+    #[serde(default)]
+    pub cgw_asn: Option<u32>,
     /// Whether the VPC route table learns the VPN's routes (default true).
     #[serde(default = "yes")]
     pub route_propagation: bool,
@@ -366,6 +390,7 @@ impl Default for Aws {
             asn: defaults::AWS_ASN,
             routing: Routing::Bgp,
             static_routes: Vec::new(),
+            cgw_asn: None,
             route_propagation: true,
             tunnel1: AwsTunnelOptions::default(),
             tunnel2: AwsTunnelOptions::default(),
