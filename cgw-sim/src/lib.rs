@@ -5,9 +5,11 @@
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
 //! - [`node`]: lab nodes: the IPsec tunnel gateway.
+//! - [`scenario`]: the scenario file format (TOML) and its loader.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 
 pub mod aws;
 pub mod diagnosis;
 pub mod node;
+pub mod scenario;
 pub mod selftest;
