@@ -12,6 +12,8 @@
 //!   the RIB, exports into the sessions, prefix limits enforced with
 //!   Cease 6/1.
 
+#![warn(missing_docs)]
+
 pub mod rib;
 pub mod route;
 pub mod session;

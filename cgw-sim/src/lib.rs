@@ -8,6 +8,8 @@
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 
+#![warn(missing_docs)]
+
 pub mod aws;
 pub mod diagnosis;
 pub mod node;

@@ -10,6 +10,8 @@
 //! - [`esp`]: ESP security associations (seal, open, anti-replay).
 //! - [`natt`]: NAT traversal helpers (detection hashes, UDP encapsulation).
 
+#![warn(missing_docs)]
+
 pub mod crypto;
 pub mod esp;
 pub mod natt;
