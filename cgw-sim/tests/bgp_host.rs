@@ -319,6 +319,8 @@ fn too_many_prefixes_get_cease_6_1_and_the_session_flaps() {
     l.run_until(Duration::from_secs(60), "flapping", |l| {
         l.established_count(l.cgw) >= 3 && l.notifications_sent(l.aws).len() >= 3
     });
+    assert!(l.node(l.aws).open_connections() <= 1);
+    assert!(l.node(l.cgw).open_connections() <= 1);
     assert!(l
         .notifications_sent(l.aws)
         .iter()
@@ -338,6 +340,7 @@ fn same_seed_same_pcap_and_tshark_sees_clean_bgp() {
     let b = capture(9);
     assert!(!a.is_empty());
     assert!(a == b, "same seed, different captures");
+    assert!(capture(10) != a, "another seed, same capture");
     let path: PathBuf = std::env::temp_dir().join(format!("bgp_host-{}.pcap", std::process::id()));
     std::fs::write(&path, &a).unwrap();
     let out = Command::new("tshark")

@@ -76,9 +76,11 @@ impl BgpHost {
         }
     }
 
-    /// Adds a peer at `config.address` (an IPv4 address) to the speaker and
-    /// listens on port 179 for its connections. Start it with
-    /// [`BgpHost::start`].
+    /// Adds a peer at `config.address` to the speaker and listens on port
+    /// 179 for its connections (every peer's: the speaker refuses those it
+    /// does not want, e.g. an active peer's outside a collision). Start it
+    /// with [`BgpHost::start`]. The host is IPv4 only: an IPv6 peer address
+    /// is refused with [`ConfigError::NoFamily`](bgp::session::ConfigError).
     pub fn add_peer(&mut self, config: PeerConfig) -> Result<PeerId, bgp::session::ConfigError> {
         let IpAddr::V4(addr) = config.address else {
             return Err(bgp::session::ConfigError::NoFamily);
