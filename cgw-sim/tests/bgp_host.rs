@@ -13,6 +13,7 @@ use bgp::route::{IpNet, PathAttributes};
 use bgp::session::{SessionConfig, SessionEvent, State};
 use bgp::speaker::{PeerConfig, PeerId, Speaker, SpeakerEvent};
 use cgw_sim::node::BgpHost;
+use lab::wire::{Ipv4Info, PROTO_TCP};
 use lab::{Fault, Host, HostConfig, IfaceId, LinkConfig, LinkId, NodeId, Sim, TapId};
 
 const AWS_INSIDE: Ipv4Addr = Ipv4Addr::new(169, 254, 10, 1);
@@ -192,6 +193,30 @@ impl Lab {
             .collect()
     }
 
+    /// When the last TCP segment carrying data to `dst` entered the link
+    /// (since the epoch), from the tap.
+    fn last_data_to(&self, dst: Ipv4Addr) -> Option<Duration> {
+        let bytes = self.sim.pcap(self.tap).unwrap().bytes();
+        let mut last = None;
+        let mut off = 24;
+        while off + 16 <= bytes.len() {
+            let word = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap());
+            let ts =
+                Duration::from_secs(word(off).into()) + Duration::from_micros(word(off + 4).into());
+            let caplen = word(off + 8) as usize;
+            let p = &bytes[off + 16..off + 16 + caplen];
+            let info = Ipv4Info::parse(p).unwrap();
+            if info.dst == dst && info.protocol == PROTO_TCP {
+                let l4 = &p[info.header_len..info.total_len];
+                if l4.len() > usize::from(l4[12] >> 4) * 4 {
+                    last = Some(ts);
+                }
+            }
+            off += 16 + caplen;
+        }
+        last
+    }
+
     fn established_count(&self, id: NodeId) -> usize {
         self.node(id)
             .events()
@@ -267,6 +292,14 @@ fn link_down_expires_hold_timer_then_session_comes_back() {
         let (t, code, sub) = l.notifications_sent(id)[0];
         assert_eq!((code, sub), (4, 0));
         let after = t - down;
+        // exactly the hold time after the last message arrived (5 ms link)
+        let dst = if id == l.aws { AWS_INSIDE } else { CGW_INSIDE };
+        let last = l
+            .last_data_to(dst)
+            .expect("messages before the link went down");
+        let arrived = l.sim.epoch() + last + Duration::from_millis(5);
+        assert!(arrived <= down);
+        assert_eq!(t - arrived, Duration::from_secs(30), "hold timer of {dst}");
         // the hold timer started at the last message received, at most one
         // keepalive interval (10 s) before the link went down
         assert!(
