@@ -2,7 +2,10 @@
 //! engines: the IPsec tunnel gateway, which the customer gateway and the AWS
 //! mock are made of.
 
+pub mod bgp_host;
 pub mod tunnel;
+
+pub use bgp_host::{BgpHost, BGP_PORT};
 
 pub use tunnel::{
     DownCause, GatewayConfig, GatewayEvent, GatewayStats, TunnelConfig, TunnelEventKind,
