@@ -5,11 +5,13 @@
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
 //! - [`node`]: lab nodes: the IPsec tunnel gateway.
+//! - [`runner`]: runs scenarios in the simulated lab and reports.
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 
 pub mod aws;
 pub mod diagnosis;
 pub mod node;
+pub mod runner;
 pub mod scenario;
 pub mod selftest;

@@ -1,0 +1,126 @@
+//! The scenario runner: the catalogue files in `scenarios/` pass, an
+//! inverted scenario fails, unsupported assertions fail, and one seed gives
+//! one report.
+
+use std::path::PathBuf;
+
+use cgw_sim::runner::{self, junit_xml};
+use cgw_sim::scenario::Scenario;
+
+fn repo_file(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(rel)
+}
+
+fn load(rel: &str) -> Scenario {
+    Scenario::load(repo_file(rel)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn assert_passes(rel: &str) {
+    let r = runner::run(&load(rel));
+    assert!(r.passed, "{rel} failed:\n{r}");
+}
+
+#[test]
+fn happy_path_static_passes() {
+    assert_passes("scenarios/happy-path-static.toml");
+}
+
+#[test]
+fn wrong_dh_group_passes() {
+    assert_passes("scenarios/wrong-dh-group.toml");
+}
+
+#[test]
+fn firewall_drops_udp500_passes() {
+    assert_passes("scenarios/firewall-drops-udp500.toml");
+}
+
+#[test]
+fn every_file_in_the_default_directory_passes() {
+    let dir = repo_file("scenarios");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let s = Scenario::load(&p).unwrap_or_else(|e| panic!("{e}"));
+            let r = runner::run(&s);
+            assert!(r.passed, "{}:\n{r}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 3);
+}
+
+#[test]
+fn inverted_scenario_fails() {
+    let s = load("cgw-sim/tests/scenarios/inverted-wrong-dh-group.toml");
+    let r = runner::run(&s);
+    assert!(!r.passed, "an inverted scenario passed:\n{r}");
+    assert!(!r.expectations[0].passed, "{r}");
+    assert!(
+        r.expectations[0].observed.contains("no-proposal-chosen"),
+        "{r}"
+    );
+    // Tunnel 2 is fine: only the wrong expectation fails.
+    assert!(r.expectations[1].passed, "{r}");
+    assert!(!r.diagnoses.is_empty());
+    let xml = junit_xml(&[r]);
+    assert!(xml.contains("<failure"), "{xml}");
+}
+
+#[test]
+fn bgp_expectations_fail_as_not_supported() {
+    let s = load("scenarios/pending/happy-path-bgp.toml");
+    let r = runner::run(&s);
+    assert!(!r.passed);
+    let bgp: Vec<_> = r
+        .expectations
+        .iter()
+        .filter(|e| e.description.contains("bgp"))
+        .collect();
+    assert!(!bgp.is_empty());
+    for e in bgp {
+        assert!(!e.passed);
+        assert!(e.observed.contains("not supported yet"), "{}", e.observed);
+    }
+}
+
+#[test]
+fn unsupported_faults_fail_the_scenario() {
+    let text = r#"
+[scenario]
+name = "unsupported-fault"
+[aws]
+routing = "static"
+[[fault]]
+at = "10s"
+restart = "cgw"
+[[expect]]
+within = "30s"
+tunnel = 1
+phase2 = "established"
+"#;
+    let s = Scenario::from_toml(text, "unsupported.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(!r.passed, "{r}");
+    assert!(
+        r.errors.iter().any(|e| e.contains("not supported yet")),
+        "{r}"
+    );
+}
+
+#[test]
+fn same_seed_same_report() {
+    for rel in [
+        "scenarios/firewall-drops-udp500.toml",
+        "scenarios/wrong-dh-group.toml",
+    ] {
+        let s = load(rel);
+        let a = runner::run_with_seed(&s, 7);
+        let b = runner::run_with_seed(&s, 7);
+        assert_eq!(a, b, "{rel}");
+        assert_eq!(a.to_json(), b.to_json());
+    }
+}
