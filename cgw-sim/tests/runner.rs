@@ -124,3 +124,38 @@ fn same_seed_same_report() {
         assert_eq!(a.to_json(), b.to_json());
     }
 }
+
+#[test]
+fn source_ip_mismatch_passes() {
+    assert_passes("scenarios/source-ip-mismatch.toml");
+}
+
+#[test]
+fn link_down_blackholes_traffic_on_tunnel_1() {
+    let text = r#"
+[scenario]
+name = "tunnel1-path-down"
+[aws]
+routing = "static"
+[aws.tunnel1]
+dpd_timeout_seconds = 30
+[[fault]]
+at = "20s"
+link_down = "aws1-wan"
+[[expect]]
+within = "10s"
+tunnel = 1
+phase2 = "established"
+[[expect]]
+at = "25s"
+ping = { from = "onprem", to = "vpc" }
+result = "timeout"
+[[expect]]
+after = "40s"
+tunnel = 2
+phase2 = "established"
+"#;
+    let s = Scenario::from_toml(text, "link-down.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(r.passed, "{r}");
+}

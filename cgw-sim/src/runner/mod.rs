@@ -8,9 +8,29 @@
 //! `aws1` / `aws2` (one [`TunnelGateway`] each, configured from the AWS
 //! tunnel options) - a VPC router - `vpc-lan` - `vpc` host.
 //!
-//! What is supported, and what is reported as a failed expectation or a
-//! failed fault saying "not supported yet" (never silently passed), is
-//! listed in `docs/scenarios.md`'s runner section and in [`run`].
+//! Supported:
+//! - the CGW's two tunnels from `[cgw.tunnelN.ike]` (AWS algorithm names
+//!   mapped to engine proposals, PSK, `role`, `enabled`); AWS's two tunnel
+//!   endpoints from `[aws.tunnelN]` through [`crate::aws::TunnelOptions`]
+//!   (`PreferOwn`, responder unless `startup_action = "start"`);
+//! - static routes only: the CGW routes the VPC CIDR (and
+//!   `cgw.static_routes`) into the first tunnel that is up, the VPC router
+//!   routes the on-prem CIDR to the first AWS endpoint that is up (no route
+//!   with `route_propagation = false`); a failed CGW tunnel is initiated
+//!   again after [`RETRY_INTERVAL`];
+//! - faults: `block`/`unblock` (UDP port, ESP, address, on a named link),
+//!   `link_down`/`link_up`, `impair` (latency, jitter, loss, MTU),
+//!   `set_cgw_source_address`;
+//! - expectations: `phaseN` state and cause per tunnel (the CGW's view;
+//!   `down` also matches `failed`), `ping` from `onprem` to `vpc`
+//!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`]),
+//!   `diagnosis` (code and text), `notification = "non-redundant"` (exactly
+//!   one tunnel up).
+//!
+//! Everything else (BGP, route tables, TCP, AWS logs, measures, other
+//! notifications, NAT, IKEv1, DPD on the CGW, probes, the other faults) is
+//! reported as a failed expectation or a scenario error saying "not
+//! supported yet": never silently passed.
 //!
 //! The run is deterministic: one scenario and one seed give one report.
 
@@ -98,6 +118,45 @@ impl Node for PingHost {
             0 => self.replies.push((seq, now)),
             _ => {}
         }
+    }
+
+    fn handle_timeout(&mut self, _now: Instant) {}
+
+    fn poll_transmit(&mut self) -> Option<(IfaceId, Vec<u8>)> {
+        self.out.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+/// A transparent two-port box on the CGW's WAN path that, once set,
+/// rewrites the CGW's source address (and the reverse destination): the
+/// `set_cgw_source_address` fault. Ports are kept, so NAT detection sees
+/// only an address change.
+struct SourceRewrite {
+    cgw: Ipv4Addr,
+    to: Option<Ipv4Addr>,
+    out: VecDeque<(IfaceId, Vec<u8>)>,
+}
+
+impl Node for SourceRewrite {
+    fn handle_packet(&mut self, _now: Instant, iface: IfaceId, packet: &[u8]) {
+        let mut p = packet.to_vec();
+        if let (Some(to), Some(info)) = (self.to, Ipv4Info::parse(packet)) {
+            if iface == IfaceId(0) && info.src == self.cgw {
+                wire::rewrite_src(&mut p, to, None);
+            } else if iface == IfaceId(1) && info.dst == to {
+                wire::rewrite_dst(&mut p, self.cgw, None);
+            }
+        }
+        let out = if iface == IfaceId(0) {
+            IfaceId(1)
+        } else {
+            IfaceId(0)
+        };
+        self.out.push_back((out, p));
     }
 
     fn handle_timeout(&mut self, _now: Instant) {}
@@ -306,6 +365,10 @@ struct Lab {
     aws: [NodeId; 2],
     onprem: NodeId,
     vpc_router: NodeId,
+    internet: NodeId,
+    rewrite: NodeId,
+    /// The CGW's source address as AWS sees it, when a fault changed it.
+    cgw_source: Option<Ipv4Addr>,
     links: Vec<(&'static str, LinkId)>,
     /// Firewall rules added by `block`, to remove on `unblock`.
     blocks: Vec<(Filter, LinkId, Vec<RuleId>)>,
@@ -420,6 +483,11 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
     let aws1 = sim.add_node(aws_iter.next().expect("two AWS tunnels"));
     let aws2 = sim.add_node(aws_iter.next().expect("two AWS tunnels"));
     let internet = sim.add_node(internet);
+    let rewrite = sim.add_node(SourceRewrite {
+        cgw: topo.cgw_address,
+        to: None,
+        out: VecDeque::new(),
+    });
     let vpc_router = sim.add_node(vpc_router);
     let onprem = sim.add_node(PingHost::new(topo.onprem_host));
     let vpc = sim.add_node(PingHost::new(topo.vpc_host));
@@ -450,9 +518,15 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
     ));
     links.push((
         "cgw-wan",
-        sim.connect((cgw, OUTSIDE), (internet, IfaceId(0)), cfg("cgw-wan", 15))
-            .ok_or_else(err)?,
+        sim.connect(
+            (rewrite, IfaceId(1)),
+            (internet, IfaceId(0)),
+            cfg("cgw-wan", 15),
+        )
+        .ok_or_else(err)?,
     ));
+    sim.connect((cgw, OUTSIDE), (rewrite, IfaceId(0)), LinkConfig::default())
+        .ok_or_else(err)?;
     links.push((
         "aws1-wan",
         sim.connect((aws1, OUTSIDE), (internet, IfaceId(1)), cfg("aws1-wan", 15))
@@ -501,6 +575,9 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             aws: [aws1, aws2],
             onprem,
             vpc_router,
+            internet,
+            rewrite,
+            cgw_source: None,
             links,
             blocks: Vec::new(),
         },
@@ -581,6 +658,17 @@ fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), String> {
             lab.sim.set_link_config(link, c);
             Ok(())
         }
+        FaultAction::SetCgwSourceAddress(IpAddr::V4(a)) => {
+            let a = *a;
+            lab.sim.with_node(lab.rewrite, |r: &mut SourceRewrite| {
+                r.to = (a != r.cgw).then_some(a);
+            });
+            lab.sim.with_node(lab.internet, |r: &mut Router| {
+                r.add_route(LabPrefix::host(a), IfaceId(0))
+            });
+            lab.cgw_source = Some(a);
+            Ok(())
+        }
         other => Err(format!("{} is not supported yet", fault_name(other))),
     }
 }
@@ -633,8 +721,8 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
     };
     let Built {
         mut lab,
-        cgw_ctx,
-        aws_ctx,
+        mut cgw_ctx,
+        mut aws_ctx,
     } = built;
     let end = scenario
         .expectations
@@ -750,6 +838,10 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         diagnoses: Vec::new(),
         timeline: Vec::new(),
     };
+    if let Some(src) = lab.cgw_source {
+        cgw_ctx.cgw_source = Some(IpAddr::V4(src));
+        aws_ctx.cgw_source = Some(IpAddr::V4(src));
+    }
     let sides: [(&'static str, NodeId, &Context, Option<u8>); 3] = [
         ("cgw", lab.cgw, &cgw_ctx, None),
         ("aws", lab.aws[0], &aws_ctx, Some(1)),
@@ -768,7 +860,13 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
                 TunnelEventKind::ChildRekeyed { .. } => "child SA rekeyed".to_string(),
                 TunnelEventKind::IkeRekeyed => "IKE SA rekeyed".to_string(),
                 TunnelEventKind::Down { cause, was_up } => {
-                    let (code, d) = cause_code(cause, ctx);
+                    let mut ctx = ctx.clone();
+                    let aws = [
+                        scenario.topology.aws_tunnel1_address,
+                        scenario.topology.aws_tunnel2_address,
+                    ];
+                    ctx.aws_address = Some(IpAddr::V4(aws[usize::from(tunnel == 2)]));
+                    let (code, d) = cause_code(cause, &ctx);
                     if let Some(d) = d {
                         obs.diagnoses.push(Diagnosed {
                             at,
