@@ -159,3 +159,8 @@ phase2 = "established"
     let r = runner::run(&s);
     assert!(r.passed, "{r}");
 }
+
+#[test]
+fn failover_dpd_passes() {
+    assert_passes("scenarios/failover-dpd.toml");
+}

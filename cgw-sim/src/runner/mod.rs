@@ -27,8 +27,10 @@
 //!   `diagnosis` (code and text), `notification = "non-redundant"` (exactly
 //!   one tunnel up).
 //!
+//! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied.
+//!
 //! Everything else (BGP, route tables, TCP, AWS logs, measures, other
-//! notifications, NAT, IKEv1, DPD on the CGW, probes, the other faults) is
+//! notifications, NAT, IKEv1, probes, the other faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
 //!
@@ -45,12 +47,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ike::crypto::{DhGroup, Secret};
-use ike::sa::{EspProposal, IkeConfig, IkeProposal};
+use ike::sa::{Dpd, EspProposal, IkeConfig, IkeProposal, Lifetimes};
 use lab::wire::{self, Ipv4Info, Prefix as LabPrefix, PROTO_ESP, PROTO_ICMP, PROTO_UDP};
 use lab::{IfaceId, LinkConfig, LinkId, Node, NodeId, Router, Rule, RuleId, Sim};
 
 use crate::aws::options::generate_psk;
-use crate::aws::{Encryption, Integrity, StartupAction};
+use crate::aws::{DpdTimeoutAction, Encryption, Integrity, StartupAction};
 use crate::diagnosis::{Context, Diagnosis};
 use crate::node::{
     DownCause, GatewayConfig, GatewayEvent, TunnelConfig, TunnelEventKind, TunnelGateway, TunnelId,
@@ -303,9 +305,6 @@ fn unsupported_config(s: &Scenario) -> Vec<String> {
                 i + 1
             ));
         }
-        if t.ike.dpd.is_some() {
-            v.push(format!("cgw.tunnel{}.ike.dpd: not supported yet", i + 1));
-        }
     }
     if !s.cgw.probes.is_empty() {
         v.push("cgw.probes: not supported yet".into());
@@ -424,7 +423,17 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         if i == 0 {
             cgw_ike_all = (ikep.clone(), espp.clone());
         }
-        let cgw_cfg = IkeConfig::new(Secret::new(cgw_psk.into_bytes()), ikep, espp);
+        let mut cgw_cfg = IkeConfig::new(Secret::new(cgw_psk.into_bytes()), ikep, espp);
+        cgw_cfg.lifetimes = Lifetimes {
+            ike: cgw_t.ike.phase1_lifetime,
+            child: cgw_t.ike.phase2_lifetime,
+            ..cgw_cfg.lifetimes
+        };
+        cgw_cfg.dpd = cgw_t.ike.dpd.as_ref().map(|d| Dpd {
+            delay: d.interval,
+            timeout: d.timeout,
+            action: d.action.engine(),
+        });
         cgw_tunnels.push(TunnelConfig {
             peer: aws_addr[i],
             inside_local: inside_cgw,
@@ -744,6 +753,15 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         .iter()
         .map(|t| t.enabled && t.ike.role == Role::Initiator)
         .collect();
+    let restarts: Vec<bool> = [&scenario.cgw.tunnel1, &scenario.cgw.tunnel2]
+        .iter()
+        .map(|t| {
+            t.ike
+                .dpd
+                .as_ref()
+                .is_some_and(|d| d.action == DpdTimeoutAction::Restart)
+        })
+        .collect();
     let mut last_init: [Option<Duration>; 2] = [None, None];
     let mut tick = Duration::ZERO;
     loop {
@@ -776,10 +794,15 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
                 Some(t0) => {
                     let last = events.iter().rfind(|e| e.tunnel.0 == i);
                     match last {
-                        Some(e) if e.at - epoch >= t0 => {
-                            matches!(e.kind, TunnelEventKind::Down { .. })
-                                && now - e.at >= RETRY_INTERVAL
-                        }
+                        Some(e) if e.at - epoch >= t0 => match &e.kind {
+                            // The engine restarts the IKE SA itself.
+                            TunnelEventKind::Down {
+                                cause: DownCause::DpdTimeout { .. },
+                                ..
+                            } if restarts[i] => false,
+                            TunnelEventKind::Down { .. } => now - e.at >= RETRY_INTERVAL,
+                            _ => false,
+                        },
                         _ => false,
                     }
                 }
