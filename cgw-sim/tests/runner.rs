@@ -164,3 +164,33 @@ phase2 = "established"
 fn failover_dpd_passes() {
     assert_passes("scenarios/failover-dpd.toml");
 }
+
+#[test]
+fn wrong_route_and_measure_expectations_fail() {
+    let text = r#"
+[scenario]
+name = "inverted-routes"
+[aws]
+routing = "static"
+static_routes = ["198.18.0.0/16"]
+[[expect]]
+after = "5s"
+cgw_routes = { contains = "198.19.0.0/16", via_tunnel = 2 }
+[[expect]]
+within = "30s"
+vpc_route_table = { lacks = "198.18.0.0/16" }
+[[expect]]
+within = "30s"
+measure = "tunnel_up_time"
+below = "1ms"
+"#;
+    let s = Scenario::from_toml(text, "inverted-routes.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(!r.passed, "{r}");
+    // The VPC table is empty before the tunnels are up: `lacks` holds at 0s.
+    assert_eq!(
+        r.expectations.iter().map(|e| e.passed).collect::<Vec<_>>(),
+        [false, true, false],
+        "{r}"
+    );
+}

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use crate::node::{DownCause, TunnelEventKind};
 use crate::scenario::{
-    format_duration, Assertion, Cause, Expectation, Notification, Phase, PingResult, Routing,
-    SaState, Scenario, Timing,
+    format_duration, Assertion, Cause, Expectation, Measure, Notification, Phase, PingResult,
+    RouteCheck, Routing, SaState, Scenario, Timing,
 };
 
 use super::report::ExpectationResult;
-use super::{down_cause_code, Observed};
+use super::{down_cause_code, lab_prefix, Observed, RouteSnapshot};
+use lab::Prefix as LabPrefix;
 
 /// The stable code of a scenario cause (the diagnosis vocabulary).
 pub(crate) fn cause_str(c: Cause) -> &'static str {
@@ -356,12 +357,16 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             )
         }
         Assertion::VpcRouteTable(c) => (
-            format!("vpc_route_table {c:?}"),
-            unsupported("route table checks"),
+            format!("vpc_route_table {}", route_check_text(c)),
+            route_check(timing, obs, c, |snap| {
+                snap.vpc.iter().map(|p| (*p, None)).collect()
+            }),
         ),
         Assertion::CgwRoutes(c) => (
-            format!("cgw_routes {c:?}"),
-            unsupported("route table checks"),
+            format!("cgw_routes {}", route_check_text(c)),
+            route_check(timing, obs, c, |snap| {
+                snap.cgw.iter().map(|(p, t)| (*p, Some(*t))).collect()
+            }),
         ),
         Assertion::Tcp { from, to, port, .. } => {
             (format!("tcp {from} -> {to}:{port}"), unsupported("tcp"))
@@ -369,12 +374,123 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
         Assertion::AwsLog(m) => (format!("aws_log {m:?}"), unsupported("aws_log")),
         Assertion::Measure { measure, below } => (
             format!("{measure:?} below {}", format_duration(*below)),
-            unsupported("measure"),
+            measure_check(obs, *measure, *below),
         ),
     };
     ExpectationResult {
         description: format!("{} {description}", timing_text(timing)),
         passed,
         observed,
+    }
+}
+
+fn route_check_text(c: &RouteCheck) -> String {
+    match c {
+        RouteCheck::Contains { prefix, via_tunnel } => format!(
+            "contains {prefix}{}",
+            via_tunnel
+                .map(|t| format!(" via tunnel {}", t.number()))
+                .unwrap_or_default()
+        ),
+        RouteCheck::Lacks(p) => format!("lacks {p}"),
+    }
+}
+
+/// A route table check over the per-tick snapshots.
+fn route_check(
+    timing: Timing,
+    obs: &Observed,
+    c: &RouteCheck,
+    table: impl Fn(&RouteSnapshot) -> Vec<(LabPrefix, Option<usize>)>,
+) -> (bool, String) {
+    let holds = |snap: &RouteSnapshot| -> (bool, String) {
+        let t = table(snap);
+        let text = if t.is_empty() {
+            "empty".to_string()
+        } else {
+            t.iter()
+                .map(|(p, via)| match via {
+                    Some(i) => format!("{}/{} via tunnel {}", p.addr(), p.len(), i + 1),
+                    None => format!("{}/{}", p.addr(), p.len()),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let ok = match c {
+            RouteCheck::Contains { prefix, via_tunnel } => lab_prefix(prefix).is_some_and(|p| {
+                t.iter().any(|(q, via)| {
+                    *q == p && via_tunnel.is_none_or(|want| via.is_none_or(|v| v == want.index()))
+                })
+            }),
+            RouteCheck::Lacks(prefix) => {
+                lab_prefix(prefix).is_none_or(|p| t.iter().all(|(q, _)| *q != p))
+            }
+        };
+        (ok, text)
+    };
+    let at = |t: Duration| obs.routes.iter().rev().find(|s| s.at <= t);
+    match timing {
+        Timing::At(t) => match at(t) {
+            Some(s) => holds(s),
+            None => (false, "no route table yet".into()),
+        },
+        Timing::Within(t) => {
+            let mut last = (false, "no route table yet".to_string());
+            for s in obs.routes.iter().filter(|s| s.at <= t) {
+                let r = holds(s);
+                if r.0 {
+                    return (true, format!("{} at {}", r.1, format_duration(s.at)));
+                }
+                last = r;
+            }
+            (
+                false,
+                format!("{} (never held by {})", last.1, format_duration(t)),
+            )
+        }
+        Timing::After(t) => {
+            let mut last = (true, String::new());
+            let from = at(t).map(|s| s.at).unwrap_or(t);
+            for s in obs.routes.iter().filter(|s| s.at >= from) {
+                let r = holds(s);
+                if !r.0 {
+                    return (false, format!("{} at {}", r.1, format_duration(s.at)));
+                }
+                last = r;
+            }
+            last
+        }
+    }
+}
+
+/// A measured value against its bound.
+fn measure_check(obs: &Observed, m: Measure, below: Duration) -> (bool, String) {
+    let value = match m {
+        Measure::TunnelUpTime => {
+            let up = |i: usize| {
+                obs.cgw_events
+                    .iter()
+                    .find(|(_, t, k)| *t == i && matches!(k, crate::node::TunnelEventKind::Up))
+                    .map(|e| e.0)
+            };
+            match (up(0), up(1)) {
+                (Some(a), Some(b)) => Ok(a.max(b)),
+                _ => Err("both tunnels never came up".to_string()),
+            }
+        }
+        Measure::FailoverTime => match obs.path_failed {
+            None => Err("no link_down or block fault to measure from".into()),
+            Some(f) => obs
+                .probes
+                .iter()
+                .find(|p| p.sent > f && p.answered())
+                .map(|p| p.sent - f)
+                .ok_or_else(|| "no ping answered after the path failed".to_string()),
+        },
+        Measure::BgpEstablishedTime => Err("BGP in the runner: not supported yet".into()),
+    };
+    match value {
+        Ok(v) => (v < below, format_duration(v)),
+        Err(e) => (false, e),
     }
 }

@@ -25,11 +25,15 @@
 //!   `down` also matches `failed`), `ping` from `onprem` to `vpc`
 //!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`]),
 //!   `diagnosis` (code and text), `notification = "non-redundant"` (exactly
-//!   one tunnel up).
+//!   one tunnel up), `cgw_routes` and `vpc_route_table` (sampled every
+//!   tick; the VPC table holds `aws.static_routes` while propagation is on
+//!   and an endpoint is up), `measure` `tunnel_up_time` and
+//!   `failover_time` (from the first `link_down`/`block` to the first
+//!   answered ping after it).
 //!
 //! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied.
 //!
-//! Everything else (BGP, route tables, TCP, AWS logs, measures, other
+//! Everything else (BGP, TCP, AWS logs, the BGP measure, other
 //! notifications, NAT, IKEv1, probes, the other faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
@@ -207,6 +211,19 @@ pub(crate) struct Observed {
     pub probes: Vec<Probe>,
     pub diagnoses: Vec<Diagnosed>,
     pub timeline: Vec<TimelineEntry>,
+    /// Per tick: the CGW's routes (prefix, tunnel index) and the VPC route
+    /// table's prefixes.
+    pub routes: Vec<RouteSnapshot>,
+    /// When the first fault that cuts tunnel 1's path (a `link_down` or a
+    /// `block`) was applied.
+    pub path_failed: Option<Duration>,
+}
+
+/// The route tables at one tick.
+pub(crate) struct RouteSnapshot {
+    pub at: Duration,
+    pub cgw: Vec<(LabPrefix, usize)>,
+    pub vpc: Vec<LabPrefix>,
 }
 
 fn lab_prefix(p: &Prefix) -> Option<LabPrefix> {
@@ -764,11 +781,18 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         .collect();
     let mut last_init: [Option<Duration>; 2] = [None, None];
     let mut tick = Duration::ZERO;
+    let mut snapshots = Vec::new();
+    let mut path_failed = None;
     loop {
         // Faults due at or before this tick.
         while next_fault < faults.len() && faults[next_fault].at <= tick {
             let f = faults[next_fault];
             lab.sim.run_until(epoch + f.at);
+            if path_failed.is_none()
+                && matches!(f.action, FaultAction::LinkDown(_) | FaultAction::Block(_))
+            {
+                path_failed = Some(f.at);
+            }
             if let Err(e) = apply_fault(&mut lab, &f.action) {
                 notes.push(format!(
                     "fault at {}: {e}",
@@ -825,6 +849,7 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         }
         // Static routes: the first tunnel that is up.
         steer_routes(&mut lab, scenario);
+        snapshots.push(snapshot(&lab, scenario, tick));
         if tick >= end {
             break;
         }
@@ -860,6 +885,8 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         probes,
         diagnoses: Vec::new(),
         timeline: Vec::new(),
+        routes: snapshots,
+        path_failed,
     };
     if let Some(src) = lab.cgw_source {
         cgw_ctx.cgw_source = Some(IpAddr::V4(src));
@@ -932,6 +959,28 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
     }
     rep.finish();
     rep
+}
+
+/// The route tables now. The VPC route table holds the connection's static
+/// routes (`aws.static_routes`) while route propagation is on and at least
+/// one AWS endpoint is up, as AWS propagates static VPN routes.
+fn snapshot(lab: &Lab, s: &Scenario, at: Duration) -> RouteSnapshot {
+    let cgw = lab
+        .sim
+        .node::<TunnelGateway>(lab.cgw)
+        .map(|g| g.routes().iter().map(|(p, t)| (*p, t.0)).collect())
+        .unwrap_or_default();
+    let any_up = lab.aws.iter().any(|id| {
+        lab.sim
+            .node::<TunnelGateway>(*id)
+            .is_some_and(|g| g.is_up(TunnelId(0)))
+    });
+    let vpc = if s.aws.route_propagation && any_up {
+        s.aws.static_routes.iter().filter_map(lab_prefix).collect()
+    } else {
+        Vec::new()
+    };
+    RouteSnapshot { at, cgw, vpc }
 }
 
 fn steer_routes(lab: &mut Lab, s: &Scenario) {
