@@ -194,3 +194,57 @@ below = "1ms"
         "{r}"
     );
 }
+
+fn cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cgw-sim"))
+        .current_dir(repo_file(""))
+        .args(args)
+        .output()
+        .expect("cgw-sim runs")
+}
+
+#[test]
+fn lab_run_cli_exit_codes_json_and_junit() {
+    let dir = std::env::temp_dir().join(format!("cgw-sim-runner-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("r.json");
+    let junit = dir.join("r.xml");
+    let out = cli(&[
+        "lab",
+        "run",
+        "--seed",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("PASS wrong-dh-group (seed 3)"), "{stdout}");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(j["passed"], true);
+    assert!(j["scenarios"].as_array().unwrap().len() >= 3);
+    let x = std::fs::read_to_string(&junit).unwrap();
+    assert!(x.contains("<testsuite name=\"wrong-dh-group\""), "{x}");
+    assert!(!x.contains("<failure"), "{x}");
+
+    // The inverted file fails, and so does the exit code.
+    let out = cli(&[
+        "lab",
+        "run",
+        "cgw-sim/tests/scenarios/inverted-wrong-dh-group.toml",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL inverted-wrong-dh-group"));
+
+    // A load error names file:line:col and fails the run.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[scenario]\nname = \"x\"\nbogus = 1\n").unwrap();
+    let out = cli(&["lab", "run", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:3:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
