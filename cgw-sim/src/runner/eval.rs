@@ -356,6 +356,10 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
                 unsupported(why),
             )
         }
+        Assertion::VpcRouteTable(c) | Assertion::CgwRoutes(c) if s.aws.routing == Routing::Bgp => (
+            format!("route table {}", route_check_text(c)),
+            unsupported("route tables fed by BGP"),
+        ),
         Assertion::VpcRouteTable(c) => (
             format!("vpc_route_table {}", route_check_text(c)),
             route_check(timing, obs, c, |snap| {

@@ -45,6 +45,9 @@ pub struct ScenarioReport {
     /// runner does not support yet, a topology it could not build. Any
     /// entry fails the scenario.
     pub errors: Vec<String>,
+    /// Informational notes that do not fail the scenario (how the runner
+    /// stood in for something it does not run yet).
+    pub notes: Vec<String>,
     /// The diagnoses of the failures seen, in words.
     pub diagnoses: Vec<String>,
     /// Tunnel state changes, in time order.
@@ -59,6 +62,7 @@ impl ScenarioReport {
             passed: false,
             expectations: Vec::new(),
             errors: Vec::new(),
+            notes: Vec::new(),
             diagnoses: Vec::new(),
             timeline: Vec::new(),
         }
@@ -85,6 +89,9 @@ impl fmt::Display for ScenarioReport {
         )?;
         for e in &self.errors {
             writeln!(f, "  error: {e}")?;
+        }
+        for n in &self.notes {
+            writeln!(f, "  note: {n}")?;
         }
         for e in &self.expectations {
             writeln!(
