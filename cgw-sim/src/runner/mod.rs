@@ -21,7 +21,8 @@
 //!   again after [`RETRY_INTERVAL`];
 //! - faults: `block`/`unblock` (UDP port, ESP, address, on a named link),
 //!   `link_down`/`link_up`, `impair` (latency, jitter, loss, MTU),
-//!   `set_cgw_source_address`;
+//!   `set_cgw_source_address`, `drop_ike_message` and `mangle_ike_message`
+//!   (the n-th IKE message on the tunnel's path after the fault's time);
 //! - expectations: `phaseN` state and cause per tunnel (the CGW's view;
 //!   `down` also matches `failed`), `ping` from `onprem` to `vpc`
 //!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`]),
@@ -142,15 +143,90 @@ impl Node for PingHost {
 /// rewrites the CGW's source address (and the reverse destination): the
 /// `set_cgw_source_address` fault. Ports are kept, so NAT detection sees
 /// only an address change.
+///
+/// It also drops or mangles the n-th IKE message of a tunnel
+/// (`drop_ike_message`, `mangle_ike_message`).
 struct SourceRewrite {
     cgw: Ipv4Addr,
     to: Option<Ipv4Addr>,
     out: VecDeque<(IfaceId, Vec<u8>)>,
+    ike_faults: Vec<IkeFaultRule>,
+}
+
+/// An armed `drop_ike_message` / `mangle_ike_message`.
+struct IkeFaultRule {
+    /// The AWS endpoint's address (the tunnel).
+    peer: Ipv4Addr,
+    /// Count only messages from the CGW (`Some(true)`) or from AWS.
+    from_cgw: Option<bool>,
+    /// Messages left to let pass before acting on the next one.
+    skip: u32,
+    mangle: bool,
+    done: bool,
+}
+
+/// Whether `p` is an IKE message (UDP 500, or 4500 with the non-ESP
+/// marker), and its UDP payload offset.
+fn ike_payload_offset(p: &[u8]) -> Option<usize> {
+    let info = Ipv4Info::parse(p)?;
+    if info.protocol != PROTO_UDP {
+        return None;
+    }
+    let (sp, dp) = info.ports(p)?;
+    let off = info.header_len + 8;
+    let payload = p.get(off..info.total_len)?;
+    if sp == 500 || dp == 500 {
+        return (payload.len() >= 28).then_some(off);
+    }
+    if (sp == 4500 || dp == 4500) && payload.len() >= 32 && payload[..4] == [0; 4] {
+        return Some(off + 4);
+    }
+    None
+}
+
+impl SourceRewrite {
+    /// Applies the armed IKE faults to a packet crossing from `from_cgw`'s
+    /// side; false when it must be dropped.
+    fn ike_fault(&mut self, from_cgw: bool, p: &mut [u8]) -> bool {
+        let Some(info) = Ipv4Info::parse(p) else {
+            return true;
+        };
+        let Some(off) = ike_payload_offset(p) else {
+            return true;
+        };
+        let peer = if from_cgw { info.dst } else { info.src };
+        let mut keep = true;
+        for r in self.ike_faults.iter_mut().filter(|r| !r.done) {
+            if r.peer != peer || r.from_cgw.is_some_and(|f| f != from_cgw) {
+                continue;
+            }
+            if r.skip > 0 {
+                r.skip -= 1;
+                continue;
+            }
+            r.done = true;
+            if r.mangle {
+                // Flip a byte of the last 16 (inside the integrity check
+                // data of an encrypted message, or the last payload).
+                let last = info.total_len - 1;
+                if last > off {
+                    p[last] ^= 0x5a;
+                    wire::fix_l4_checksum(p);
+                }
+            } else {
+                keep = false;
+            }
+        }
+        keep
+    }
 }
 
 impl Node for SourceRewrite {
     fn handle_packet(&mut self, _now: Instant, iface: IfaceId, packet: &[u8]) {
         let mut p = packet.to_vec();
+        if !self.ike_faults.is_empty() && !self.ike_fault(iface == IfaceId(0), &mut p) {
+            return;
+        }
         if let (Some(to), Some(info)) = (self.to, Ipv4Info::parse(packet)) {
             if iface == IfaceId(0) && info.src == self.cgw {
                 wire::rewrite_src(&mut p, to, None);
@@ -404,6 +480,8 @@ struct Lab {
     vpc_router: NodeId,
     internet: NodeId,
     rewrite: NodeId,
+    /// The AWS endpoints' outside addresses.
+    aws_addr: [Ipv4Addr; 2],
     /// The CGW's source address as AWS sees it, when a fault changed it.
     cgw_source: Option<Ipv4Addr>,
     links: Vec<(&'static str, LinkId)>,
@@ -534,6 +612,7 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         cgw: topo.cgw_address,
         to: None,
         out: VecDeque::new(),
+        ike_faults: Vec::new(),
     });
     let vpc_router = sim.add_node(vpc_router);
     let onprem = sim.add_node(PingHost::new(topo.onprem_host));
@@ -624,6 +703,7 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             vpc_router,
             internet,
             rewrite,
+            aws_addr,
             cgw_source: None,
             links,
             blocks: Vec::new(),
@@ -714,6 +794,22 @@ fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), String> {
                 r.add_route(LabPrefix::host(a), IfaceId(0))
             });
             lab.cgw_source = Some(a);
+            Ok(())
+        }
+        FaultAction::DropIkeMessage(m) | FaultAction::MangleIkeMessage(m) => {
+            if m.n == 0 {
+                return Err("drop/mangle_ike_message: n starts at 1".into());
+            }
+            let peer = lab.aws_addr[m.tunnel.map_or(0, |t| t.index())];
+            let rule = IkeFaultRule {
+                peer,
+                from_cgw: m.from.map(|f| f == crate::scenario::Side::Cgw),
+                skip: m.n - 1,
+                mangle: matches!(action, FaultAction::MangleIkeMessage(_)),
+                done: false,
+            };
+            lab.sim
+                .with_node(lab.rewrite, |r: &mut SourceRewrite| r.ike_faults.push(rule));
             Ok(())
         }
         other => Err(format!("{} is not supported yet", fault_name(other))),
