@@ -96,7 +96,7 @@ name = "unsupported-fault"
 routing = "static"
 [[fault]]
 at = "10s"
-restart = "cgw"
+replace_endpoint = 1
 [[expect]]
 within = "30s"
 tunnel = 1

@@ -22,7 +22,9 @@
 //! - faults: `block`/`unblock` (UDP port, ESP, address, on a named link),
 //!   `link_down`/`link_up`, `impair` (latency, jitter, loss, MTU),
 //!   `set_cgw_source_address`, `drop_ike_message` and `mangle_ike_message`
-//!   (the n-th IKE message on the tunnel's path after the fault's time);
+//!   (the n-th IKE message on the tunnel's path after the fault's time),
+//!   `restart` of `cgw`, `aws1` or `aws2` (a new gateway with the same
+//!   configuration: every SA lost; the CGW initiates again);
 //! - expectations: `phaseN` state and cause per tunnel (the CGW's view;
 //!   `down` also matches `failed`), `ping` from `onprem` to `vpc`
 //!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`]),
@@ -53,7 +55,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ike::crypto::{DhGroup, Secret};
-use ike::sa::{Dpd, EspProposal, IkeConfig, IkeProposal, Lifetimes};
+use ike::sa::{DeletedBy, Dpd, EspProposal, IkeConfig, IkeProposal, Lifetimes};
 use lab::wire::{self, Ipv4Info, Prefix as LabPrefix, PROTO_ESP, PROTO_ICMP, PROTO_UDP};
 use lab::{IfaceId, LinkConfig, LinkId, Node, NodeId, Router, Rule, RuleId, Sim};
 
@@ -437,7 +439,12 @@ fn cause_code(cause: &DownCause, ctx: &Context) -> (&'static str, Option<Diagnos
             (d.code(), Some(d))
         }
         DownCause::DpdTimeout { .. } => ("dpd-timeout", None),
-        DownCause::ChildDeleted(_) | DownCause::IkeClosed(_) => ("peer-deleted", None),
+        DownCause::ChildDeleted(DeletedBy::Peer) | DownCause::IkeClosed(DeletedBy::Peer) => {
+            ("peer-deleted", None)
+        }
+        DownCause::ChildDeleted(DeletedBy::Us) | DownCause::IkeClosed(DeletedBy::Us) => {
+            ("deleted-locally", None)
+        }
     }
 }
 
@@ -472,6 +479,15 @@ fn filter_rules(f: &Filter) -> Vec<Rule> {
     }
 }
 
+/// A gateway by name ("cgw", "aws1", "aws2"): node, configuration and
+/// routes, to restart it.
+type GatewaySlot = (
+    &'static str,
+    NodeId,
+    GatewayConfig,
+    Vec<(LabPrefix, TunnelId)>,
+);
+
 struct Lab {
     sim: Sim,
     cgw: NodeId,
@@ -482,6 +498,16 @@ struct Lab {
     rewrite: NodeId,
     /// The AWS endpoints' outside addresses.
     aws_addr: [Ipv4Addr; 2],
+    /// The gateways by name ("cgw", "aws1", "aws2"): node, configuration
+    /// and routes, to restart them.
+    gateways: Vec<GatewaySlot>,
+    /// Events of gateways before their restarts (plus a teardown per
+    /// tunnel at the restart).
+    stashed: Vec<(NodeId, GatewayEvent)>,
+    /// Restarts so far (varies the restarted gateway's seed).
+    restarts: u8,
+    /// Set when the CGW restarted: the runner initiates its tunnels again.
+    cgw_restarted: bool,
     /// The CGW's source address as AWS sees it, when a fault changed it.
     cgw_source: Option<Ipv4Addr>,
     links: Vec<(&'static str, LinkId)>,
@@ -509,6 +535,7 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
     let aws_addr = [topo.aws_tunnel1_address, topo.aws_tunnel2_address];
     let mut cgw_tunnels = Vec::new();
     let mut aws_nodes = Vec::new();
+    let mut aws_cfgs = Vec::new();
     let mut cgw_ike_all = (Vec::new(), Vec::new());
     let onprem_pfx = lab_prefix(&topo.onprem_cidr).ok_or("topology.onprem_cidr must be IPv4")?;
     let vpc_pfx = lab_prefix(&topo.vpc_cidr).ok_or("topology.vpc_cidr must be IPv4")?;
@@ -561,7 +588,7 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             },
         });
         let eng = opts.engine_config(Secret::new(aws_psk.into_bytes()));
-        let mut gw = TunnelGateway::new(GatewayConfig {
+        let gcfg = GatewayConfig {
             outer: aws_addr[i],
             tunnels: vec![TunnelConfig {
                 peer: topo.cgw_address,
@@ -575,7 +602,9 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                 },
             }],
             seed: seed_bytes(seed, 0x10 + i as u8),
-        });
+        };
+        let mut gw = TunnelGateway::new(gcfg.clone());
+        aws_cfgs.push(gcfg);
         gw.set_route(onprem_pfx, TunnelId(0));
         for p in &s.aws.static_routes {
             if let Some(p) = lab_prefix(p) {
@@ -584,11 +613,12 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         }
         aws_nodes.push(gw);
     }
-    let mut cgw = TunnelGateway::new(GatewayConfig {
+    let cgw_cfg = GatewayConfig {
         outer: topo.cgw_address,
         tunnels: cgw_tunnels,
         seed: seed_bytes(seed, 0x01),
-    });
+    };
+    let mut cgw = TunnelGateway::new(cgw_cfg.clone());
     cgw.set_route(vpc_pfx, TunnelId(0));
     for p in &s.cgw.static_routes {
         if let Some(p) = lab_prefix(p) {
@@ -603,6 +633,9 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
     if s.aws.route_propagation {
         vpc_router.add_route(onprem_pfx, IfaceId(0));
     }
+    let cgw_routes = cgw.routes().to_vec();
+    let aws_routes: Vec<Vec<(LabPrefix, TunnelId)>> =
+        aws_nodes.iter().map(|g| g.routes().to_vec()).collect();
     let mut aws_iter = aws_nodes.into_iter();
     let cgw = sim.add_node(cgw);
     let aws1 = sim.add_node(aws_iter.next().expect("two AWS tunnels"));
@@ -636,6 +669,22 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         c
     };
     let err = || "topology: could not connect a link".to_string();
+    let mut aws_cfgs = aws_cfgs.into_iter();
+    let gateways = vec![
+        ("cgw", cgw, cgw_cfg, cgw_routes),
+        (
+            "aws1",
+            aws1,
+            aws_cfgs.next().ok_or("two AWS tunnels")?,
+            aws_routes[0].clone(),
+        ),
+        (
+            "aws2",
+            aws2,
+            aws_cfgs.next().ok_or("two AWS tunnels")?,
+            aws_routes[1].clone(),
+        ),
+    ];
     let mut links = Vec::new();
     links.push((
         "onprem-lan",
@@ -704,6 +753,10 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             internet,
             rewrite,
             aws_addr,
+            gateways,
+            stashed: Vec::new(),
+            restarts: 0,
+            cgw_restarted: false,
             cgw_source: None,
             links,
             blocks: Vec::new(),
@@ -810,6 +863,41 @@ fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), String> {
             };
             lab.sim
                 .with_node(lab.rewrite, |r: &mut SourceRewrite| r.ike_faults.push(rule));
+            Ok(())
+        }
+        FaultAction::Restart(name) => {
+            let Some((_, id, cfg, routes)) =
+                lab.gateways.iter().find(|g| g.0 == name.as_str()).cloned()
+            else {
+                return Err(format!("restart {name}: not supported yet (gateways only)"));
+            };
+            let now = lab.sim.now();
+            if let Some(g) = lab.sim.node::<TunnelGateway>(id) {
+                let mut old: Vec<GatewayEvent> = g.events().to_vec();
+                for t in 0..cfg.tunnels.len() {
+                    old.push(GatewayEvent {
+                        at: now,
+                        tunnel: TunnelId(t),
+                        kind: TunnelEventKind::Down {
+                            cause: DownCause::IkeClosed(DeletedBy::Us),
+                            was_up: g.is_up(TunnelId(t)),
+                        },
+                    });
+                }
+                lab.stashed.extend(old.into_iter().map(|e| (id, e)));
+            }
+            lab.restarts = lab.restarts.wrapping_add(1);
+            let mut cfg = cfg;
+            cfg.seed[31] ^= lab.restarts;
+            lab.sim.with_node(id, |g: &mut TunnelGateway| {
+                *g = TunnelGateway::new(cfg);
+                for (p, t) in routes {
+                    g.set_route(p, t);
+                }
+            });
+            if name == "cgw" {
+                lab.cgw_restarted = true;
+            }
             Ok(())
         }
         other => Err(format!("{} is not supported yet", fault_name(other))),
@@ -927,6 +1015,10 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         }
         lab.sim.run_until(epoch + tick);
         let now = lab.sim.now();
+        if lab.cgw_restarted {
+            lab.cgw_restarted = false;
+            last_init = [None, None];
+        }
         // Start or restart CGW tunnels.
         let events: Vec<GatewayEvent> = lab
             .sim
@@ -1025,7 +1117,14 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         let Some(g) = lab.sim.node::<TunnelGateway>(id) else {
             continue;
         };
-        for e in g.events() {
+        let all: Vec<&GatewayEvent> = lab
+            .stashed
+            .iter()
+            .filter(|s| s.0 == id)
+            .map(|s| &s.1)
+            .chain(g.events())
+            .collect();
+        for e in all {
             let at = e.at - epoch;
             let tunnel = fixed.unwrap_or(e.tunnel.0 as u8 + 1);
             let text = match &e.kind {
