@@ -113,11 +113,16 @@ phase2 = "established"
 
 #[test]
 fn same_seed_same_report() {
-    for rel in [
-        "scenarios/firewall-drops-udp500.toml",
-        "scenarios/wrong-dh-group.toml",
-    ] {
-        let s = load(rel);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_file("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3);
+    for path in files {
+        let rel = path.display().to_string();
+        let s = Scenario::load(&path).unwrap();
         let a = runner::run_with_seed(&s, 7);
         let b = runner::run_with_seed(&s, 7);
         assert_eq!(a, b, "{rel}");
