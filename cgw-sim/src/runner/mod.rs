@@ -38,9 +38,13 @@
 //! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied.
 //!
 //! Everything else (BGP, TCP, AWS logs, the BGP measure, other
-//! notifications, NAT, IKEv1, probes, the other faults) is
+//! notifications, IKEv1, probes, the other faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
+//!
+//! With `[topology.nat]`, a source NAT (`lab::Nat`, port translation,
+//! the mapping timeout) sits between `cgw-wan` and `nat-wan`, and AWS is
+//! configured with the NAT's public address as the customer gateway IP.
 //!
 //! The run is deterministic: one scenario and one seed give one report.
 
@@ -57,7 +61,7 @@ use std::time::{Duration, Instant};
 use ike::crypto::{DhGroup, Secret};
 use ike::sa::{DeletedBy, Dpd, EspProposal, IkeConfig, IkeProposal, Lifetimes};
 use lab::wire::{self, Ipv4Info, Prefix as LabPrefix, PROTO_ESP, PROTO_ICMP, PROTO_UDP};
-use lab::{IfaceId, LinkConfig, LinkId, Node, NodeId, Router, Rule, RuleId, Sim};
+use lab::{IfaceId, LinkConfig, LinkId, Nat, NatConfig, Node, NodeId, Router, Rule, RuleId, Sim};
 
 use crate::aws::options::generate_psk;
 use crate::aws::{DpdTimeoutAction, Encryption, Integrity, StartupAction};
@@ -384,9 +388,6 @@ fn cgw_proposals(ike: &CgwIke) -> Result<(Vec<IkeProposal>, Vec<EspProposal>), S
 /// Things of the scenario the runner cannot do yet, to be reported.
 fn unsupported_config(s: &Scenario) -> Vec<String> {
     let mut v = Vec::new();
-    if s.topology.nat.is_some() {
-        v.push("topology.nat: NAT in the runner's topology is not supported yet".into());
-    }
     for (i, t) in [&s.cgw.tunnel1, &s.cgw.tunnel2].iter().enumerate() {
         if t.ike.version != 2 {
             v.push(format!(
@@ -533,6 +534,12 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
     let vpn = s.vpn_connection();
     let mut sim = Sim::new(Instant::now(), seed);
     let aws_addr = [topo.aws_tunnel1_address, topo.aws_tunnel2_address];
+    // The customer gateway IP configured at AWS: the CGW's address, or the
+    // NAT's public address when the CGW is behind a NAT.
+    let aws_sees = topo
+        .nat
+        .as_ref()
+        .map_or(topo.cgw_address, |n| n.public_address);
     let mut cgw_tunnels = Vec::new();
     let mut aws_nodes = Vec::new();
     let mut aws_cfgs = Vec::new();
@@ -591,7 +598,7 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         let gcfg = GatewayConfig {
             outer: aws_addr[i],
             tunnels: vec![TunnelConfig {
-                peer: topo.cgw_address,
+                peer: aws_sees,
                 inside_local: inside_aws,
                 inside_remote: inside_cgw,
                 ike: Arc::new(eng.ike),
@@ -627,6 +634,7 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
     }
     let internet = Router::new()
         .with_route(LabPrefix::host(topo.cgw_address), IfaceId(0))
+        .with_route(LabPrefix::host(aws_sees), IfaceId(0))
         .with_route(LabPrefix::host(aws_addr[0]), IfaceId(1))
         .with_route(LabPrefix::host(aws_addr[1]), IfaceId(2));
     let mut vpc_router = Router::new().with_route(vpc_pfx, IfaceId(2));
@@ -691,15 +699,36 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         sim.connect((onprem, IfaceId(0)), (cgw, INSIDE), cfg("onprem-lan", 1))
             .ok_or_else(err)?,
     ));
-    links.push((
-        "cgw-wan",
-        sim.connect(
-            (rewrite, IfaceId(1)),
-            (internet, IfaceId(0)),
-            cfg("cgw-wan", 15),
-        )
-        .ok_or_else(err)?,
-    ));
+    if let Some(n) = &topo.nat {
+        let mut nc = NatConfig::new(IfaceId(0), IfaceId(1), n.public_address);
+        nc.udp_timeout = n.mapping_timeout;
+        nc.icmp_timeout = n.mapping_timeout;
+        let nat = sim.add_node(Nat::new(nc));
+        links.push((
+            "cgw-wan",
+            sim.connect((rewrite, IfaceId(1)), (nat, IfaceId(0)), cfg("cgw-wan", 1))
+                .ok_or_else(err)?,
+        ));
+        links.push((
+            "nat-wan",
+            sim.connect(
+                (nat, IfaceId(1)),
+                (internet, IfaceId(0)),
+                cfg("nat-wan", 15),
+            )
+            .ok_or_else(err)?,
+        ));
+    } else {
+        links.push((
+            "cgw-wan",
+            sim.connect(
+                (rewrite, IfaceId(1)),
+                (internet, IfaceId(0)),
+                cfg("cgw-wan", 15),
+            )
+            .ok_or_else(err)?,
+        ));
+    }
     sim.connect((cgw, OUTSIDE), (rewrite, IfaceId(0)), LinkConfig::default())
         .ok_or_else(err)?;
     links.push((
@@ -733,10 +762,8 @@ fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         )
         .ok_or_else(err)?,
     ));
-    let addrs = |src: Option<IpAddr>| {
-        Some(IpAddr::V4(topo.cgw_address)).map(|c| (Some(c), src.or(Some(c))))
-    };
-    let (cgw_address, cgw_source) = addrs(None).unwrap_or((None, None));
+    let cgw_address = Some(IpAddr::V4(aws_sees));
+    let cgw_source = cgw_address;
     let cgw_ctx = Context::cgw()
         .with_cgw_proposals(cgw_ike_all.0.clone(), cgw_ike_all.1.clone())
         .with_addresses(cgw_address, cgw_source, Some(IpAddr::V4(aws_addr[0])));
