@@ -5,6 +5,7 @@
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
 //! - [`node`]: lab nodes: the IPsec tunnel gateway.
+//! - [`runner`]: runs scenarios in the simulated lab and reports.
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 
@@ -13,5 +14,6 @@
 pub mod aws;
 pub mod diagnosis;
 pub mod node;
+pub mod runner;
 pub mod scenario;
 pub mod selftest;

@@ -1,0 +1,500 @@
+//! Expectations checked against what a run observed.
+
+use std::time::Duration;
+
+use crate::node::{DownCause, TunnelEventKind};
+use crate::scenario::{
+    format_duration, Assertion, Cause, Expectation, Measure, Notification, Phase, PingResult,
+    RouteCheck, Routing, SaState, Scenario, Timing,
+};
+
+use super::report::ExpectationResult;
+use super::{down_cause_code, lab_prefix, Observed, RouteSnapshot};
+use lab::Prefix as LabPrefix;
+
+/// The stable code of a scenario cause (the diagnosis vocabulary).
+pub(crate) fn cause_str(c: Cause) -> &'static str {
+    match c {
+        Cause::NoProposalChosen => "no-proposal-chosen",
+        Cause::InvalidKePayload => "invalid-ke-payload",
+        Cause::AuthenticationFailed => "authentication-failed",
+        Cause::TsUnacceptable => "ts-unacceptable",
+        Cause::NoResponse => "no-response",
+        Cause::DpdTimeout => "dpd-timeout",
+        Cause::PeerDeleted => "peer-deleted",
+        Cause::LifetimeExpired => "lifetime-expired",
+        Cause::InvalidSyntax => "invalid-syntax",
+        Cause::IkeVersionMismatch => "ike-version-mismatch",
+    }
+}
+
+fn state_str(s: SaState) -> &'static str {
+    match s {
+        SaState::Established => "established",
+        SaState::Failed => "failed",
+        SaState::Down => "down",
+    }
+}
+
+/// The state of one phase of one CGW tunnel at `t`, with its cause.
+fn phase_state(
+    obs: &Observed,
+    tunnel: usize,
+    phase: Phase,
+    t: Duration,
+) -> (SaState, Option<&'static str>) {
+    let mut p1 = (SaState::Down, None);
+    let mut p2 = (SaState::Down, None);
+    for (at, tun, kind) in &obs.cgw_events {
+        if *at > t {
+            break;
+        }
+        if *tun != tunnel {
+            continue;
+        }
+        match kind {
+            TunnelEventKind::IkeUp => p1 = (SaState::Established, None),
+            TunnelEventKind::Up => {
+                p1 = (SaState::Established, None);
+                p2 = (SaState::Established, None);
+            }
+            TunnelEventKind::ChildRekeyed { .. } | TunnelEventKind::IkeRekeyed => {}
+            TunnelEventKind::Down { cause, was_up } => {
+                let code = Some(down_cause_code(cause));
+                match cause {
+                    DownCause::IkeFailed(_) => {
+                        let s = if *was_up {
+                            SaState::Down
+                        } else {
+                            SaState::Failed
+                        };
+                        p1 = (s, code);
+                        p2 = (SaState::Down, code);
+                    }
+                    DownCause::ChildFailed(_) => p2 = (SaState::Failed, code),
+                    DownCause::ChildDeleted(_) => p2 = (SaState::Down, code),
+                    DownCause::DpdTimeout { .. } | DownCause::IkeClosed(_) => {
+                        p1 = (SaState::Down, code);
+                        p2 = (SaState::Down, code);
+                    }
+                }
+            }
+        }
+    }
+    match phase {
+        Phase::One => p1,
+        Phase::Two => p2,
+    }
+}
+
+/// Instants where the observed state may change, up to the end.
+fn instants(obs: &Observed) -> Vec<Duration> {
+    let mut v: Vec<Duration> = std::iter::once(Duration::ZERO)
+        .chain(obs.cgw_events.iter().map(|e| e.0))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Checks a predicate over time per the timing; returns (held, the
+/// observed value at the deciding instant).
+fn over_time(
+    timing: Timing,
+    obs: &Observed,
+    f: impl Fn(Duration) -> (bool, String),
+) -> (bool, String) {
+    match timing {
+        Timing::At(t) => f(t),
+        Timing::Within(t) => {
+            let mut last = (false, String::new());
+            for i in instants(obs).into_iter().filter(|i| *i <= t) {
+                let r = f(i);
+                if r.0 {
+                    return (true, format!("{} at {}", r.1, format_duration(i)));
+                }
+                last = r;
+            }
+            let r = f(t);
+            if r.0 {
+                return r;
+            }
+            if last.1.is_empty() {
+                last = r;
+            }
+            (
+                false,
+                format!("{} (never held by {})", last.1, format_duration(t)),
+            )
+        }
+        Timing::After(t) => {
+            let points = std::iter::once(t).chain(
+                instants(obs)
+                    .into_iter()
+                    .filter(|i| *i > t && *i <= obs.end),
+            );
+            let mut last = (true, String::new());
+            for i in points {
+                let r = f(i);
+                if !r.0 {
+                    return (false, format!("{} at {}", r.1, format_duration(i)));
+                }
+                last = r;
+            }
+            last
+        }
+    }
+}
+
+fn timing_text(t: Timing) -> String {
+    match t {
+        Timing::At(d) => format!("at {}", format_duration(d)),
+        Timing::Within(d) => format!("within {}", format_duration(d)),
+        Timing::After(d) => format!("after {}", format_duration(d)),
+    }
+}
+
+fn unsupported(what: &str) -> (bool, String) {
+    (false, format!("{what}: not supported yet"))
+}
+
+/// Evaluates one expectation.
+pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> ExpectationResult {
+    let timing = e.timing;
+    let (description, (passed, observed)) = match &e.assertion {
+        Assertion::Phase {
+            tunnel,
+            phase,
+            state,
+            cause,
+        } => {
+            let pn = match phase {
+                Phase::One => 1,
+                Phase::Two => 2,
+            };
+            let desc = format!(
+                "tunnel {} phase {pn} {}{}",
+                tunnel.number(),
+                state_str(*state),
+                cause
+                    .map(|c| format!(" ({})", cause_str(c)))
+                    .unwrap_or_default()
+            );
+            let r = over_time(timing, obs, |t| {
+                let (st, code) = phase_state(obs, tunnel.index(), *phase, t);
+                let state_ok = match state {
+                    SaState::Down => st != SaState::Established,
+                    other => st == *other,
+                };
+                let cause_ok = cause.is_none_or(|c| code == Some(cause_str(c)));
+                let text = format!(
+                    "{}{}",
+                    state_str(st),
+                    code.map(|c| format!(" ({c})")).unwrap_or_default()
+                );
+                (state_ok && cause_ok, text)
+            });
+            (desc, r)
+        }
+        Assertion::Ping {
+            from,
+            to,
+            size,
+            df,
+            result,
+        } => {
+            let want = match result {
+                PingResult::Reply => "reply",
+                PingResult::Timeout => "timeout",
+            };
+            let desc = format!("ping {from} -> {to}: {want}");
+            let r = if from != "onprem" || to != "vpc" {
+                unsupported("ping other than onprem -> vpc")
+            } else if size.is_some() || *df {
+                unsupported("ping size/df")
+            } else {
+                let want_reply = *result == PingResult::Reply;
+                let text = |ok: bool| if ok { "reply" } else { "timeout" }.to_string();
+                match timing {
+                    Timing::At(t) => match obs.probes.iter().find(|p| p.sent >= t) {
+                        Some(p) => (
+                            p.answered() == want_reply,
+                            format!(
+                                "{} (ping sent at {})",
+                                text(p.answered()),
+                                format_duration(p.sent)
+                            ),
+                        ),
+                        None => (false, "no ping sent".into()),
+                    },
+                    Timing::Within(t) => {
+                        let hit = obs.probes.iter().find(|p| {
+                            p.sent <= t
+                                && if want_reply {
+                                    p.reply.is_some_and(|r| r <= t) && p.answered()
+                                } else {
+                                    !p.answered()
+                                }
+                        });
+                        match hit {
+                            Some(p) => (
+                                true,
+                                format!("{} (ping sent at {})", want, format_duration(p.sent)),
+                            ),
+                            None => (
+                                false,
+                                format!(
+                                    "{} for every ping sent by {}",
+                                    text(!want_reply),
+                                    format_duration(t)
+                                ),
+                            ),
+                        }
+                    }
+                    Timing::After(t) => {
+                        let bad = obs.probes.iter().find(|p| {
+                            p.sent >= t
+                                && p.sent + super::PING_TIMEOUT <= obs.end
+                                && p.answered() != want_reply
+                        });
+                        match bad {
+                            Some(p) => (
+                                false,
+                                format!(
+                                    "{} (ping sent at {})",
+                                    text(p.answered()),
+                                    format_duration(p.sent)
+                                ),
+                            ),
+                            None => (true, format!("{want} for every ping")),
+                        }
+                    }
+                }
+            };
+            (desc, r)
+        }
+        Assertion::Diagnosis {
+            tunnel,
+            cause,
+            contains,
+        } => {
+            let desc = format!(
+                "diagnosis{}{}{}",
+                tunnel
+                    .map(|t| format!(" tunnel {}", t.number()))
+                    .unwrap_or_default(),
+                cause
+                    .as_ref()
+                    .map(|c| format!(" cause {c}"))
+                    .unwrap_or_default(),
+                contains
+                    .as_ref()
+                    .map(|c| format!(" containing {c:?}"))
+                    .unwrap_or_default()
+            );
+            let by = match timing {
+                Timing::At(t) | Timing::Within(t) => t,
+                Timing::After(_) => obs.end,
+            };
+            let cands: Vec<_> = obs
+                .diagnoses
+                .iter()
+                .filter(|d| d.at <= by)
+                .filter(|d| tunnel.is_none_or(|t| t.number() == d.tunnel))
+                .collect();
+            let hit = cands.iter().find(|d| {
+                cause.as_deref().is_none_or(|c| d.diagnosis.code() == c)
+                    && contains
+                        .as_deref()
+                        .is_none_or(|c| d.diagnosis.to_string().contains(c))
+            });
+            let r = match hit {
+                Some(d) => (
+                    true,
+                    format!(
+                        "{} on tunnel {} ({}) at {}",
+                        d.diagnosis.code(),
+                        d.tunnel,
+                        d.side,
+                        format_duration(d.at)
+                    ),
+                ),
+                None if cands.is_empty() => (false, "no diagnosis".into()),
+                None => (
+                    false,
+                    format!(
+                        "diagnoses: {}",
+                        cands
+                            .iter()
+                            .map(|d| format!("{} (tunnel {})", d.diagnosis.code(), d.tunnel))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            };
+            (desc, r)
+        }
+        Assertion::Notification(Notification::NonRedundant) => {
+            let desc = "notification non-redundant".to_string();
+            let r = over_time(timing, obs, |t| {
+                let up = (0..2)
+                    .filter(|i| phase_state(obs, *i, Phase::Two, t).0 == SaState::Established)
+                    .count();
+                (up == 1, format!("{up} tunnel(s) up"))
+            });
+            (desc, r)
+        }
+        Assertion::Notification(n) => (format!("notification {n:?}"), unsupported("notification")),
+        Assertion::Bgp { tunnel, state } => {
+            let why = if s.aws.routing == Routing::Bgp {
+                "BGP in the runner"
+            } else {
+                "BGP (static routing scenario)"
+            };
+            (
+                format!("tunnel {} bgp {state:?}", tunnel.number()),
+                unsupported(why),
+            )
+        }
+        Assertion::VpcRouteTable(c) | Assertion::CgwRoutes(c) if s.aws.routing == Routing::Bgp => (
+            format!("route table {}", route_check_text(c)),
+            unsupported("route tables fed by BGP"),
+        ),
+        Assertion::VpcRouteTable(c) => (
+            format!("vpc_route_table {}", route_check_text(c)),
+            route_check(timing, obs, c, |snap| {
+                snap.vpc.iter().map(|p| (*p, None)).collect()
+            }),
+        ),
+        Assertion::CgwRoutes(c) => (
+            format!("cgw_routes {}", route_check_text(c)),
+            route_check(timing, obs, c, |snap| {
+                snap.cgw.iter().map(|(p, t)| (*p, Some(*t))).collect()
+            }),
+        ),
+        Assertion::Tcp { from, to, port, .. } => {
+            (format!("tcp {from} -> {to}:{port}"), unsupported("tcp"))
+        }
+        Assertion::AwsLog(m) => (format!("aws_log {m:?}"), unsupported("aws_log")),
+        Assertion::Measure { measure, below } => (
+            format!("{measure:?} below {}", format_duration(*below)),
+            measure_check(obs, *measure, *below),
+        ),
+    };
+    ExpectationResult {
+        description: format!("{} {description}", timing_text(timing)),
+        passed,
+        observed,
+    }
+}
+
+fn route_check_text(c: &RouteCheck) -> String {
+    match c {
+        RouteCheck::Contains { prefix, via_tunnel } => format!(
+            "contains {prefix}{}",
+            via_tunnel
+                .map(|t| format!(" via tunnel {}", t.number()))
+                .unwrap_or_default()
+        ),
+        RouteCheck::Lacks(p) => format!("lacks {p}"),
+    }
+}
+
+/// A route table check over the per-tick snapshots.
+fn route_check(
+    timing: Timing,
+    obs: &Observed,
+    c: &RouteCheck,
+    table: impl Fn(&RouteSnapshot) -> Vec<(LabPrefix, Option<usize>)>,
+) -> (bool, String) {
+    let holds = |snap: &RouteSnapshot| -> (bool, String) {
+        let t = table(snap);
+        let text = if t.is_empty() {
+            "empty".to_string()
+        } else {
+            t.iter()
+                .map(|(p, via)| match via {
+                    Some(i) => format!("{}/{} via tunnel {}", p.addr(), p.len(), i + 1),
+                    None => format!("{}/{}", p.addr(), p.len()),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let ok = match c {
+            RouteCheck::Contains { prefix, via_tunnel } => lab_prefix(prefix).is_some_and(|p| {
+                t.iter().any(|(q, via)| {
+                    *q == p && via_tunnel.is_none_or(|want| via.is_none_or(|v| v == want.index()))
+                })
+            }),
+            RouteCheck::Lacks(prefix) => {
+                lab_prefix(prefix).is_none_or(|p| t.iter().all(|(q, _)| *q != p))
+            }
+        };
+        (ok, text)
+    };
+    let at = |t: Duration| obs.routes.iter().rev().find(|s| s.at <= t);
+    match timing {
+        Timing::At(t) => match at(t) {
+            Some(s) => holds(s),
+            None => (false, "no route table yet".into()),
+        },
+        Timing::Within(t) => {
+            let mut last = (false, "no route table yet".to_string());
+            for s in obs.routes.iter().filter(|s| s.at <= t) {
+                let r = holds(s);
+                if r.0 {
+                    return (true, format!("{} at {}", r.1, format_duration(s.at)));
+                }
+                last = r;
+            }
+            (
+                false,
+                format!("{} (never held by {})", last.1, format_duration(t)),
+            )
+        }
+        Timing::After(t) => {
+            let mut last = (true, String::new());
+            let from = at(t).map(|s| s.at).unwrap_or(t);
+            for s in obs.routes.iter().filter(|s| s.at >= from) {
+                let r = holds(s);
+                if !r.0 {
+                    return (false, format!("{} at {}", r.1, format_duration(s.at)));
+                }
+                last = r;
+            }
+            last
+        }
+    }
+}
+
+/// A measured value against its bound.
+fn measure_check(obs: &Observed, m: Measure, below: Duration) -> (bool, String) {
+    let value = match m {
+        Measure::TunnelUpTime => {
+            let up = |i: usize| {
+                obs.cgw_events
+                    .iter()
+                    .find(|(_, t, k)| *t == i && matches!(k, crate::node::TunnelEventKind::Up))
+                    .map(|e| e.0)
+            };
+            match (up(0), up(1)) {
+                (Some(a), Some(b)) => Ok(a.max(b)),
+                _ => Err("both tunnels never came up".to_string()),
+            }
+        }
+        Measure::FailoverTime => match obs.path_failed {
+            None => Err("no link_down or block fault to measure from".into()),
+            Some(f) => obs
+                .probes
+                .iter()
+                .find(|p| p.sent > f && p.answered())
+                .map(|p| p.sent - f)
+                .ok_or_else(|| "no ping answered after the path failed".to_string()),
+        },
+        Measure::BgpEstablishedTime => Err("BGP in the runner: not supported yet".into()),
+    };
+    match value {
+        Ok(v) => (v < below, format_duration(v)),
+        Err(e) => (false, e),
+    }
+}
