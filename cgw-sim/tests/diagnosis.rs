@@ -601,7 +601,7 @@ fn aws_rib() -> (bgp::rib::Rib, bgp::rib::PeerId) {
     };
     let p = rib.add_peer(bgp::rib::PeerConfig {
         peer_as: 65000,
-        peer_router_id: Ipv4Addr::new(10, 0, 0, 2),
+        peer_router_id: Ipv4Addr::new(169, 254, 10, 2),
         peer_address: IpAddr::V4(Ipv4Addr::new(169, 254, 15, 194)),
         import,
         export: bgp::rib::ExportPolicy::default(),

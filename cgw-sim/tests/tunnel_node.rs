@@ -21,7 +21,7 @@ use lab::{
 };
 
 const CGW: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
-const CGW_PRIVATE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const CGW_PRIVATE: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
 const AWS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 const LAN_HOST: Ipv4Addr = Ipv4Addr::new(172, 16, 0, 10);
 const VPC_HOST: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 10);
@@ -146,7 +146,7 @@ fn lab(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64) -> Lab {
     build(cgw_cfg, aws_cfg, seed, false)
 }
 
-/// With `nat`, the CGW's outer address is 10.0.0.2, behind a NAT whose
+/// With `nat`, the CGW's outer address is 203.0.113.10, behind a NAT whose
 /// public address is 192.0.2.10 (what the AWS side is configured with).
 fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
     let mut sim = Sim::new(Instant::now(), seed);

@@ -12,8 +12,8 @@ use lab::{
 };
 
 const MS: Duration = Duration::from_millis(1);
-const A: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
-const B: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+const A: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
+const B: Ipv4Addr = Ipv4Addr::new(198, 19, 2, 2);
 
 struct Net {
     sim: Sim,
@@ -41,12 +41,12 @@ fn direct(seed: u64, cfg: LinkConfig) -> Net {
     }
 }
 
-/// A (10.0.1.2/24) - router - B (10.0.2.2/24), both links alike.
+/// A (198.18.1.2/24) - router - B (198.19.2.2/24), both links alike.
 fn routed(seed: u64, cfg: LinkConfig) -> Net {
     let mut sim = Sim::new(Instant::now(), seed);
     let e = sim.epoch();
-    let gw_a = Ipv4Addr::new(10, 0, 1, 1);
-    let gw_b = Ipv4Addr::new(10, 0, 2, 1);
+    let gw_a = Ipv4Addr::new(198, 18, 1, 1);
+    let gw_b = Ipv4Addr::new(198, 19, 2, 1);
     let a = sim.add_node(Host::new(
         e,
         HostConfig::new(A, 24).with_gateway(gw_a).with_seed(seed),
