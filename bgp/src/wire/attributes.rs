@@ -275,31 +275,18 @@ fn parse_mp_reach(
     let Some(nlri_bytes) = rest.get(usize::from(nh_len) + 1..) else {
         return Err(bad("truncated after the next hop"));
     };
-    if !matches!(afi, AFI_IPV4 | AFI_IPV6) || safi != SAFI_UNICAST {
-        set.note(
-            notes,
-            ErrorAction::AttributeDiscard,
-            MP_REACH_NLRI,
-            OPTIONAL_ATTRIBUTE,
-            format!("AFI {afi} SAFI {safi} not supported"),
-        );
+    let Some(prefixes) = mp_prefixes(
+        set,
+        notes,
+        ctx,
+        MP_REACH_NLRI,
+        (afi, safi),
+        nlri_bytes,
+        &|e| bad(&format!("NLRI: {e}")),
+    )?
+    else {
         return Ok(());
-    }
-    let mut prefixes = Vec::new();
-    if let Err(e) = nlri::parse_prefixes(nlri_bytes, afi, &mut prefixes) {
-        // RFC 7606 5.3: an NLRI that cannot be parsed resets the session.
-        return Err(bad(&format!("NLRI: {e}")));
-    }
-    if !ctx.family_active(afi, safi) {
-        set.note(
-            notes,
-            ErrorAction::AttributeDiscard,
-            MP_REACH_NLRI,
-            OPTIONAL_ATTRIBUTE,
-            format!("AFI {afi} SAFI {safi} not negotiated"),
-        );
-        return Ok(());
-    }
+    };
     // RFC 7606 7.11: a next hop length that does not suit the AFI is
     // treat-as-withdraw. AFI 1 may use a 16/32-octet IPv6 next hop
     // (RFC 8950).
@@ -333,6 +320,49 @@ fn parse_mp_reach(
     Ok(())
 }
 
+/// The prefixes an MP_REACH_NLRI or MP_UNREACH_NLRI (`code`) carries for
+/// `family`, or `None` when the family is unsupported or was not
+/// negotiated (the attribute is discarded and noted). Prefixes that do not
+/// parse reset the session (RFC 7606 5.3), through `bad` (given the parse
+/// error).
+fn mp_prefixes(
+    set: &mut AttrSet,
+    notes: &mut Vec<UpdateError>,
+    ctx: &Context,
+    code: u8,
+    (afi, safi): (u16, u8),
+    bytes: &[u8],
+    bad: &dyn Fn(&str) -> MessageError,
+) -> Result<Option<Vec<IpNet>>, MessageError> {
+    if !matches!(afi, AFI_IPV4 | AFI_IPV6) || safi != SAFI_UNICAST {
+        let why = format!("AFI {afi} SAFI {safi} not supported");
+        set.note(
+            notes,
+            ErrorAction::AttributeDiscard,
+            code,
+            OPTIONAL_ATTRIBUTE,
+            why,
+        );
+        return Ok(None);
+    }
+    let mut prefixes = Vec::new();
+    if let Err(e) = nlri::parse_prefixes(bytes, afi, &mut prefixes) {
+        return Err(bad(&e.to_string()));
+    }
+    if !ctx.family_active(afi, safi) {
+        let why = format!("AFI {afi} SAFI {safi} not negotiated");
+        set.note(
+            notes,
+            ErrorAction::AttributeDiscard,
+            code,
+            OPTIONAL_ATTRIBUTE,
+            why,
+        );
+        return Ok(None);
+    }
+    Ok(Some(prefixes))
+}
+
 fn parse_mp_unreach(
     set: &mut AttrSet,
     raw: &Raw<'_>,
@@ -350,30 +380,12 @@ fn parse_mp_unreach(
         return Err(bad("truncated"));
     };
     let afi = u16::from_be_bytes([a0, a1]);
-    if !matches!(afi, AFI_IPV4 | AFI_IPV6) || safi != SAFI_UNICAST {
-        set.note(
-            notes,
-            ErrorAction::AttributeDiscard,
-            MP_UNREACH_NLRI,
-            OPTIONAL_ATTRIBUTE,
-            format!("AFI {afi} SAFI {safi} not supported"),
-        );
+    let Some(prefixes) = mp_prefixes(set, notes, ctx, MP_UNREACH_NLRI, (afi, safi), rest, &|e| {
+        bad(&format!("withdrawn routes: {e}"))
+    })?
+    else {
         return Ok(());
-    }
-    let mut prefixes = Vec::new();
-    if let Err(e) = nlri::parse_prefixes(rest, afi, &mut prefixes) {
-        return Err(bad(&format!("withdrawn routes: {e}")));
-    }
-    if !ctx.family_active(afi, safi) {
-        set.note(
-            notes,
-            ErrorAction::AttributeDiscard,
-            MP_UNREACH_NLRI,
-            OPTIONAL_ATTRIBUTE,
-            format!("AFI {afi} SAFI {safi} not negotiated"),
-        );
-        return Ok(());
-    }
+    };
     set.mp_unreach = prefixes;
     Ok(())
 }
