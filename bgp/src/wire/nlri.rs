@@ -95,12 +95,12 @@ mod tests {
     #[test]
     fn known_bytes() {
         let mut out = Vec::new();
-        parse_prefixes(&[24, 10, 1, 2, 32, 1, 2, 3, 4, 0], AFI_IPV4, &mut out).unwrap();
+        parse_prefixes(&[24, 198, 18, 2, 32, 203, 0, 113, 4, 0], AFI_IPV4, &mut out).unwrap();
         assert_eq!(
             out,
             vec![
-                "10.1.2.0/24".parse::<IpNet>().unwrap(),
-                "1.2.3.4/32".parse().unwrap(),
+                "198.18.2.0/24".parse::<IpNet>().unwrap(),
+                "203.0.113.4/32".parse().unwrap(),
                 "0.0.0.0/0".parse().unwrap()
             ]
         );
@@ -108,17 +108,17 @@ mod tests {
         for p in &out {
             emit_prefix(p, &mut b);
         }
-        assert_eq!(b, [24, 10, 1, 2, 32, 1, 2, 3, 4, 0]);
+        assert_eq!(b, [24, 198, 18, 2, 32, 203, 0, 113, 4, 0]);
     }
 
     #[test]
     fn host_bits_cleared() {
         let mut out = Vec::new();
-        parse_prefixes(&[20, 10, 1, 0xff], AFI_IPV4, &mut out).unwrap();
-        assert_eq!(out, vec!["10.1.240.0/20".parse::<IpNet>().unwrap()]);
+        parse_prefixes(&[20, 198, 18, 0xff], AFI_IPV4, &mut out).unwrap();
+        assert_eq!(out, vec!["198.18.240.0/20".parse::<IpNet>().unwrap()]);
         let mut b = Vec::new();
-        emit_prefix(&"10.1.255.255/20".parse().unwrap(), &mut b);
-        assert_eq!(b, [20, 10, 1, 0xf0]);
+        emit_prefix(&"198.18.255.255/20".parse().unwrap(), &mut b);
+        assert_eq!(b, [20, 198, 18, 0xf0]);
     }
 
     #[test]
