@@ -8,8 +8,10 @@ use crate::scenario::{
     RouteCheck, Routing, SaState, Scenario, Timing,
 };
 
+use super::down_cause_code;
+use super::observed::{Observed, RouteSnapshot};
 use super::report::ExpectationResult;
-use super::{down_cause_code, lab_prefix, Observed, RouteSnapshot};
+use super::topology::lab_prefix;
 use lab::Prefix as LabPrefix;
 
 /// The stable code of a scenario cause (the diagnosis vocabulary).

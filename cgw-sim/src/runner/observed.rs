@@ -1,0 +1,59 @@
+//! What one run observed, for the expectations.
+
+use std::time::Duration;
+
+use lab::wire::Prefix as LabPrefix;
+
+use super::{TimelineEntry, PING_TIMEOUT};
+use crate::diagnosis::Diagnosis;
+use crate::node::TunnelEventKind;
+
+/// One ping probe from the on-prem host to the VPC host.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Probe {
+    /// Sent at (since the start).
+    pub sent: Duration,
+    /// Reply received at (since the start), if any.
+    pub reply: Option<Duration>,
+}
+
+impl Probe {
+    /// Whether the reply came within [`PING_TIMEOUT`].
+    pub fn answered(&self) -> bool {
+        self.reply.is_some_and(|r| r <= self.sent + PING_TIMEOUT)
+    }
+}
+
+/// A diagnosis produced during the run.
+#[derive(Debug, Clone)]
+pub(super) struct Diagnosed {
+    pub at: Duration,
+    /// Tunnel number (1 or 2).
+    pub tunnel: u8,
+    /// "cgw" or "aws".
+    pub side: &'static str,
+    pub diagnosis: Diagnosis,
+}
+
+/// Everything observed in one run, for the expectations.
+pub(super) struct Observed {
+    pub end: Duration,
+    /// The CGW's tunnel events, with times since the start; tunnel index 0/1.
+    pub cgw_events: Vec<(Duration, usize, TunnelEventKind)>,
+    pub probes: Vec<Probe>,
+    pub diagnoses: Vec<Diagnosed>,
+    pub timeline: Vec<TimelineEntry>,
+    /// Per tick: the CGW's routes (prefix, tunnel index) and the VPC route
+    /// table's prefixes.
+    pub routes: Vec<RouteSnapshot>,
+    /// When the first fault that cuts tunnel 1's path (a `link_down` or a
+    /// `block`) was applied.
+    pub path_failed: Option<Duration>,
+}
+
+/// The route tables at one tick.
+pub(super) struct RouteSnapshot {
+    pub at: Duration,
+    pub cgw: Vec<(LabPrefix, usize)>,
+    pub vpc: Vec<LabPrefix>,
+}
