@@ -71,20 +71,41 @@ fn inverted_scenario_fails() {
 }
 
 #[test]
-fn bgp_expectations_fail_as_not_supported() {
-    let s = load("scenarios/pending/happy-path-bgp.toml");
+fn inverted_bgp_scenario_fails_with_what_was_seen() {
+    let s = load("cgw-sim/tests/scenarios/inverted-bgp-asn-mismatch.toml");
     let r = runner::run(&s);
-    assert!(!r.passed);
-    let bgp: Vec<_> = r
-        .expectations
-        .iter()
-        .filter(|e| e.description.contains("bgp"))
-        .collect();
-    assert!(!bgp.is_empty());
-    for e in bgp {
-        assert!(!e.passed);
-        assert!(e.observed.contains("not supported yet"), "{}", e.observed);
-    }
+    assert!(!r.passed, "an inverted scenario passed:\n{r}");
+    let bgp = &r.expectations[0];
+    assert!(!bgp.passed, "{r}");
+    assert!(bgp.observed.contains("never held"), "{}", bgp.observed);
+    let tcp = &r.expectations[1];
+    assert!(!tcp.passed, "{r}");
+    assert!(tcp.observed.contains("timeout"), "{}", tcp.observed);
+    // IPsec is fine: only BGP (and what needs its routes) fails.
+    assert!(r.expectations[2].passed, "{r}");
+    assert!(
+        r.diagnoses.iter().any(|d| d.contains("bgp-asn-mismatch")),
+        "{r}"
+    );
+}
+
+#[test]
+fn bgp_expectation_in_a_static_scenario_fails() {
+    let text = r#"
+[scenario]
+name = "bgp-in-static"
+[aws]
+routing = "static"
+static_routes = ["198.18.0.0/16"]
+[[expect]]
+within = "30s"
+tunnel = 1
+bgp = "established"
+"#;
+    let s = Scenario::from_toml(text, "bgp-in-static.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(!r.passed, "{r}");
+    assert!(r.expectations[0].observed.contains("static routing"), "{r}");
 }
 
 #[test]

@@ -21,7 +21,7 @@ pub const PROTO_UDP: u8 = 17;
 pub const PROTO_ESP: u8 = 50;
 
 /// An IPv4 prefix (address and prefix length), as used by routes and rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Prefix {
     addr: Ipv4Addr,
     len: u8,

@@ -4,6 +4,7 @@
 
 pub mod logs;
 pub mod options;
+pub mod path_choice;
 mod proposals;
 
 pub use options::{

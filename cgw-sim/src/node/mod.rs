@@ -9,5 +9,5 @@ pub use bgp_host::{BgpHost, BGP_PORT};
 
 pub use tunnel::{
     DownCause, GatewayConfig, GatewayEvent, GatewayStats, TunnelConfig, TunnelEventKind,
-    TunnelGateway, TunnelId, TunnelRole, INSIDE, OUTSIDE,
+    TunnelGateway, TunnelId, TunnelRole, CONTROL, INSIDE, OUTSIDE,
 };

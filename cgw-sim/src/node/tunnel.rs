@@ -28,13 +28,18 @@ use std::time::Instant;
 
 use ike::esp::{InboundSa, OutboundSa, NEXT_HEADER_IPV4};
 use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
-use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_UDP};
+use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use lab::{IfaceId, Node};
 
 /// The outside interface (outer packets: IKE and ESP).
 pub const OUTSIDE: IfaceId = IfaceId(0);
 /// The inside interface (inner packets, towards the LAN).
 pub const INSIDE: IfaceId = IfaceId(1);
+/// The control-plane interface: the gateway's own TCP/IP host (a
+/// [`crate::node::BgpHost`]) holding the tunnels' inside addresses. TCP
+/// from a tunnel to an inside address leaves here; what the host sends
+/// comes in here and is routed like the gateway's own packets.
+pub const CONTROL: IfaceId = IfaceId(2);
 
 /// Anti-replay window of inbound SAs (AWS's default).
 const REPLAY_WINDOW: u32 = 1024;
@@ -171,6 +176,8 @@ pub struct GatewayStats {
     pub echo_replies: u64,
     /// Packets that did not parse, or outer packets not for us.
     pub malformed: u64,
+    /// Inner TCP packets handed to the control-plane host.
+    pub to_control: u64,
 }
 
 /// UDP encapsulation of an outbound SA: (our address, the peer's), or raw.
@@ -253,6 +260,8 @@ pub struct TunnelGateway {
     received_local: Vec<(Instant, Vec<u8>)>,
     iv_seed: [u8; 32],
     iv_counter: u64,
+    /// A control-plane host is attached on [`CONTROL`].
+    control: bool,
 }
 
 impl std::fmt::Debug for TunnelGateway {
@@ -297,7 +306,20 @@ impl TunnelGateway {
             received_local: Vec::new(),
             iv_seed,
             iv_counter: 0,
+            control: false,
         }
+    }
+
+    /// Hands TCP addressed to the tunnels' inside addresses to the host
+    /// linked to [`CONTROL`] (BGP runs there), instead of keeping it in
+    /// [`TunnelGateway::received_local`].
+    pub fn attach_control_plane(&mut self) {
+        self.control = true;
+    }
+
+    /// Whether a control-plane host is attached.
+    pub fn has_control_plane(&self) -> bool {
+        self.control
     }
 
     /// Starts tunnel `tunnel`'s IKE SA as initiator at `now` (whatever its
@@ -629,6 +651,10 @@ impl TunnelGateway {
             let reply = wire::build_icmp_echo(info.dst, info.src, true, id, seq, &l4[8..]);
             self.stats.echo_replies += 1;
             self.forward_inner(now, &reply, false);
+        } else if self.control && info.protocol == PROTO_TCP && info.dst != self.outer {
+            self.stats.to_control += 1;
+            self.out
+                .push_back((CONTROL, packet[..info.total_len].to_vec()));
         } else {
             self.received_local
                 .push((now, packet[..info.total_len].to_vec()));
@@ -749,6 +775,7 @@ impl Node for TunnelGateway {
         match iface {
             OUTSIDE => self.handle_outside(now, packet),
             INSIDE => self.forward_inner(now, packet, true),
+            CONTROL if self.control => self.forward_inner(now, packet, false),
             _ => self.stats.malformed += 1,
         }
         self.pump(now);

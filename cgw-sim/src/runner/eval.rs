@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use crate::node::{DownCause, TunnelEventKind};
 use crate::scenario::{
-    format_duration, Assertion, Cause, Expectation, Measure, Notification, Phase, PingResult,
-    RouteCheck, Routing, SaState, Scenario, Timing,
+    format_duration, Assertion, BgpState, Cause, Expectation, Measure, Notification, Phase,
+    PingResult, RouteCheck, Routing, SaState, Scenario, TcpResult, Timing,
 };
 
 use super::down_cause_code;
 use super::observed::{Observed, RouteSnapshot};
 use super::report::ExpectationResult;
+use super::tcp_checks::{TcpAttempt, TcpOutcome};
 use super::topology::lab_prefix;
 use lab::Prefix as LabPrefix;
 
@@ -348,25 +349,30 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
         }
         Assertion::Notification(n) => (format!("notification {n:?}"), unsupported("notification")),
         Assertion::Bgp { tunnel, state } => {
-            let why = if s.aws.routing == Routing::Bgp {
-                "BGP in the runner"
+            let desc = format!("tunnel {} bgp {state:?}", tunnel.number());
+            if s.aws.routing != Routing::Bgp {
+                (
+                    desc,
+                    (false, "no BGP: the scenario uses static routing".into()),
+                )
             } else {
-                "BGP (static routing scenario)"
-            };
-            (
-                format!("tunnel {} bgp {state:?}", tunnel.number()),
-                unsupported(why),
-            )
+                let want = bgp_state(*state);
+                let i = tunnel.index();
+                (
+                    desc,
+                    snapshot_check(timing, obs, |snap| {
+                        let st = snap.bgp[i];
+                        (
+                            st == Some(want),
+                            st.map_or("no session".into(), |x| format!("{x:?}")),
+                        )
+                    }),
+                )
+            }
         }
-        Assertion::VpcRouteTable(c) | Assertion::CgwRoutes(c) if s.aws.routing == Routing::Bgp => (
-            format!("route table {}", route_check_text(c)),
-            unsupported("route tables fed by BGP"),
-        ),
         Assertion::VpcRouteTable(c) => (
             format!("vpc_route_table {}", route_check_text(c)),
-            route_check(timing, obs, c, |snap| {
-                snap.vpc.iter().map(|p| (*p, None)).collect()
-            }),
+            route_check(timing, obs, c, |snap| snap.vpc.clone()),
         ),
         Assertion::CgwRoutes(c) => (
             format!("cgw_routes {}", route_check_text(c)),
@@ -374,9 +380,15 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
                 snap.cgw.iter().map(|(p, t)| (*p, Some(*t))).collect()
             }),
         ),
-        Assertion::Tcp { from, to, port, .. } => {
-            (format!("tcp {from} -> {to}:{port}"), unsupported("tcp"))
-        }
+        Assertion::Tcp {
+            from,
+            to,
+            port,
+            result,
+        } => (
+            format!("tcp {from} -> {to}:{port}: {}", tcp_text(tcp_want(*result))),
+            tcp_check(timing, obs, from, to, *port, tcp_want(*result)),
+        ),
         Assertion::AwsLog(m) => (format!("aws_log {m:?}"), unsupported("aws_log")),
         Assertion::Measure { measure, below } => (
             format!("{measure:?} below {}", format_duration(*below)),
@@ -434,14 +446,66 @@ fn route_check(
         };
         (ok, text)
     };
+    snapshot_check(timing, obs, |snap| holds(snap))
+}
+
+/// A measured value against its bound.
+fn measure_check(obs: &Observed, m: Measure, below: Duration) -> (bool, String) {
+    let value = match m {
+        Measure::TunnelUpTime => {
+            let up = |i: usize| {
+                obs.cgw_events
+                    .iter()
+                    .find(|(_, t, k)| *t == i && matches!(k, crate::node::TunnelEventKind::Up))
+                    .map(|e| e.0)
+            };
+            match (up(0), up(1)) {
+                (Some(a), Some(b)) => Ok(a.max(b)),
+                _ => Err("both tunnels never came up".to_string()),
+            }
+        }
+        Measure::FailoverTime => match obs.path_failed {
+            None => Err("no link_down or block fault to measure from".into()),
+            Some(f) => obs
+                .probes
+                .iter()
+                .find(|p| p.sent > f && p.answered())
+                .map(|p| p.sent - f)
+                .ok_or_else(|| "no ping answered after the path failed".to_string()),
+        },
+        // Sampled every tick: the value has the tick's resolution.
+        Measure::BgpEstablishedTime => obs
+            .routes
+            .iter()
+            .find(|s| {
+                s.bgp
+                    .iter()
+                    .all(|b| *b == Some(bgp::session::State::Established))
+            })
+            .map(|s| s.at)
+            .ok_or_else(|| "the two BGP sessions were never Established together".to_string()),
+    };
+    match value {
+        Ok(v) => (v < below, format_duration(v)),
+        Err(e) => (false, e),
+    }
+}
+
+/// Checks a predicate over the per-tick snapshots per the timing; returns
+/// (held, the observed value at the deciding tick).
+fn snapshot_check(
+    timing: Timing,
+    obs: &Observed,
+    holds: impl Fn(&RouteSnapshot) -> (bool, String),
+) -> (bool, String) {
     let at = |t: Duration| obs.routes.iter().rev().find(|s| s.at <= t);
     match timing {
         Timing::At(t) => match at(t) {
             Some(s) => holds(s),
-            None => (false, "no route table yet".into()),
+            None => (false, "nothing observed yet".into()),
         },
         Timing::Within(t) => {
-            let mut last = (false, "no route table yet".to_string());
+            let mut last = (false, "nothing observed yet".to_string());
             for s in obs.routes.iter().filter(|s| s.at <= t) {
                 let r = holds(s);
                 if r.0 {
@@ -469,34 +533,105 @@ fn route_check(
     }
 }
 
-/// A measured value against its bound.
-fn measure_check(obs: &Observed, m: Measure, below: Duration) -> (bool, String) {
-    let value = match m {
-        Measure::TunnelUpTime => {
-            let up = |i: usize| {
-                obs.cgw_events
-                    .iter()
-                    .find(|(_, t, k)| *t == i && matches!(k, crate::node::TunnelEventKind::Up))
-                    .map(|e| e.0)
-            };
-            match (up(0), up(1)) {
-                (Some(a), Some(b)) => Ok(a.max(b)),
-                _ => Err("both tunnels never came up".to_string()),
+fn bgp_state(s: BgpState) -> bgp::session::State {
+    use bgp::session::State;
+    match s {
+        BgpState::Idle => State::Idle,
+        BgpState::Connect => State::Connect,
+        BgpState::Active => State::Active,
+        BgpState::OpenSent => State::OpenSent,
+        BgpState::OpenConfirm => State::OpenConfirm,
+        BgpState::Established => State::Established,
+    }
+}
+
+fn tcp_want(r: TcpResult) -> TcpOutcome {
+    match r {
+        TcpResult::Connected => TcpOutcome::Connected,
+        TcpResult::Refused => TcpOutcome::Refused,
+        TcpResult::Timeout => TcpOutcome::Timeout,
+    }
+}
+
+fn tcp_text(o: TcpOutcome) -> &'static str {
+    match o {
+        TcpOutcome::Connected => "connected",
+        TcpOutcome::Refused => "refused",
+        TcpOutcome::Timeout => "timeout",
+    }
+}
+
+/// A `tcp` expectation over the run's attempts: `within` T, one attempt
+/// ended as wanted by T; `at` T, the first attempt started at or after T
+/// did; `after` T, every attempt started at or after T (that had time to
+/// end) did, and there was one.
+fn tcp_check(
+    timing: Timing,
+    obs: &Observed,
+    from: &str,
+    to: &str,
+    port: u16,
+    want: TcpOutcome,
+) -> (bool, String) {
+    let hosts = ["onprem", "vpc"];
+    if !hosts.contains(&from) || !hosts.contains(&to) {
+        return (
+            false,
+            format!("unknown host: the lab's hosts are {}", hosts.join(", ")),
+        );
+    }
+    let attempts = obs.tcp.attempts_for(from, to, port);
+    let show = |a: &TcpAttempt| match a.outcome {
+        Some((o, at)) => format!(
+            "{} (attempt at {}, seen at {})",
+            tcp_text(o),
+            format_duration(a.started),
+            format_duration(at)
+        ),
+        None => format!("no outcome (attempt at {})", format_duration(a.started)),
+    };
+    match timing {
+        Timing::At(t) => match attempts.iter().find(|a| a.started >= t) {
+            Some(a) => (a.outcome.is_some_and(|o| o.0 == want), show(a)),
+            None => (false, "no attempt made".into()),
+        },
+        Timing::Within(t) => {
+            match attempts
+                .iter()
+                .find(|a| a.outcome.is_some_and(|(o, at)| o == want && at <= t))
+            {
+                Some(a) => (true, show(a)),
+                None => (
+                    false,
+                    attempts.iter().rfind(|a| a.started <= t).map_or(
+                        "no attempt made".into(),
+                        |a| {
+                            format!(
+                                "{} (never {} by {})",
+                                show(a),
+                                tcp_text(want),
+                                format_duration(t)
+                            )
+                        },
+                    ),
+                ),
             }
         }
-        Measure::FailoverTime => match obs.path_failed {
-            None => Err("no link_down or block fault to measure from".into()),
-            Some(f) => obs
-                .probes
+        Timing::After(t) => {
+            let ended: Vec<&TcpAttempt> = attempts
                 .iter()
-                .find(|p| p.sent > f && p.answered())
-                .map(|p| p.sent - f)
-                .ok_or_else(|| "no ping answered after the path failed".to_string()),
-        },
-        Measure::BgpEstablishedTime => Err("BGP in the runner: not supported yet".into()),
-    };
-    match value {
-        Ok(v) => (v < below, format_duration(v)),
-        Err(e) => (false, e),
+                .filter(|a| a.started >= t && a.outcome.is_some())
+                .collect();
+            match ended
+                .iter()
+                .find(|a| a.outcome.is_some_and(|o| o.0 != want))
+            {
+                Some(a) => (false, show(a)),
+                None => match ended.last() {
+                    Some(a) => (true, format!("{} attempts, last {}", ended.len(), show(a))),
+                    None => (false, "no attempt ended".into()),
+                },
+            }
+        }
     }
 }

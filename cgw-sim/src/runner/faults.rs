@@ -155,7 +155,11 @@ pub(super) fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), Str
             let mut cfg = cfg;
             cfg.seed[31] ^= lab.restarts;
             lab.sim.with_node(id, |g: &mut TunnelGateway| {
+                let control = g.has_control_plane();
                 *g = TunnelGateway::new(cfg);
+                if control {
+                    g.attach_control_plane();
+                }
                 for (p, t) in routes {
                     g.set_route(p, t);
                 }
@@ -163,6 +167,13 @@ pub(super) fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), Str
             if name == "cgw" {
                 lab.cgw_restarted = true;
             }
+            Ok(())
+        }
+        FaultAction::AnnouncePrefixes(a) => {
+            let Some(b) = lab.bgp.as_mut() else {
+                return Err("announce_prefixes needs routing = \"bgp\"".into());
+            };
+            b.announce_count(&mut lab.sim, a.count, a.tunnel.map(|t| t.index()));
             Ok(())
         }
         other => Err(format!("{} is not supported yet", fault_name(other))),

@@ -13,12 +13,19 @@
 //!   mapped to engine proposals, PSK, `role`, `enabled`); AWS's two tunnel
 //!   endpoints from `[aws.tunnelN]` through [`crate::aws::TunnelOptions`]
 //!   (`PreferOwn`, responder unless `startup_action = "start"`);
-//! - static routes only (with `routing = "bgp"` too, noted in the report):
-//!   the CGW routes the VPC CIDR (and
+//! - routing: with `routing = "bgp"` a BGP speaker on each gateway's
+//!   control-plane interface (see [`bgp`]): the CGW's sessions feed its
+//!   tunnel routes, AWS's feed the VPC route table through AWS's path
+//!   choice (one tunnel per prefix; nothing with `route_propagation =
+//!   false`), sessions are reset when their tunnel goes down; with
+//!   `routing = "static"` the CGW routes the VPC CIDR (and
 //!   `cgw.static_routes`) into the first tunnel that is up, the VPC router
 //!   routes the on-prem CIDR to the first AWS endpoint that is up (no route
 //!   with `route_propagation = false`); a failed CGW tunnel is initiated
 //!   again after [`RETRY_INTERVAL`];
+//! - hosts: `onprem` and `vpc` answer pings and listen on TCP
+//!   [`hosts::TCP_PORTS`] (smoltcp); a `tcp` expectation's connection is
+//!   attempted every [`tcp_checks::TCP_INTERVAL`];
 //! - faults: `block`/`unblock` (UDP port, ESP, address, on a named link),
 //!   `link_down`/`link_up`, `impair` (latency, jitter, loss, MTU),
 //!   `set_cgw_source_address`, `drop_ike_message` and `mangle_ike_message`
@@ -33,12 +40,14 @@
 //!   tick; the VPC table holds `aws.static_routes` while propagation is on
 //!   and an endpoint is up), `measure` `tunnel_up_time` and
 //!   `failover_time` (from the first `link_down`/`block` to the first
-//!   answered ping after it).
+//!   answered ping after it), `bgp_established_time`; `bgp` state per
+//!   tunnel (the CGW's session), `tcp` between `onprem` and `vpc`
+//!   (`connected`, `refused`, `timeout`), `announce_prefixes`.
 //!
 //! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied.
 //!
-//! Everything else (BGP, TCP, AWS logs, the BGP measure, other
-//! notifications, IKEv1, probes, the other faults) is
+//! Everything else (AWS logs, other notifications, IKEv1, probes, the
+//! other faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
 //!
@@ -50,11 +59,13 @@
 
 #![deny(missing_docs)]
 
+mod bgp;
 mod eval;
 mod faults;
 mod hosts;
 mod observed;
 mod report;
+mod tcp_checks;
 mod topology;
 mod wan_faults;
 
@@ -68,10 +79,11 @@ use lab::{IfaceId, NodeId, Router};
 use crate::aws::{DpdTimeoutAction, StartupAction};
 use crate::diagnosis::{Context, Diagnosis};
 use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, TunnelId};
-use crate::scenario::{FaultAction, Prefix, Role, Scenario, Timing};
+use crate::scenario::{Assertion, FaultAction, Prefix, Role, Scenario, Timing};
 use faults::apply_fault;
 use hosts::PingHost;
 use observed::{Diagnosed, Observed, Probe, RouteSnapshot};
+use tcp_checks::{NamedHost, TcpChecks};
 use topology::{build, lab_prefix, Built, Lab};
 
 pub use report::{junit_xml, ExpectationResult, ScenarioReport, TimelineEntry};
@@ -175,13 +187,6 @@ pub fn run(scenario: &Scenario) -> ScenarioReport {
 pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
     let mut rep = ScenarioReport::new(scenario, seed);
     let mut notes = unsupported_config(scenario);
-    if scenario.aws.routing == crate::scenario::Routing::Bgp {
-        rep.notes.push(
-            "routing = \"bgp\": BGP does not run in the lab yet; static routes to the VPC and \
-             on-prem CIDRs stand in for the data plane, and BGP and route-table expectations fail as not supported yet"
-                .into(),
-        );
-    }
     let built = match build(scenario, seed) {
         Ok(b) => b,
         Err(e) => {
@@ -210,6 +215,20 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
     let mut next_fault = 0;
     let vpc_host = scenario.topology.vpc_host;
     let mut probes: Vec<(u16, Duration)> = Vec::new();
+    let mut tcp_keys: Vec<(String, String, u16)> = Vec::new();
+    for e in &scenario.expectations {
+        if let Assertion::Tcp { from, to, port, .. } = &e.assertion {
+            let k = (from.clone(), to.clone(), *port);
+            if !tcp_keys.contains(&k) {
+                tcp_keys.push(k);
+            }
+        }
+    }
+    let mut tcp = TcpChecks::new(tcp_keys, PING_INTERVAL);
+    let hosts: [NamedHost; 2] = [
+        ("onprem", lab.onprem, scenario.topology.onprem_host),
+        ("vpc", lab.vpc, scenario.topology.vpc_host),
+    ];
     // Per CGW tunnel: when it was last initiated, if it is initiator.
     let initiator: Vec<bool> = [&scenario.cgw.tunnel1, &scenario.cgw.tunnel2]
         .iter()
@@ -296,12 +315,23 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
                 }
             }
         }
-        // Static routes: the first tunnel that is up.
-        steer_routes(&mut lab, scenario);
+        match lab.bgp.as_mut() {
+            // BGP: the speakers' best routes, AWS's path choice.
+            Some(b) => b.sync(
+                &mut lab.sim,
+                lab.cgw,
+                lab.aws,
+                lab.vpc_router,
+                scenario.aws.route_propagation,
+            ),
+            // Static routes: the first tunnel that is up.
+            None => steer_routes(&mut lab, scenario),
+        }
         snapshots.push(snapshot(&lab, scenario, tick));
         if tick >= end {
             break;
         }
+        tcp.tick(&mut lab.sim, &hosts, tick);
         if tick >= PING_INTERVAL {
             if let Some(seq) = lab
                 .sim
@@ -336,6 +366,7 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         timeline: Vec::new(),
         routes: snapshots,
         path_failed,
+        tcp,
     };
     if let Some(src) = lab.cgw_source {
         cgw_ctx.cgw_source = Some(IpAddr::V4(src));
@@ -395,6 +426,24 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
             }
         }
     }
+    if let Some(b) = &lab.bgp {
+        for o in bgp::observations(b, &lab.sim, epoch) {
+            if let Some(d) = o.diagnosis {
+                obs.diagnoses.push(Diagnosed {
+                    at: o.at,
+                    tunnel: o.tunnel,
+                    side: o.side,
+                    diagnosis: d,
+                });
+            }
+            obs.timeline.push(TimelineEntry {
+                at_ms: o.at.as_millis() as u64,
+                side: o.side.to_string(),
+                tunnel: o.tunnel,
+                event: o.text,
+            });
+        }
+    }
     obs.timeline
         .sort_by(|a, b| (a.at_ms, &a.side, a.tunnel).cmp(&(b.at_ms, &b.side, b.tunnel)));
     for n in notes {
@@ -431,12 +480,26 @@ fn snapshot(lab: &Lab, s: &Scenario, at: Duration) -> RouteSnapshot {
             .node::<TunnelGateway>(*id)
             .is_some_and(|g| g.is_up(TunnelId(0)))
     });
-    let vpc = if s.aws.route_propagation && any_up {
-        s.aws.static_routes.iter().filter_map(lab_prefix).collect()
-    } else {
-        Vec::new()
+    let vpc = match &lab.bgp {
+        Some(b) => b
+            .vpc_installed
+            .iter()
+            .map(|(p, t)| (*p, Some(*t)))
+            .collect(),
+        None if s.aws.route_propagation && any_up => s
+            .aws
+            .static_routes
+            .iter()
+            .filter_map(lab_prefix)
+            .map(|p| (p, None))
+            .collect(),
+        None => Vec::new(),
     };
-    RouteSnapshot { at, cgw, vpc }
+    let bgp = match &lab.bgp {
+        Some(b) => [b.cgw_state(&lab.sim, 0), b.cgw_state(&lab.sim, 1)],
+        None => [None, None],
+    };
+    RouteSnapshot { at, cgw, vpc, bgp }
 }
 
 fn steer_routes(lab: &mut Lab, s: &Scenario) {

@@ -49,11 +49,17 @@ pub(super) struct Observed {
     /// When the first fault that cuts tunnel 1's path (a `link_down` or a
     /// `block`) was applied.
     pub path_failed: Option<Duration>,
+    /// The `tcp` expectations' connection attempts.
+    pub tcp: super::tcp_checks::TcpChecks,
 }
 
 /// The route tables at one tick.
 pub(super) struct RouteSnapshot {
     pub at: Duration,
     pub cgw: Vec<(LabPrefix, usize)>,
-    pub vpc: Vec<LabPrefix>,
+    /// The VPC route table: prefix and, when AWS chose one by BGP, the
+    /// tunnel index.
+    pub vpc: Vec<(LabPrefix, Option<usize>)>,
+    /// The CGW's BGP session state per tunnel (with `routing = "bgp"`).
+    pub bgp: [Option<bgp::session::State>; 2],
 }

@@ -11,6 +11,7 @@ use ike::sa::{Dpd, EspProposal, IkeConfig, IkeProposal, Lifetimes};
 use lab::wire::Prefix as LabPrefix;
 use lab::{IfaceId, LinkConfig, LinkId, Nat, NatConfig, NodeId, Router, RuleId, Sim};
 
+use super::bgp::BgpLab;
 use super::hosts::PingHost;
 use super::wan_faults::SourceRewrite;
 use crate::aws::options::generate_psk;
@@ -19,7 +20,7 @@ use crate::diagnosis::Context;
 use crate::node::{
     GatewayConfig, GatewayEvent, TunnelConfig, TunnelGateway, TunnelId, TunnelRole, INSIDE, OUTSIDE,
 };
-use crate::scenario::{CgwIke, Filter, Prefix, Role, Scenario};
+use crate::scenario::{CgwIke, Filter, Prefix, Role, Routing, Scenario};
 
 pub(super) fn lab_prefix(p: &Prefix) -> Option<LabPrefix> {
     match p.addr {
@@ -111,6 +112,7 @@ pub(super) struct Lab {
     pub(super) cgw: NodeId,
     pub(super) aws: [NodeId; 2],
     pub(super) onprem: NodeId,
+    pub(super) vpc: NodeId,
     pub(super) vpc_router: NodeId,
     pub(super) internet: NodeId,
     pub(super) rewrite: NodeId,
@@ -131,6 +133,8 @@ pub(super) struct Lab {
     pub(super) links: Vec<(&'static str, LinkId)>,
     /// Firewall rules added by `block`, to remove on `unblock`.
     pub(super) blocks: Vec<(Filter, LinkId, Vec<RuleId>)>,
+    /// The BGP speakers, with `routing = "bgp"`.
+    pub(super) bgp: Option<BgpLab>,
 }
 
 impl Lab {
@@ -157,6 +161,8 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         .nat
         .as_ref()
         .map_or(topo.cgw_address, |n| n.public_address);
+    let bgp_routing = s.aws.routing == Routing::Bgp;
+    let mut inside = [(Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED); 2];
     let mut cgw_tunnels = Vec::new();
     let mut aws_nodes = Vec::new();
     let mut aws_cfgs = Vec::new();
@@ -185,6 +191,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                 Ipv4Addr::new(169, 254, 10 + i as u8, 2),
             ),
         };
+        inside[i] = (inside_aws, inside_cgw);
         let (ikep, espp) =
             cgw_proposals(&cgw_t.ike).map_err(|e| format!("cgw.tunnel{}.ike: {e}", i + 1))?;
         if i == 0 {
@@ -229,7 +236,10 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         };
         let mut gw = TunnelGateway::new(gcfg.clone());
         aws_cfgs.push(gcfg);
-        gw.set_route(onprem_pfx, TunnelId(0));
+        // With BGP the routes come from the sessions (`bgp::BgpLab::sync`).
+        if !bgp_routing {
+            gw.set_route(onprem_pfx, TunnelId(0));
+        }
         for p in &s.aws.static_routes {
             if let Some(p) = lab_prefix(p) {
                 gw.set_route(p, TunnelId(0));
@@ -243,10 +253,13 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         seed: seed_bytes(seed, 0x01),
     };
     let mut cgw = TunnelGateway::new(cgw_cfg.clone());
-    cgw.set_route(vpc_pfx, TunnelId(0));
-    for p in &s.cgw.static_routes {
-        if let Some(p) = lab_prefix(p) {
-            cgw.set_route(p, TunnelId(0));
+    // With BGP the CGW's routes come from its sessions.
+    if !bgp_routing {
+        cgw.set_route(vpc_pfx, TunnelId(0));
+        for p in &s.cgw.static_routes {
+            if let Some(p) = lab_prefix(p) {
+                cgw.set_route(p, TunnelId(0));
+            }
         }
     }
     let internet = Router::new()
@@ -255,7 +268,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         .with_route(LabPrefix::host(aws_addr[0]), IfaceId(1))
         .with_route(LabPrefix::host(aws_addr[1]), IfaceId(2));
     let mut vpc_router = Router::new().with_route(vpc_pfx, IfaceId(2));
-    if s.aws.route_propagation {
+    if s.aws.route_propagation && !bgp_routing {
         vpc_router.add_route(onprem_pfx, IfaceId(0));
     }
     let cgw_routes = cgw.routes().to_vec();
@@ -273,8 +286,21 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         ike_faults: Vec::new(),
     });
     let vpc_router = sim.add_node(vpc_router);
-    let onprem = sim.add_node(PingHost::new(topo.onprem_host));
-    let vpc = sim.add_node(PingHost::new(topo.vpc_host));
+    let epoch = sim.epoch();
+    let onprem = sim.add_node(PingHost::new(
+        epoch,
+        topo.onprem_host,
+        onprem_pfx.len(),
+        lan_gateway(onprem_pfx, topo.onprem_host),
+        seed ^ 0x0e,
+    ));
+    let vpc = sim.add_node(PingHost::new(
+        epoch,
+        topo.vpc_host,
+        vpc_pfx.len(),
+        lan_gateway(vpc_pfx, topo.vpc_host),
+        seed ^ 0x0f,
+    ));
     let cfg = |name: &str, default_ms: u64| -> LinkConfig {
         let mut c = LinkConfig::with_latency(Duration::from_millis(default_ms));
         if let Some(l) = topo.links.get(name) {
@@ -379,6 +405,18 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         )
         .ok_or_else(err)?,
     ));
+    let bgp = if bgp_routing {
+        Some(super::bgp::attach(
+            &mut sim,
+            s,
+            cgw,
+            [aws1, aws2],
+            inside,
+            seed,
+        )?)
+    } else {
+        None
+    };
     let cgw_address = Some(IpAddr::V4(aws_sees));
     let cgw_source = cgw_address;
     let cgw_ctx = Context::cgw()
@@ -393,6 +431,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             cgw,
             aws: [aws1, aws2],
             onprem,
+            vpc,
             vpc_router,
             internet,
             rewrite,
@@ -404,6 +443,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             cgw_source: None,
             links,
             blocks: Vec::new(),
+            bgp,
         },
         cgw_ctx,
         aws_ctx,
@@ -414,4 +454,15 @@ pub(super) fn seed_bytes(seed: u64, salt: u8) -> [u8; 32] {
     let mut b = [salt; 32];
     b[..8].copy_from_slice(&seed.to_le_bytes());
     b
+}
+
+/// The address a LAN host uses as its gateway: the first of the LAN's
+/// prefix (the second when the host holds the first).
+fn lan_gateway(lan: LabPrefix, host: Ipv4Addr) -> Ipv4Addr {
+    let first = Ipv4Addr::from(u32::from(lan.addr()) + 1);
+    if first == host {
+        Ipv4Addr::from(u32::from(lan.addr()) + 2)
+    } else {
+        first
+    }
 }

@@ -1,0 +1,155 @@
+//! TCP connection attempts for the `tcp` expectations: for each distinct
+//! (from, to, port) a host connects every [`TCP_INTERVAL`], waits up to
+//! [`TCP_TIMEOUT`] for the handshake, records the outcome and closes the
+//! connection (FIN). Outcomes are read once per runner tick, so their times
+//! have the tick's resolution.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use lab::{NodeId, Sim, SocketId, TcpState};
+
+use super::hosts::PingHost;
+
+/// How often a TCP expectation's connection is attempted.
+pub(super) const TCP_INTERVAL: Duration = Duration::from_secs(5);
+/// How long an attempt waits for the handshake.
+pub(super) const TCP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TcpOutcome {
+    /// The three-way handshake completed.
+    Connected,
+    /// A RST came back.
+    Refused,
+    /// Nothing within [`TCP_TIMEOUT`].
+    Timeout,
+}
+
+/// One connection attempt.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TcpAttempt {
+    /// Index of its (from, to, port) in [`TcpChecks::keys`].
+    pub key: usize,
+    /// Started at (since the start).
+    pub started: Duration,
+    /// The outcome and when it was seen.
+    pub outcome: Option<(TcpOutcome, Duration)>,
+}
+
+/// A host the checks can use: its name, node and address.
+pub(super) type NamedHost = (&'static str, NodeId, Ipv4Addr);
+
+/// The attempts of one run.
+pub(super) struct TcpChecks {
+    /// (from, to, port) of each expectation, deduplicated.
+    pub keys: Vec<(String, String, u16)>,
+    /// Per key: the attempt in flight (index in `attempts`, host, socket).
+    live: Vec<Option<(usize, NodeId, SocketId)>>,
+    /// Per key: when the next attempt starts.
+    next: Vec<Duration>,
+    /// Connections being closed (released once closed).
+    closing: Vec<(NodeId, SocketId)>,
+    /// Every attempt, in start order.
+    pub attempts: Vec<TcpAttempt>,
+}
+
+impl TcpChecks {
+    /// Checks for these (from, to, port), starting at `first`.
+    pub fn new(keys: Vec<(String, String, u16)>, first: Duration) -> TcpChecks {
+        let n = keys.len();
+        TcpChecks {
+            keys,
+            live: vec![None; n],
+            next: vec![first; n],
+            closing: Vec::new(),
+            attempts: Vec::new(),
+        }
+    }
+
+    /// Advances the attempts at tick `at`: records outcomes, starts the
+    /// attempts that are due. Unknown host names start nothing (the
+    /// expectation reports them).
+    pub fn tick(&mut self, sim: &mut Sim, hosts: &[NamedHost], at: Duration) {
+        self.closing.retain(|&(node, sock)| {
+            sim.with_node(node, |h: &mut PingHost| match h.stack.tcp_state(sock) {
+                TcpState::Closed | TcpState::TimeWait => {
+                    h.stack.tcp_release(sock);
+                    false
+                }
+                _ => true,
+            })
+            .unwrap_or(false)
+        });
+        for k in 0..self.keys.len() {
+            if let Some((ai, node, sock)) = self.live[k] {
+                let started = self.attempts[ai].started;
+                let state = sim
+                    .node::<PingHost>(node)
+                    .map_or(TcpState::Closed, |h| h.stack.tcp_state(sock));
+                let outcome = match state {
+                    TcpState::Established => Some(TcpOutcome::Connected),
+                    TcpState::Closed => Some(TcpOutcome::Refused),
+                    _ if at >= started + TCP_TIMEOUT => Some(TcpOutcome::Timeout),
+                    _ => None,
+                };
+                if let Some(o) = outcome {
+                    self.attempts[ai].outcome = Some((o, at));
+                    self.live[k] = None;
+                    let now = sim.now();
+                    sim.with_node(node, |h: &mut PingHost| {
+                        match o {
+                            TcpOutcome::Connected => h.stack.tcp_close(sock),
+                            _ => h.stack.tcp_abort(sock),
+                        }
+                        lab::Node::handle_timeout(h, now);
+                    });
+                    self.closing.push((node, sock));
+                }
+            }
+            if self.live[k].is_some() || at < self.next[k] {
+                continue;
+            }
+            self.next[k] = at + TCP_INTERVAL;
+            let (from, to, port) = &self.keys[k];
+            let find = |n: &str| hosts.iter().find(|h| h.0 == n);
+            let (Some(src), Some(dst)) = (find(from), find(to)) else {
+                continue;
+            };
+            let (node, dst_addr, port) = (src.1, dst.2, *port);
+            let now = sim.now();
+            let sock = sim
+                .with_node(node, |h: &mut PingHost| {
+                    let s = h.stack.tcp_connect(dst_addr, port).ok();
+                    lab::Node::handle_timeout(h, now);
+                    s
+                })
+                .flatten();
+            if let Some(sock) = sock {
+                self.attempts.push(TcpAttempt {
+                    key: k,
+                    started: at,
+                    outcome: None,
+                });
+                self.live[k] = Some((self.attempts.len() - 1, node, sock));
+            }
+        }
+    }
+
+    /// The attempts for (from, to, port).
+    pub fn attempts_for(&self, from: &str, to: &str, port: u16) -> Vec<TcpAttempt> {
+        let Some(k) = self
+            .keys
+            .iter()
+            .position(|x| x.0 == from && x.1 == to && x.2 == port)
+        else {
+            return Vec::new();
+        };
+        self.attempts
+            .iter()
+            .filter(|a| a.key == k)
+            .copied()
+            .collect()
+    }
+}
