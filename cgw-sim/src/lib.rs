@@ -13,6 +13,7 @@
 
 pub mod aws;
 pub mod diagnosis;
+pub mod fleet;
 pub mod node;
 pub mod runner;
 pub mod scenario;

@@ -275,9 +275,9 @@ impl std::fmt::Debug for TunnelGateway {
 }
 
 impl TunnelGateway {
-    /// A gateway with no SA yet. The IKE endpoint answers IKE_SA_INIT with
-    /// the configuration of the first responder tunnel (one endpoint has one
-    /// responder configuration); with no responder tunnel it never answers.
+    /// A gateway with no SA yet. The IKE endpoint answers each responder
+    /// tunnel's peer with that tunnel's configuration; initiator tunnels'
+    /// peers and unknown addresses get no answer.
     pub fn new(cfg: GatewayConfig) -> TunnelGateway {
         let responder = cfg
             .tunnels
@@ -286,9 +286,17 @@ impl TunnelGateway {
             .map(|t| t.ike.clone());
         let mut iv_seed = cfg.seed;
         iv_seed[0] ^= 0x5a;
+        let mut endpoint = Endpoint::new(responder, cfg.seed);
+        for t in cfg
+            .tunnels
+            .iter()
+            .filter(|t| t.role == TunnelRole::Responder)
+        {
+            endpoint.set_responder_for(IpAddr::V4(t.peer), t.ike.clone());
+        }
         TunnelGateway {
             outer: cfg.outer,
-            endpoint: Endpoint::new(responder, cfg.seed),
+            endpoint,
             tunnels: cfg
                 .tunnels
                 .into_iter()

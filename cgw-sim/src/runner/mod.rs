@@ -453,6 +453,8 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         rep.expectations.push(eval::evaluate(e, scenario, &obs));
     }
     rep.timeline = obs.timeline;
+    rep.simulated_ms = (lab.sim.now() - epoch).as_millis() as u64;
+    rep.sim_events = lab.sim.events_run();
     for d in &obs.diagnoses {
         rep.diagnoses.push(format!(
             "{} tunnel {} ({}): {}",

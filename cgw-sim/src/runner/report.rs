@@ -52,6 +52,10 @@ pub struct ScenarioReport {
     pub diagnoses: Vec<String>,
     /// Tunnel state changes, in time order.
     pub timeline: Vec<TimelineEntry>,
+    /// Virtual time the run covered, in milliseconds.
+    pub simulated_ms: u64,
+    /// Simulator events processed (packets delivered, timers run).
+    pub sim_events: u64,
 }
 
 impl ScenarioReport {
@@ -65,6 +69,8 @@ impl ScenarioReport {
             notes: Vec::new(),
             diagnoses: Vec::new(),
             timeline: Vec::new(),
+            simulated_ms: 0,
+            sim_events: 0,
         }
     }
 

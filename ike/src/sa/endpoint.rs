@@ -7,8 +7,8 @@
 //! `cookie_threshold` half-open IKE SAs it answers IKE_SA_INIT statelessly
 //! with a COOKIE, and past `half_open_limit` it drops requests outright.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,6 +50,11 @@ pub enum Received<'a> {
 /// Many IKE SAs behind one pair of UDP ports.
 pub struct Endpoint {
     responder: Option<Arc<IkeConfig>>,
+    /// Responder configurations by peer address, consulted before
+    /// `responder`: a gateway that terminates many tunnels (AWS's side of
+    /// many connections) answers each peer with that tunnel's options and
+    /// pre-shared key.
+    per_peer: HashMap<IpAddr, Arc<IkeConfig>>,
     natt_port: u16,
     sas: Vec<(SaId, IkeSa)>,
     next_id: u64,
@@ -78,6 +83,7 @@ impl Endpoint {
         let natt_port = responder.as_ref().map_or(4500, |c| c.natt_port);
         Endpoint {
             responder,
+            per_peer: HashMap::new(),
             natt_port,
             sas: Vec::new(),
             next_id: 0,
@@ -86,6 +92,13 @@ impl Endpoint {
             cookies: None,
             stats: EndpointStats::default(),
         }
+    }
+
+    /// Answers IKE_SA_INIT from `peer` (its IP address, whatever the port:
+    /// a NAT may change it) with `config` instead of the default responder
+    /// configuration.
+    pub fn set_responder_for(&mut self, peer: IpAddr, config: Arc<IkeConfig>) {
+        self.per_peer.insert(peer, config);
     }
 
     fn next_seed(&mut self) -> [u8; 32] {
@@ -213,7 +226,8 @@ impl Endpoint {
             self.adopt_successors();
             return Received::Ike(id);
         }
-        match (&self.responder, initial_request) {
+        let cfg = self.per_peer.get(&remote.ip()).or(self.responder.as_ref());
+        match (cfg, initial_request) {
             (Some(cfg), true) => {
                 let cfg = cfg.clone();
                 if let Some(refused) = self.admit(now, &cfg, local, remote, message) {
