@@ -126,7 +126,7 @@ pub(super) fn attach(
         Speaker::new(Rib::new(cgw_as, router_id)),
     );
     let mut cgw_peers = Vec::new();
-    for (aws_in, cgw_in) in inside {
+    for ((aws_in, cgw_in), t) in inside.into_iter().zip([&s.cgw.tunnel1, &s.cgw.tunnel2]) {
         let mut pc = PeerConfig::new(
             session(cgw_as, cgw_expects, router_id, hold, false),
             IpAddr::V4(aws_in),
@@ -135,6 +135,8 @@ pub(super) fn attach(
         // Sender-side loop detection: what AWS announced on one tunnel is not
         // sent back to AWS on the other (AWS would deny it: own AS).
         pc.export.suppress_peer_as = true;
+        pc.export.prepend = usize::from(t.bgp.prepend);
+        pc.export.med = t.bgp.med;
         let peer = cgw_node.add_peer(pc).map_err(|e| format!("cgw.bgp: {e}"))?;
         cgw_peers.push(peer);
     }

@@ -653,6 +653,12 @@ fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
         if ike.psk.as_deref() == Some("") {
             return err(k("psk"), "must not be empty");
         }
+        if t.bgp.prepend > 10 {
+            return err(
+                format!("cgw.tunnel{n}.bgp.prepend"),
+                format!("expected 0 to 10, found {}", t.bgp.prepend),
+            );
+        }
         for (f, v) in [
             ("local_selectors", &ike.local_selectors),
             ("remote_selectors", &ike.remote_selectors),

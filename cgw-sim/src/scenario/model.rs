@@ -556,6 +556,10 @@ pub struct CgwTunnel {
     /// IKE and IPsec settings.
     #[serde(default)]
     pub ike: CgwIke,
+    /// What the CGW's BGP session on this tunnel sends (with `routing =
+    /// "bgp"`).
+    #[serde(default)]
+    pub bgp: CgwTunnelBgp,
 }
 
 impl Default for CgwTunnel {
@@ -563,8 +567,22 @@ impl Default for CgwTunnel {
         CgwTunnel {
             enabled: true,
             ike: CgwIke::default(),
+            bgp: CgwTunnelBgp::default(),
         }
     }
+}
+
+/// The CGW's export policy on one tunnel's BGP session: how a device makes
+/// AWS prefer the other tunnel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgwTunnelBgp {
+    /// Extra copies of the CGW's AS prepended to the AS_PATH (0 to 10).
+    #[serde(default)]
+    pub prepend: u8,
+    /// MULTI_EXIT_DISC sent with the CGW's routes (default: none).
+    #[serde(default)]
+    pub med: Option<u32>,
 }
 
 /// Who starts the IKE exchange.
