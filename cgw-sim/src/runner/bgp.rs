@@ -31,6 +31,7 @@ use bgp::speaker::{PeerConfig, Speaker, SpeakerEvent};
 use lab::wire::Prefix as LabPrefix;
 use lab::{Host, HostConfig, IfaceId, LinkConfig, NodeId, Router, Sim};
 
+use super::observed::Diagnosed;
 use crate::aws::path_choice::{choose_tunnels, VpnRoute, VpnRouteSource};
 use crate::aws::GatewayKind;
 use crate::diagnosis::{Diagnosis, Side};
@@ -492,5 +493,44 @@ pub(super) fn observations(b: &BgpLab, sim: &Sim, epoch: Instant) -> Vec<BgpObse
     take(b.aws_hosts[0], "aws", &|_| 1);
     take(b.aws_hosts[1], "aws", &|_| 2);
     out.sort_by_key(|o| (o.at, o.side, o.tunnel));
+    out
+}
+
+/// At the end of a run: a session that is not Established over a tunnel
+/// that is up is explained (with the last NOTIFICATION on it, if any), so
+/// that a silent failure (say, AWS's side never answering) has a diagnosis
+/// too.
+pub(super) fn end_diagnoses(b: &BgpLab, sim: &Sim, cgw: NodeId, at: Duration) -> Vec<Diagnosed> {
+    let mut out = Vec::new();
+    let Some(h) = sim.node::<BgpHost>(b.cgw_host) else {
+        return out;
+    };
+    for t in 0..2 {
+        let state = h.speaker().state(b.cgw_peers[t]);
+        let up = sim
+            .node::<TunnelGateway>(cgw)
+            .is_some_and(|g| g.is_up(TunnelId(t)));
+        if !up || state == State::Established {
+            continue;
+        }
+        let last = h.events().iter().rev().find_map(|(_, e)| match e {
+            SpeakerEvent::Session { peer, event } if *peer == b.cgw_peers[t] => match event {
+                SessionEvent::NotificationSent(n) => Some((n.clone(), Side::Cgw)),
+                SessionEvent::NotificationReceived(n) => Some((n.clone(), Side::Aws)),
+                _ => None,
+            },
+            _ => None,
+        });
+        out.push(Diagnosed {
+            at,
+            tunnel: t as u8 + 1,
+            side: "cgw",
+            diagnosis: Diagnosis::from_bgp_state(
+                state,
+                last.as_ref().map(|l| &l.0),
+                last.as_ref().map(|l| l.1),
+            ),
+        });
+    }
     out
 }

@@ -427,6 +427,9 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         }
     }
     if let Some(b) = &lab.bgp {
+        let at = lab.sim.now() - epoch;
+        obs.diagnoses
+            .extend(bgp::end_diagnoses(b, &lab.sim, lab.cgw, at));
         for o in bgp::observations(b, &lab.sim, epoch) {
             if let Some(d) = o.diagnosis {
                 obs.diagnoses.push(Diagnosed {
@@ -455,13 +458,33 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
     rep.timeline = obs.timeline;
     rep.simulated_ms = (lab.sim.now() - epoch).as_millis() as u64;
     rep.sim_events = lab.sim.events_run();
+    // A flapping session repeats one diagnosis many times: say it once,
+    // with how often and until when.
+    let mut seen: Vec<(String, Duration, Duration, usize)> = Vec::new();
+    obs.diagnoses.sort_by_key(|d| d.at);
     for d in &obs.diagnoses {
+        let key = format!("tunnel {} ({}): {}", d.tunnel, d.side, d.diagnosis);
+        match seen.iter_mut().find(|s| s.0 == key) {
+            Some(s) => {
+                s.2 = d.at;
+                s.3 += 1;
+            }
+            None => seen.push((key, d.at, d.at, 1)),
+        }
+    }
+    for (key, first, last, n) in seen {
+        let times = if n > 1 {
+            format!(
+                " [seen {n} times, last at {}]",
+                crate::scenario::format_duration(last)
+            )
+        } else {
+            String::new()
+        };
+        let (head, rest) = key.split_once('\n').unwrap_or((&key, ""));
         rep.diagnoses.push(format!(
-            "{} tunnel {} ({}): {}",
-            crate::scenario::format_duration(d.at),
-            d.tunnel,
-            d.side,
-            d.diagnosis
+            "{} {head}{times}\n{rest}",
+            crate::scenario::format_duration(first)
         ));
     }
     rep.finish();
