@@ -155,7 +155,10 @@ pub(super) fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), Str
             let mut cfg = cfg;
             cfg.seed[31] ^= lab.restarts;
             lab.sim.with_node(id, |g: &mut TunnelGateway| {
+                // A capture keeps the keys of the gateway's earlier lives.
+                let keys = g.take_key_log();
                 *g = TunnelGateway::new(cfg);
+                g.set_key_log(keys);
                 for (p, t) in routes {
                     g.set_route(p, t);
                 }

@@ -4,6 +4,7 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
+use super::capture::CaptureInfo;
 use crate::scenario::{Filter, Scenario};
 
 /// One expectation's result.
@@ -52,6 +53,9 @@ pub struct ScenarioReport {
     pub diagnoses: Vec<String>,
     /// Tunnel state changes, in time order.
     pub timeline: Vec<TimelineEntry>,
+    /// Where the packet capture went (`lab run --pcap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureInfo>,
 }
 
 impl ScenarioReport {
@@ -65,6 +69,7 @@ impl ScenarioReport {
             notes: Vec::new(),
             diagnoses: Vec::new(),
             timeline: Vec::new(),
+            capture: None,
         }
     }
 
@@ -114,6 +119,17 @@ impl fmt::Display for ScenarioReport {
                     t.event
                 )?;
             }
+        }
+        if let Some(c) = &self.capture {
+            writeln!(
+                f,
+                "  capture: {} ({}; keys of {} IKE SAs and {} ESP SAs)",
+                c.dir,
+                c.files.join(", "),
+                c.ike_sas,
+                c.esp_sas
+            )?;
+            writeln!(f, "    open with: {}", c.tshark)?;
         }
         if !self.passed && !self.diagnoses.is_empty() {
             writeln!(f, "  diagnosis:")?;
