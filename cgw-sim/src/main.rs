@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use cgw_sim::runner::{self, ScenarioReport};
+use cgw_sim::runner::{self, parallel, ScenarioReport};
 use cgw_sim::scenario::Scenario;
 use cgw_sim::selftest;
 
@@ -34,19 +34,32 @@ enum Command {
 enum LabCommand {
     /// Run scenario files (or every `*.toml` directly in a directory) in the
     /// simulated lab; exit 0 only if every expectation held.
-    Run {
-        /// Scenario files or directories (default `scenarios/`).
-        paths: Vec<PathBuf>,
-        /// Write the reports as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
-        /// Write a JUnit XML report to this file.
-        #[arg(long)]
-        junit: Option<PathBuf>,
-        /// Run every scenario with this seed instead of its own.
-        #[arg(long)]
-        seed: Option<u64>,
-    },
+    Run(RunArgs),
+}
+
+/// Options of `lab run`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario files or directories (default `scenarios/`).
+    paths: Vec<PathBuf>,
+    /// Write the reports as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report to this file.
+    #[arg(long)]
+    junit: Option<PathBuf>,
+    /// Run every scenario with this seed instead of its own.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Capture every named link into DIR/<scenario>/<link>.pcap, with
+    /// the Wireshark key files (ikev2_decryption_table, esp_sa) that
+    /// decrypt its IKE and ESP. Keys are written only with this option.
+    #[arg(long, value_name = "DIR")]
+    pcap: Option<PathBuf>,
+    /// Scenarios run at once (default: the available cores). The
+    /// reports come in input order whatever N is.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    jobs: Option<u64>,
 }
 
 /// The scenario files named by `paths`: files as given, directories'
@@ -79,12 +92,45 @@ fn write(path: &Path, text: &str) -> bool {
     }
 }
 
-fn lab_run(
-    paths: Vec<PathBuf>,
-    json: Option<PathBuf>,
-    junit: Option<PathBuf>,
-    seed: Option<u64>,
-) -> ExitCode {
+/// A directory name for each scenario name: characters other than ASCII
+/// letters, digits, `.`, `_` and `-` become `_`, and a repeated name gets
+/// `-2`, `-3`... so that two scenarios never share a capture directory.
+fn capture_dir_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let mut base: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if base.chars().all(|c| c == '.') {
+            base = format!("scenario{base}");
+        }
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while out.contains(&candidate) {
+            n += 1;
+            candidate = format!("{base}-{n}");
+        }
+        out.push(candidate);
+    }
+    out
+}
+
+fn lab_run(args: RunArgs) -> ExitCode {
+    let RunArgs {
+        paths,
+        json,
+        junit,
+        seed,
+        pcap,
+        jobs,
+    } = args;
     let paths = if paths.is_empty() {
         vec![PathBuf::from("scenarios")]
     } else {
@@ -98,23 +144,38 @@ fn lab_run(
         }
     };
     let mut ok = true;
-    let mut reports: Vec<ScenarioReport> = Vec::new();
-    let mut files_json = Vec::new();
+    let mut loaded: Vec<(&PathBuf, Scenario)> = Vec::new();
     for f in &files {
-        let s = match Scenario::load(f) {
-            Ok(s) => s,
+        match Scenario::load(f) {
+            Ok(s) => loaded.push((f, s)),
             Err(e) => {
                 eprintln!("{e}");
                 ok = false;
-                continue;
             }
-        };
-        let r = runner::run_with_seed(&s, seed.unwrap_or(s.seed));
-        println!("{}: {r}", f.display());
+        }
+    }
+    let dirs = capture_dir_names(loaded.iter().map(|(_, s)| s.name.as_str()));
+    let jobs = jobs.map_or_else(parallel::default_jobs, |j| j as usize);
+    let tasks: Vec<(&(&PathBuf, Scenario), &String)> = loaded.iter().zip(&dirs).collect();
+    // Each scenario is its own simulation: they run on `jobs` threads and
+    // their reports are printed in input order.
+    let reports: Vec<ScenarioReport> = parallel::map_ordered(
+        &tasks,
+        jobs,
+        |((_, s), dir)| {
+            let seed = seed.unwrap_or(s.seed);
+            match &pcap {
+                Some(p) => runner::run_captured(s, seed, &p.join(dir)),
+                None => runner::run_with_seed(s, seed),
+            }
+        },
+        |i, r| println!("{}: {r}", tasks[i].0 .0.display()),
+    );
+    let mut files_json = Vec::new();
+    for ((f, _), r) in loaded.iter().zip(&reports) {
         ok &= r.passed;
         files_json
             .push(serde_json::json!({"file": f.display().to_string(), "report": r.to_json()}));
-        reports.push(r);
     }
     let passed = reports.iter().filter(|r| r.passed).count();
     println!(
@@ -150,13 +211,28 @@ fn main() -> ExitCode {
             }
         }
         Command::Lab {
-            command:
-                LabCommand::Run {
-                    paths,
-                    json,
-                    junit,
-                    seed,
-                },
-        } => lab_run(paths, json, junit, seed),
+            command: LabCommand::Run(args),
+        } => lab_run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capture_dir_names;
+
+    #[test]
+    fn capture_dirs_are_safe_and_unique() {
+        let names = ["happy-path", "a b/c", "happy-path", "..", "", "happy-path"];
+        assert_eq!(
+            capture_dir_names(names),
+            [
+                "happy-path",
+                "a_b_c",
+                "happy-path-2",
+                "scenario..",
+                "scenario",
+                "happy-path-3"
+            ]
+        );
     }
 }

@@ -156,12 +156,14 @@ impl Ord for Event {
     }
 }
 
-trait AnyNode: Node {
+// `Send`, so that a whole simulation can move to (or be built on) another
+// thread: `lab run` runs scenarios in parallel.
+trait AnyNode: Node + Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn as_any(&self) -> &dyn Any;
 }
 
-impl<T: Node + 'static> AnyNode for T {
+impl<T: Node + Send + 'static> AnyNode for T {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
@@ -245,8 +247,9 @@ impl Sim {
     }
 
     /// Adds a node. It is polled (transmit queue, timeout) at the current
-    /// instant, once its links can exist.
-    pub fn add_node<N: Node + 'static>(&mut self, node: N) -> NodeId {
+    /// instant, once its links can exist. Nodes are `Send` so that the
+    /// simulator is too.
+    pub fn add_node<N: Node + Send + 'static>(&mut self, node: N) -> NodeId {
         let id = self.nodes.len();
         self.nodes.push(NodeSlot {
             node: Box::new(node),

@@ -537,3 +537,15 @@ fn icmp_fragmentation_needed_is_translated_back_through_the_nat() {
     assert_eq!(&copy, p, "checksums valid");
     assert_eq!(sim.node::<Nat>(nat).unwrap().stats().inbound, 1);
 }
+
+/// `lab run` runs scenarios on worker threads: the simulator and the
+/// built-in nodes must be `Send` (a compile-time check).
+#[test]
+fn sim_and_built_in_nodes_are_send() {
+    fn send<T: Send>() {}
+    send::<Sim>();
+    send::<Router>();
+    send::<Nat>();
+    send::<lab::Host>();
+    send::<lab::PcapWriter>();
+}

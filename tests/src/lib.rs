@@ -11,6 +11,8 @@
 //! - [`require`]: preflight checks that panic with a precise message.
 //! - [`engine`]: our IKE/ESP endpoint on real UDP sockets in a namespace.
 //! - [`icmp`]: IPv4 ICMP echo packets for pings through our ESP SAs.
+//! - [`lab_capture`]: simulated-lab scenarios run with capture and read
+//!   back with tshark and the run's key files (no root needed).
 //! - [`netns`]: RAII namespaces, veth links, commands and closures inside.
 //! - [`bgp_engine`]: our BGP speaker on real TCP sockets in a namespace.
 //! - [`bird`]: a BIRD 2 daemon in a namespace, driven through birdc.
@@ -22,6 +24,7 @@ pub mod bgp_engine;
 pub mod bird;
 pub mod engine;
 pub mod icmp;
+pub mod lab_capture;
 pub mod netns;
 pub mod proc;
 pub mod require;

@@ -108,6 +108,12 @@ pub fn tshark() {
     binary("tshark");
 }
 
+/// tshark is installed, to read capture files (no root needed: nothing is
+/// captured live).
+pub fn tshark_reader() {
+    binary("tshark");
+}
+
 /// BIRD 2 is installed (`bird` and `birdc`).
 pub fn bird() {
     netns();

@@ -144,7 +144,7 @@ fn tshark_r(pcap: &Path, keys: Option<&Path>, extra: &[&str]) -> proc::Output {
 /// Dissect `pcap` (optionally with a key directory from
 /// [`KeyFiles::write_dir`]) and count what was found. Panics if tshark fails.
 pub fn dissect(pcap: &Path, keys: Option<&Path>) -> Dissection {
-    require::tshark();
+    require::tshark_reader();
     let out = tshark_r(
         pcap,
         keys,
@@ -242,6 +242,7 @@ pub fn check_no_malformed_with(pcap: &Path, keys: Option<&Path>) -> Dissection {
 /// Run tshark with a display filter and return the matching frames' summary
 /// lines (handy in assertions: `frames(p, keys, "isakmp.exchtype == 34")`).
 pub fn frames(pcap: &Path, keys: Option<&Path>, filter: &str) -> Vec<String> {
+    require::tshark_reader();
     let out = tshark_r(pcap, keys, &["-Y", filter]);
     if !out.success() {
         panic!("tshark -Y {filter:?} failed: {out}");
@@ -251,9 +252,21 @@ pub fn frames(pcap: &Path, keys: Option<&Path>, filter: &str) -> Vec<String> {
 
 /// One field of the frames matching `filter`, one string per frame.
 pub fn fields(pcap: &Path, filter: &str, field: &str) -> Vec<String> {
-    let out = tshark_r(pcap, None, &["-Y", filter, "-T", "fields", "-e", field]);
+    fields_with(pcap, None, filter, &[field])
+}
+
+/// Fields of the frames matching `filter`, dissected with the key
+/// directory `keys` if given: one line per frame, the fields separated by
+/// `|` (several values of one field by `,`).
+pub fn fields_with(pcap: &Path, keys: Option<&Path>, filter: &str, fields: &[&str]) -> Vec<String> {
+    require::tshark_reader();
+    let mut args = vec!["-Y", filter, "-T", "fields", "-E", "separator=|"];
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    let out = tshark_r(pcap, keys, &args);
     if !out.success() {
-        panic!("tshark -Y {filter:?} -e {field} failed: {out}");
+        panic!("tshark -Y {filter:?} -e {fields:?} failed: {out}");
     }
     out.stdout
         .lines()

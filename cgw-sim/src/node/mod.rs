@@ -3,9 +3,11 @@
 //! mock are made of.
 
 pub mod bgp_host;
+pub mod keylog;
 pub mod tunnel;
 
 pub use bgp_host::{BgpHost, BGP_PORT};
+pub use keylog::KeyLog;
 
 pub use tunnel::{
     DownCause, GatewayConfig, GatewayEvent, GatewayStats, TunnelConfig, TunnelEventKind,

@@ -31,6 +31,8 @@ use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
 use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use lab::{IfaceId, Node};
 
+use super::keylog::KeyLog;
+
 /// The outside interface (outer packets: IKE and ESP).
 pub const OUTSIDE: IfaceId = IfaceId(0);
 /// The inside interface (inner packets, towards the LAN).
@@ -262,6 +264,8 @@ pub struct TunnelGateway {
     iv_counter: u64,
     /// A control-plane host is attached on [`CONTROL`].
     control: bool,
+    /// The keys negotiated so far, only when asked for (a capture).
+    keylog: Option<KeyLog>,
 }
 
 impl std::fmt::Debug for TunnelGateway {
@@ -315,6 +319,7 @@ impl TunnelGateway {
             iv_seed,
             iv_counter: 0,
             control: false,
+            keylog: None,
         }
     }
 
@@ -328,6 +333,27 @@ impl TunnelGateway {
     /// Whether a control-plane host is attached.
     pub fn has_control_plane(&self) -> bool {
         self.control
+    }
+
+    /// Starts (or, with `None`, stops) recording the keys of the IKE and
+    /// child SAs from now on, starting from `log` (the log of a previous
+    /// life of this gateway, or an empty one). For captures the user asked
+    /// for: the keys decrypt every packet of the run.
+    pub fn set_key_log(&mut self, log: Option<KeyLog>) {
+        self.keylog = log;
+        if let Some(k) = &mut self.keylog {
+            k.note_ike_sas(&self.endpoint);
+        }
+    }
+
+    /// The keys recorded since [`TunnelGateway::set_key_log`], if on.
+    pub fn key_log(&self) -> Option<&KeyLog> {
+        self.keylog.as_ref()
+    }
+
+    /// Takes the key log out, leaving recording off.
+    pub fn take_key_log(&mut self) -> Option<KeyLog> {
+        self.keylog.take()
     }
 
     /// Starts tunnel `tunnel`'s IKE SA as initiator at `now` (whatever its
@@ -509,6 +535,11 @@ impl TunnelGateway {
             };
             self.on_event(now, tid, e, &mut batch[tid.0]);
         }
+        // After the events: an SA keyed in this call is in the endpoint now,
+        // even one whose IKE_AUTH is about to fail.
+        if let Some(k) = &mut self.keylog {
+            k.note_ike_sas(&self.endpoint);
+        }
         for (i, (was_up, b)) in before.into_iter().zip(batch).enumerate() {
             let tid = TunnelId(i);
             match (was_up, self.tunnels[i].dp.is_up()) {
@@ -535,6 +566,10 @@ impl TunnelGateway {
         match e {
             Event::IkeSaEstablished(_) => self.push_event(now, tid, TunnelEventKind::IkeUp),
             Event::ChildSaInstalled(c) => {
+                if let Some(k) = &mut self.keylog {
+                    let peer = self.tunnels[tid.0].cfg.peer;
+                    k.note_child(&c, IpAddr::V4(self.outer), IpAddr::V4(peer));
+                }
                 let seed = self.next_iv_seed();
                 let (Ok(o), Ok(i)) = (c.outbound_sa(seed), c.inbound_sa(REPLAY_WINDOW)) else {
                     return;

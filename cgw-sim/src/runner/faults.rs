@@ -155,8 +155,11 @@ pub(super) fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), Str
             let mut cfg = cfg;
             cfg.seed[31] ^= lab.restarts;
             lab.sim.with_node(id, |g: &mut TunnelGateway| {
+                // A capture keeps the keys of the gateway's earlier lives.
+                let keys = g.take_key_log();
                 let control = g.has_control_plane();
                 *g = TunnelGateway::new(cfg);
+                g.set_key_log(keys);
                 if control {
                     g.attach_control_plane();
                 }

@@ -60,16 +60,19 @@
 #![deny(missing_docs)]
 
 mod bgp;
+mod capture;
 mod eval;
 mod faults;
 mod hosts;
 mod observed;
+pub mod parallel;
 mod report;
 mod tcp_checks;
 mod topology;
 mod wan_faults;
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
 use std::time::Duration;
 
 use ike::sa::DeletedBy;
@@ -86,6 +89,7 @@ use observed::{Diagnosed, Observed, Probe, RouteSnapshot};
 use tcp_checks::{NamedHost, TcpChecks};
 use topology::{build, lab_prefix, Built, Lab};
 
+pub use capture::CaptureInfo;
 pub use report::{junit_xml, ExpectationResult, ScenarioReport, TimelineEntry};
 
 /// Interval of the on-prem host's pings to the VPC host (the ping
@@ -185,6 +189,19 @@ pub fn run(scenario: &Scenario) -> ScenarioReport {
 /// failed CGW tunnel after [`RETRY_INTERVAL`], steers the static routes to
 /// the first tunnel that is up, and evaluates every expectation.
 pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
+    run_inner(scenario, seed, None)
+}
+
+/// [`run_with_seed`], capturing every named link of the topology into
+/// `dir/<link>.pcap` and writing the Wireshark key files of the CGW's SAs
+/// (`ikev2_decryption_table`, `esp_sa`, `preferences`) next to them; the
+/// report's `capture` says where, and how to open them. Only this entry
+/// point exports keys. A capture that cannot be written is a report error.
+pub fn run_captured(scenario: &Scenario, seed: u64, dir: &Path) -> ScenarioReport {
+    run_inner(scenario, seed, Some(dir))
+}
+
+fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> ScenarioReport {
     let mut rep = ScenarioReport::new(scenario, seed);
     let mut notes = unsupported_config(scenario);
     let built = match build(scenario, seed) {
@@ -200,6 +217,7 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         mut cgw_ctx,
         mut aws_ctx,
     } = built;
+    let taps = capture_dir.map(|_| capture::start(&mut lab));
     let end = scenario
         .expectations
         .iter()
@@ -462,6 +480,12 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
     // with how often and until when.
     let mut seen: Vec<(String, Duration, Duration, usize)> = Vec::new();
     obs.diagnoses.sort_by_key(|d| d.at);
+    if let (Some(dir), Some(taps)) = (capture_dir, &taps) {
+        match capture::write(&lab, taps, scenario, dir) {
+            Ok(c) => rep.capture = Some(c),
+            Err(e) => rep.errors.push(e),
+        }
+    }
     for d in &obs.diagnoses {
         let key = format!("tunnel {} ({}): {}", d.tunnel, d.side, d.diagnosis);
         match seen.iter_mut().find(|s| s.0 == key) {

@@ -4,6 +4,7 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
+use super::capture::CaptureInfo;
 use crate::scenario::{Filter, Scenario};
 
 /// One expectation's result.
@@ -56,6 +57,9 @@ pub struct ScenarioReport {
     pub simulated_ms: u64,
     /// Simulator events processed (packets delivered, timers run).
     pub sim_events: u64,
+    /// Where the packet capture went (`lab run --pcap`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<CaptureInfo>,
 }
 
 impl ScenarioReport {
@@ -71,6 +75,7 @@ impl ScenarioReport {
             timeline: Vec::new(),
             simulated_ms: 0,
             sim_events: 0,
+            capture: None,
         }
     }
 
@@ -120,6 +125,17 @@ impl fmt::Display for ScenarioReport {
                     t.event
                 )?;
             }
+        }
+        if let Some(c) = &self.capture {
+            writeln!(
+                f,
+                "  capture: {} ({}; keys of {} IKE SAs and {} ESP SAs)",
+                c.dir,
+                c.files.join(", "),
+                c.ike_sas,
+                c.esp_sas
+            )?;
+            writeln!(f, "    open with: {}", c.tshark)?;
         }
         if !self.passed && !self.diagnoses.is_empty() {
             writeln!(f, "  diagnosis:")?;
