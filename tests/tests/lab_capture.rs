@@ -112,3 +112,41 @@ fn without_the_key_files_nothing_decrypts() {
     assert!(d.esp > 0 && d.isakmp > 0, "{d:?}");
     assert_eq!(d.esp_icmp, 0, "{d:?}");
 }
+
+/// BGP runs over TCP inside the tunnels: on the CGW's WAN link, with the
+/// run's keys, tshark decrypts the ESP and finds the four OPENs (the CGW's
+/// AS 65000 on both tunnels' inside addresses, AWS's 64512 with hold time
+/// 30), the UPDATEs carrying the on-prem and VPC prefixes, and no malformed
+/// frame.
+#[test]
+fn bgp_open_and_updates_decrypt_inside_esp() {
+    let cap = LabCapture::run("scenarios/happy-path-bgp.toml", None);
+    cap.check_no_malformed("cgw-wan");
+    let mut opens = cap.fields(
+        "cgw-wan",
+        "esp && bgp.type == 1",
+        &["ip.src", "bgp.open.myas", "bgp.open.holdtime"],
+    );
+    opens.sort();
+    assert_eq!(
+        opens,
+        vec![
+            format!("{CGW},169.254.10.2|65000|30"),
+            format!("{CGW},169.254.11.2|65000|30"),
+            "198.51.100.10,169.254.10.1|64512|30".to_string(),
+            "198.51.100.20,169.254.11.1|64512|30".to_string(),
+        ],
+        "BGP OPENs inside ESP"
+    );
+    let prefixes = cap.fields(
+        "cgw-wan",
+        "esp && bgp.type == 2",
+        &["bgp.mp_reach_nlri_ipv4_prefix", "bgp.nlri_prefix"],
+    );
+    let all = prefixes.join(";");
+    assert!(all.contains("198.18.0.0"), "on-prem prefix not sent: {all}");
+    assert!(all.contains("198.19.0.0"), "VPC prefix not received: {all}");
+    // Nothing of BGP travels outside ESP.
+    let clear = cap.frames("cgw-wan", "tcp && !esp");
+    assert!(clear.is_empty(), "TCP outside the tunnel: {clear:#?}");
+}
