@@ -151,20 +151,14 @@ pub(super) fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), Str
                 }
                 lab.stashed.extend(old.into_iter().map(|e| (id, e)));
             }
-            lab.restarts = lab.restarts.wrapping_add(1);
-            let mut cfg = cfg;
-            cfg.seed[31] ^= lab.restarts;
-            lab.sim.with_node(id, |g: &mut TunnelGateway| {
-                *g = TunnelGateway::new(cfg);
-                for (p, t) in routes {
-                    g.set_route(p, t);
-                }
-            });
+            super::maintenance::renew_gateway(lab, id, cfg, routes);
             if name == "cgw" {
                 lab.cgw_restarted = true;
             }
             Ok(())
         }
+        FaultAction::ReplaceEndpoint(t) => super::maintenance::replace_endpoint(lab, *t),
+        FaultAction::SetLifetime(s) => super::maintenance::set_lifetime(lab, s),
         other => Err(format!("{} is not supported yet", fault_name(other))),
     }
 }

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use lab::wire::Prefix as LabPrefix;
 
+use super::aws_view::Notice;
 use super::{TimelineEntry, PING_TIMEOUT};
+use crate::aws::log_emitter::TimedRecord;
 use crate::diagnosis::Diagnosis;
 use crate::node::TunnelEventKind;
 
@@ -49,6 +51,10 @@ pub(super) struct Observed {
     /// When the first fault that cuts tunnel 1's path (a `link_down` or a
     /// `block`) was applied.
     pub path_failed: Option<Duration>,
+    /// Per AWS tunnel (index 0 and 1): its log records.
+    pub aws_logs: [Vec<TimedRecord>; 2],
+    /// The AWS side's notifications, in time order.
+    pub aws_notices: Vec<(Duration, Notice)>,
 }
 
 /// The route tables at one tick.

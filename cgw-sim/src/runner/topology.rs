@@ -12,6 +12,7 @@ use lab::wire::Prefix as LabPrefix;
 use lab::{IfaceId, LinkConfig, LinkId, Nat, NatConfig, NodeId, Router, RuleId, Sim};
 
 use super::hosts::PingHost;
+use super::maintenance::AwsSide;
 use super::wan_faults::SourceRewrite;
 use crate::aws::options::generate_psk;
 use crate::aws::{Encryption, Integrity, StartupAction};
@@ -131,6 +132,8 @@ pub(super) struct Lab {
     pub(super) links: Vec<(&'static str, LinkId)>,
     /// Firewall rules added by `block`, to remove on `unblock`.
     pub(super) blocks: Vec<(Filter, LinkId, Vec<RuleId>)>,
+    /// The AWS side's state outside its gateways (maintenance, MED bias).
+    pub(super) aws_side: AwsSide,
 }
 
 impl Lab {
@@ -404,6 +407,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             cgw_source: None,
             links,
             blocks: Vec::new(),
+            aws_side: AwsSide::new(vpn.tunnels.clone()),
         },
         cgw_ctx,
         aws_ctx,
