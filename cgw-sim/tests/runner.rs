@@ -117,7 +117,7 @@ name = "unsupported-fault"
 routing = "static"
 [[fault]]
 at = "10s"
-replace_endpoint = 1
+restart = "vpc"
 [[expect]]
 within = "30s"
 tunnel = 1
@@ -273,4 +273,124 @@ fn lab_run_cli_exit_codes_json_and_junit() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.toml:3:"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn inverted_aws_log_scenario_fails() {
+    let s = load("cgw-sim/tests/scenarios/inverted-aws-log.toml");
+    let r = runner::run(&s);
+    assert!(!r.passed, "an inverted scenario passed:\n{r}");
+    // A record that never appears, and an `absent` one that does.
+    assert!(!r.expectations[0].passed, "{r}");
+    assert!(r.expectations[0].observed.contains("never seen"), "{r}");
+    assert!(!r.expectations[1].passed, "{r}");
+    assert!(r.expectations[1].observed.contains("seen at"), "{r}");
+}
+
+#[test]
+fn endpoint_replacement_fails_over_and_lowers_the_med_on_tunnel_2() {
+    let s = load("scenarios/endpoint-replacement.toml");
+    let r = runner::run(&s);
+    assert!(r.passed, "{r}");
+    let at = |text: &str| {
+        r.timeline
+            .iter()
+            .find(|t| t.side == "aws" && t.event.contains(text))
+            .map(|t| (t.tunnel, t.at_ms))
+    };
+    let bias = format!("MED bias {}", runner::MAINTENANCE_MED_BIAS);
+    assert_eq!(at("endpoint replaced"), Some((1, 60_000)), "{r}");
+    assert_eq!(at(&bias), Some((2, 60_000)), "{r}");
+    // The bias ends once tunnel 1 is up again at AWS.
+    let (t, back) = at("MED bias back to 0").expect("maintenance ends");
+    assert_eq!(t, 2);
+    assert!(back > 60_000 && back < 180_000, "{back}");
+    // AWS's log of tunnel 1: up, replaced, up again.
+    let details: Vec<&str> = r
+        .aws_logs
+        .iter()
+        .filter(|e| e.tunnel == 1)
+        .map(|e| e.record.details.as_str())
+        .collect();
+    assert!(details[2].contains("endpoint replaced"), "{details:?}");
+    assert!(details[3..]
+        .iter()
+        .any(|d| d.contains("Phase 2 established")));
+}
+
+#[test]
+fn set_lifetime_on_aws_is_checked_against_aws_ranges() {
+    let text = r#"
+[scenario]
+name = "aws-lifetime-out-of-range"
+[aws]
+routing = "static"
+[[fault]]
+at = "10s"
+set_lifetime = { side = "aws", tunnel = 1, phase2 = "10m" }
+[[expect]]
+within = "30s"
+tunnel = 1
+phase2 = "established"
+"#;
+    let s = Scenario::from_toml(text, "lifetime.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(!r.passed, "{r}");
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.contains("phase2_lifetime_seconds") && e.contains("900-3600")),
+        "{r}"
+    );
+    // Within the range it applies.
+    let s = Scenario::from_toml(&text.replace("\"10m\"", "\"20m\""), "lifetime.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(r.passed, "{r}");
+}
+
+#[test]
+fn tunnel_down_notification_and_json_aws_logs() {
+    let text = r#"
+[scenario]
+name = "tunnel-down-notice"
+[aws]
+routing = "static"
+static_routes = ["198.18.0.0/16"]
+[[fault]]
+at = "20s"
+link_down = "aws2-wan"
+[[expect]]
+within = "2m"
+notification = "tunnel-down"
+[[expect]]
+within = "2m"
+notification = "endpoint-replaced"
+[[expect]]
+within = "2m"
+aws_log = { tunnel = 2, details_contains = "DPD timed out" }
+"#;
+    let s = Scenario::from_toml(text, "notice.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(r.expectations[0].passed, "{r}");
+    // No endpoint was replaced: that notification never came.
+    assert!(!r.expectations[1].passed, "{r}");
+    assert!(r.expectations[2].passed, "{r}");
+    let j = r.to_json();
+    let logs = j["aws_logs"].as_array().expect("aws_logs in the JSON");
+    let dpd = logs
+        .iter()
+        .find(|l| {
+            l["details"]
+                .as_str()
+                .is_some_and(|d| d.contains("DPD timed out"))
+        })
+        .expect("the DPD record");
+    assert_eq!(dpd["tunnel"], 2);
+    assert_eq!(dpd["ike_phase1_state"], "Down");
+    assert_eq!(dpd["dpd_enabled"], true);
+    assert!(dpd["event_timestamp"].as_u64().unwrap() > 1_700_000_000);
+    assert!(dpd["timestamp"]
+        .as_str()
+        .unwrap()
+        .starts_with("2024-01-01 00:0"));
 }

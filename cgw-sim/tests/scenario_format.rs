@@ -324,7 +324,7 @@ tcp = { from = "onprem", to = "vpc", port = 22 }
 result = "refused"
 [[expect]]
 within = "1m"
-aws_log = { tunnel = 2, event = "ike-sa-deleted" }
+aws_log = { tunnel = 2, details = "AWS tunnel received DELETE for IKE_SA from CGW" }
 [[expect]]
 within = "1m"
 notification = "endpoint-replaced"
@@ -514,9 +514,12 @@ diagnosis = { cause = "authentication-failed", contains = "PSK" }
             result: TcpResult::Refused
         }
     );
-    let fields: BTreeMap<String, String> = [("tunnel", "2"), ("event", "ike-sa-deleted")]
-        .map(|(k, v)| (k.into(), v.into()))
-        .into();
+    let fields: BTreeMap<String, String> = [
+        ("tunnel", "2"),
+        ("details", "AWS tunnel received DELETE for IKE_SA from CGW"),
+    ]
+    .map(|(k, v)| (k.into(), v.into()))
+    .into();
     assert_eq!(a[6], &Assertion::AwsLog(fields));
     assert_eq!(
         a[7],
@@ -792,6 +795,28 @@ fn broken_inputs_give_precise_errors() {
             "[[expect]]\nwithin = \"5s\"\nvpc_route_table = { contains = \"198.18.0.0/24\", lacks = \"198.18.0.0/24\" }\n",
             "f.toml:5:49: expect[1].vpc_route_table.lacks: give `contains` or `lacks`, not both",
         ),
+        (
+            "[[expect]]\nwithin = \"5s\"\naws_log = { tunnel = 1, event = \"x\" }\n",
+            "f.toml:5:25: expect[1].aws_log.event: unknown field \"event\"; fields are: tunnel, details, details_contains, dpd_enabled, nat_t_detected, ike_phase1_state, ike_phase2_state, event_timestamp, timestamp, absent",
+        ),
+        (
+            "[[expect]]\nwithin = \"5s\"\naws_log = { tunnel = 3 }\n",
+            "f.toml:5:13: expect[1].aws_log.tunnel: \"3\" is not one of \"1\", \"2\"",
+        ),
+        (
+            "[[expect]]\nwithin = \"5s\"\naws_log = { ike_phase1_state = \"up\" }\n",
+            "f.toml:5:13: expect[1].aws_log.ike_phase1_state: \"up\" is not one of \"Established\", \"Rekeying\", \"Negotiating\", \"Down\"",
+        ),
+        // AWS tunnel options out of AWS's ranges (aws::options).
+        ("[aws.tunnel1]\nphase2_lifetime_seconds = 600\n", "f.toml:4:1: aws.tunnel1.phase2_lifetime_seconds: 600 is not accepted; AWS accepts 900-3600"),
+        ("[aws.tunnel2]\nphase1_lifetime_seconds = 3600\nphase2_lifetime_seconds = 3600\n", "f.toml:5:1: aws.tunnel2.phase2_lifetime_seconds: 3600 is not accepted; AWS accepts 900-3600, lower than phase1_lifetime_seconds (3600)"),
+        ("[aws.tunnel1]\nrekey_margin_seconds = 30\n", "f.toml:4:1: aws.tunnel1.rekey_margin_seconds: 30 is not accepted; AWS accepts 60-1800 (half of phase2_lifetime_seconds 3600)"),
+        ("[aws.tunnel1]\nrekey_fuzz_percent = 150\n", "f.toml:4:1: aws.tunnel1.rekey_fuzz_percent: 150 is not accepted; AWS accepts 0-100"),
+        ("[aws.tunnel1]\nreplay_window_packets = 32\n", "f.toml:4:1: aws.tunnel1.replay_window_packets: 32 is not accepted; AWS accepts 64-2048"),
+        ("[aws.tunnel2]\ndpd_timeout_seconds = 10\n", "f.toml:4:1: aws.tunnel2.dpd_timeout_seconds: 10 is not accepted; AWS accepts 30 or more"),
+        ("[aws.tunnel1]\ndpd_timeout_action = \"reboot\"\n", "f.toml:4:1: aws.tunnel1.dpd_timeout_action: dpd timeout action: \"reboot\" is not a known name; AWS uses clear, none, restart"),
+        ("[aws.tunnel1]\nstartup_action = \"later\"\n", "f.toml:4:1: aws.tunnel1.startup_action: startup action: \"later\" is not a known name; AWS uses add, start"),
+        ("[aws.tunnel1]\npsk = \"0short\"\n", "f.toml:4:1: aws.tunnel1.psk: a key of 6 characters is not accepted; AWS accepts 8-64 characters of A-Z a-z 0-9 . _, not starting with 0"),
         (
             "[aws.tunnel1]\nphase1_lifetime_seconds = 90000\n",
             "f.toml:4:1: aws.tunnel1.phase1_lifetime_seconds: 90000 is not accepted; AWS accepts 900-28800",

@@ -262,7 +262,15 @@ fn tunnel_establishes_and_ping_crosses_it() {
     l.sim.run_for(Duration::from_secs(2));
     assert_up(&l);
     let kinds: Vec<_> = l.gw(l.cgw).events().iter().map(|e| &e.kind).collect();
-    assert_eq!(kinds, [&TunnelEventKind::IkeUp, &TunnelEventKind::Up]);
+    assert_eq!(
+        kinds,
+        [
+            &TunnelEventKind::IkeUp {
+                nat_t_detected: false
+            },
+            &TunnelEventKind::Up
+        ]
+    );
 
     let seq = l.ping_once();
     l.sim.run_for(Duration::from_secs(1));
@@ -400,6 +408,21 @@ fn child_rekeys_keep_pings_flowing() {
         "{:?}",
         l.gw(l.cgw).events()
     );
+    // Each rekey's old pair is reported removed, with the SPI the peer
+    // names in its Delete (our outbound SPI).
+    let removed = |id| -> Vec<Option<u32>> {
+        l.gw(id)
+            .events()
+            .iter()
+            .filter_map(|e| match e.kind {
+                TunnelEventKind::ChildRemoved { spi_out, .. } => Some(spi_out),
+                _ => None,
+            })
+            .collect()
+    };
+    let all: Vec<Option<u32>> = [l.cgw, l.aws].into_iter().flat_map(removed).collect();
+    assert_eq!(all.len(), rekeys(l.cgw) + rekeys(l.aws), "{all:?}");
+    assert!(all.iter().all(|s| s.is_some_and(|s| s > 255)), "{all:?}");
     for id in [l.cgw, l.aws] {
         let s = l.gw(id).stats();
         assert_eq!(
@@ -439,8 +462,16 @@ fn cgw_behind_nat_comes_up_with_nat_t() {
     let tapped = l.tapped();
     assert!(tapped.iter().all(|t| t.0 == PROTO_UDP), "{tapped:?}");
     assert!(tapped.iter().filter(|t| t.1 == 4500 || t.2 == 4500).count() >= 8 + 2);
-    let info = &l.gw(l.aws).events()[0];
-    assert_eq!(info.kind, TunnelEventKind::IkeUp);
+    // NAT-T detected on both sides, as AWS's `nat_t_detected` says.
+    for id in [l.cgw, l.aws] {
+        let info = &l.gw(id).events()[0];
+        assert_eq!(
+            info.kind,
+            TunnelEventKind::IkeUp {
+                nat_t_detected: true
+            }
+        );
+    }
 }
 
 #[test]

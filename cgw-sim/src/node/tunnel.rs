@@ -107,7 +107,10 @@ pub enum DownCause {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TunnelEventKind {
     /// The IKE SA is established.
-    IkeUp,
+    IkeUp {
+        /// What NAT detection found (the AWS logs' `nat_t_detected`).
+        nat_t_detected: bool,
+    },
     /// The first child SA pair is installed: traffic can flow.
     Up,
     /// A child SA pair replaced another (rekey); the tunnel stays up.
@@ -119,6 +122,16 @@ pub enum TunnelEventKind {
     },
     /// The IKE SA was rekeyed.
     IkeRekeyed,
+    /// A child SA pair was deleted (a rekey's old pair, or one deleted by
+    /// either side); a `Down` event follows when it was the last pair.
+    ChildRemoved {
+        /// Our outbound SPI of the pair: the SPI the peer names in its
+        /// Delete payload (its inbound SPI). `None` if the pair had no
+        /// outbound SA in the data plane.
+        spi_out: Option<u32>,
+        /// Who deleted it.
+        by: DeletedBy,
+    },
     /// A failure or a deletion. `was_up` tells whether the tunnel carried
     /// traffic until now (false for a failure while coming up).
     Down {
@@ -371,6 +384,46 @@ impl TunnelGateway {
         true
     }
 
+    /// Replaces `tunnel`'s lifetimes (and rekey margin and fuzz) from
+    /// `now` on: for its next initiation, for new responder SAs when it is
+    /// the responder tunnel, and for what its live IKE SAs install next
+    /// (SAs already installed keep their deadlines). False if there is no
+    /// such tunnel.
+    pub fn set_lifetimes(&mut self, tunnel: TunnelId, lifetimes: ike::sa::Lifetimes) -> bool {
+        let Some(t) = self.tunnels.get_mut(tunnel.0) else {
+            return false;
+        };
+        let mut c = (*t.cfg.ike).clone();
+        c.lifetimes = lifetimes;
+        t.cfg.ike = Arc::new(c);
+        let peer = IpAddr::V4(t.cfg.peer);
+        let responder = self
+            .tunnels
+            .iter()
+            .position(|t| t.cfg.role == TunnelRole::Responder);
+        if responder == Some(tunnel.0) {
+            self.endpoint
+                .set_responder(Some(self.tunnels[tunnel.0].cfg.ike.clone()));
+        }
+        let ids: Vec<SaId> = self
+            .endpoint
+            .sas()
+            .filter(|(_, sa)| sa.remote_addr().ip() == peer)
+            .map(|(id, _)| id)
+            .collect();
+        for id in ids {
+            if let Some(sa) = self.endpoint.sa_mut(id) {
+                sa.set_lifetimes(lifetimes);
+            }
+        }
+        true
+    }
+
+    /// The lifetimes `tunnel` uses for what it negotiates next.
+    pub fn lifetimes(&self, tunnel: TunnelId) -> Option<ike::sa::Lifetimes> {
+        self.tunnels.get(tunnel.0).map(|t| t.cfg.ike.lifetimes)
+    }
+
     /// Starts every tunnel configured as [`TunnelRole::Initiator`].
     pub fn initiate_all(&mut self, now: Instant) {
         for i in 0..self.tunnels.len() {
@@ -564,7 +617,13 @@ impl TunnelGateway {
     fn on_event(&mut self, now: Instant, tid: TunnelId, e: Event, batch: &mut Batch) {
         let was_up = self.tunnels[tid.0].dp.is_up();
         match e {
-            Event::IkeSaEstablished(_) => self.push_event(now, tid, TunnelEventKind::IkeUp),
+            Event::IkeSaEstablished(info) => self.push_event(
+                now,
+                tid,
+                TunnelEventKind::IkeUp {
+                    nat_t_detected: info.nat.detected(),
+                },
+            ),
             Event::ChildSaInstalled(c) => {
                 if let Some(k) = &mut self.keylog {
                     let peer = self.tunnels[tid.0].cfg.peer;
@@ -588,9 +647,15 @@ impl TunnelGateway {
             Event::ChildSaDeleted { spi_in, by } => {
                 batch.child_deleted = Some(by);
                 let dp = &mut self.tunnels[tid.0].dp;
+                let spi_out = dp
+                    .outbound
+                    .iter()
+                    .find(|(s, _, _)| *s == spi_in)
+                    .map(|(_, o, _)| o.spi());
                 dp.outbound.retain(|(s, _, _)| *s != spi_in);
                 dp.lingering.push(spi_in);
                 dp.reap();
+                self.push_event(now, tid, TunnelEventKind::ChildRemoved { spi_out, by });
             }
             Event::IkeSaFailed(f) => {
                 batch.failure_reported = true;

@@ -8,11 +8,13 @@ use crate::scenario::{
     PingResult, RouteCheck, Routing, SaState, Scenario, TcpResult, Timing,
 };
 
+use super::aws_view::Notice;
 use super::down_cause_code;
 use super::observed::{Observed, RouteSnapshot};
 use super::report::ExpectationResult;
 use super::tcp_checks::{TcpAttempt, TcpOutcome};
 use super::topology::lab_prefix;
+use crate::aws::log_emitter::{record_matches, AwsNotice};
 use lab::Prefix as LabPrefix;
 
 /// The stable code of a scenario cause (the diagnosis vocabulary).
@@ -56,12 +58,14 @@ fn phase_state(
             continue;
         }
         match kind {
-            TunnelEventKind::IkeUp => p1 = (SaState::Established, None),
+            TunnelEventKind::IkeUp { .. } => p1 = (SaState::Established, None),
             TunnelEventKind::Up => {
                 p1 = (SaState::Established, None);
                 p2 = (SaState::Established, None);
             }
-            TunnelEventKind::ChildRekeyed { .. } | TunnelEventKind::IkeRekeyed => {}
+            TunnelEventKind::ChildRekeyed { .. }
+            | TunnelEventKind::IkeRekeyed
+            | TunnelEventKind::ChildRemoved { .. } => {}
             TunnelEventKind::Down { cause, was_up } => {
                 let code = Some(down_cause_code(cause));
                 match cause {
@@ -337,17 +341,29 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             };
             (desc, r)
         }
-        Assertion::Notification(Notification::NonRedundant) => {
-            let desc = "notification non-redundant".to_string();
-            let r = over_time(timing, obs, |t| {
-                let up = (0..2)
-                    .filter(|i| phase_state(obs, *i, Phase::Two, t).0 == SaState::Established)
-                    .count();
-                (up == 1, format!("{up} tunnel(s) up"))
-            });
-            (desc, r)
+        Assertion::Notification(n) => {
+            let (name, wanted): (&str, fn(&Notice) -> bool) = match n {
+                Notification::NonRedundant => ("non-redundant", |x| {
+                    *x == Notice::Aws(AwsNotice::NonRedundant)
+                }),
+                Notification::TunnelDown => ("tunnel-down", |x| {
+                    matches!(x, Notice::Aws(AwsNotice::TunnelDown(_)))
+                }),
+                Notification::EndpointReplaced => ("endpoint-replaced", |x| {
+                    matches!(x, Notice::EndpointReplaced(_))
+                }),
+            };
+            let times: Vec<Duration> = obs
+                .aws_notices
+                .iter()
+                .filter(|(_, x)| wanted(x))
+                .map(|(t, _)| *t)
+                .collect();
+            (
+                format!("notification {name}"),
+                appears(timing, &times, obs.end),
+            )
         }
-        Assertion::Notification(n) => (format!("notification {n:?}"), unsupported("notification")),
         Assertion::Bgp { tunnel, state } => {
             let desc = format!("tunnel {} bgp {state:?}", tunnel.number());
             if s.aws.routing != Routing::Bgp {
@@ -389,7 +405,46 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             format!("tcp {from} -> {to}:{port}: {}", tcp_text(tcp_want(*result))),
             tcp_check(timing, obs, from, to, *port, tcp_want(*result)),
         ),
-        Assertion::AwsLog(m) => (format!("aws_log {m:?}"), unsupported("aws_log")),
+        Assertion::AwsLog(m) => {
+            let absent = m.get("absent").is_some_and(|v| v == "true");
+            let fields = m
+                .iter()
+                .filter(|(k, _)| *k != "absent")
+                .map(|(k, v)| format!("{k} = {v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let times: Vec<Duration> = (0..2)
+                .flat_map(|i| {
+                    obs.aws_logs[i]
+                        .iter()
+                        .filter(move |r| record_matches(i as u8 + 1, &r.record, m))
+                        .map(|r| r.at)
+                })
+                .collect();
+            let mut times = times;
+            times.sort();
+            let (found, text) = appears(timing, &times, obs.end);
+            let text = if found {
+                text
+            } else {
+                let total = obs.aws_logs[0].len() + obs.aws_logs[1].len();
+                format!("{text}; {total} AWS log record(s) in all")
+            };
+            let desc = format!(
+                "aws_log {}{{ {fields} }}",
+                if absent { "absent " } else { "" }
+            );
+            if absent {
+                let text = if found {
+                    format!("such a record {text}")
+                } else {
+                    format!("no such record in time ({text})")
+                };
+                (desc, (!found, text))
+            } else {
+                (desc, (found, text))
+            }
+        }
         Assertion::Measure { measure, below } => (
             format!("{measure:?} below {}", format_duration(*below)),
             measure_check(obs, *measure, *below),
@@ -399,6 +454,25 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
         description: format!("{} {description}", timing_text(timing)),
         passed,
         observed,
+    }
+}
+
+/// Whether an observation at one of `times` (since the start) falls in the
+/// timing: `within`/`at` t: at or before t; `after` t: from t to the end.
+fn appears(timing: Timing, times: &[Duration], end: Duration) -> (bool, String) {
+    let hit = match timing {
+        Timing::Within(t) | Timing::At(t) => times.iter().find(|x| **x <= t),
+        Timing::After(t) => times.iter().find(|x| **x >= t && **x <= end),
+    };
+    match hit {
+        Some(x) => (true, format!("seen at {}", format_duration(*x))),
+        None => match times.first() {
+            Some(x) => (
+                false,
+                format!("not in time (first seen at {})", format_duration(*x)),
+            ),
+            None => (false, "never seen".into()),
+        },
     }
 }
 

@@ -151,22 +151,7 @@ pub(super) fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), Str
                 }
                 lab.stashed.extend(old.into_iter().map(|e| (id, e)));
             }
-            lab.restarts = lab.restarts.wrapping_add(1);
-            let mut cfg = cfg;
-            cfg.seed[31] ^= lab.restarts;
-            lab.sim.with_node(id, |g: &mut TunnelGateway| {
-                // A capture keeps the keys of the gateway's earlier lives.
-                let keys = g.take_key_log();
-                let control = g.has_control_plane();
-                *g = TunnelGateway::new(cfg);
-                g.set_key_log(keys);
-                if control {
-                    g.attach_control_plane();
-                }
-                for (p, t) in routes {
-                    g.set_route(p, t);
-                }
-            });
+            super::maintenance::renew_gateway(lab, id, cfg, routes);
             if name == "cgw" {
                 lab.cgw_restarted = true;
             }
@@ -179,6 +164,8 @@ pub(super) fn apply_fault(lab: &mut Lab, action: &FaultAction) -> Result<(), Str
             b.announce_count(&mut lab.sim, a.count, a.tunnel.map(|t| t.index()));
             Ok(())
         }
+        FaultAction::ReplaceEndpoint(t) => super::maintenance::replace_endpoint(lab, *t),
+        FaultAction::SetLifetime(s) => super::maintenance::set_lifetime(lab, s),
         other => Err(format!("{} is not supported yet", fault_name(other))),
     }
 }

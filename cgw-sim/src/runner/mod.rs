@@ -31,12 +31,19 @@
 //!   `set_cgw_source_address`, `drop_ike_message` and `mangle_ike_message`
 //!   (the n-th IKE message on the tunnel's path after the fault's time),
 //!   `restart` of `cgw`, `aws1` or `aws2` (a new gateway with the same
-//!   configuration: every SA lost; the CGW initiates again);
+//!   configuration: every SA lost; the CGW initiates again),
+//!   `replace_endpoint` (AWS maintenance: a fresh AWS endpoint with the
+//!   same address and options, the MED bias lowered on the other tunnel
+//!   until the replaced one is up again) and `set_lifetime` (either side,
+//!   from the fault's time; AWS values checked against AWS's ranges);
 //! - expectations: `phaseN` state and cause per tunnel (the CGW's view;
 //!   `down` also matches `failed`), `ping` from `onprem` to `vpc`
 //!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`]),
-//!   `diagnosis` (code and text), `notification = "non-redundant"` (exactly
-//!   one tunnel up), `cgw_routes` and `vpc_route_table` (sampled every
+//!   `diagnosis` (code and text), `notification` (from the AWS side's
+//!   view: `non-redundant` after an hour in all with exactly one tunnel
+//!   up, `tunnel-down`, `endpoint-replaced`), `aws_log` (the AWS tunnel log
+//!   records of [`crate::aws::log_emitter`], also in the report),
+//!   `cgw_routes` and `vpc_route_table` (sampled every
 //!   tick; the VPC table holds `aws.static_routes` while propagation is on
 //!   and an endpoint is up), `measure` `tunnel_up_time` and
 //!   `failover_time` (from the first `link_down`/`block` to the first
@@ -46,8 +53,8 @@
 //!
 //! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied.
 //!
-//! Everything else (AWS logs, other notifications, IKEv1, probes, the
-//! other faults) is
+//! Everything else (AWS BGP log records, IKEv1, probes, the other
+//! faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
 //!
@@ -59,11 +66,13 @@
 
 #![deny(missing_docs)]
 
+mod aws_view;
 mod bgp;
 mod capture;
 mod eval;
 mod faults;
 mod hosts;
+mod maintenance;
 mod observed;
 pub mod parallel;
 mod report;
@@ -90,7 +99,8 @@ use tcp_checks::{NamedHost, TcpChecks};
 use topology::{build, lab_prefix, Built, Lab};
 
 pub use capture::CaptureInfo;
-pub use report::{junit_xml, ExpectationResult, ScenarioReport, TimelineEntry};
+pub use maintenance::MAINTENANCE_MED_BIAS;
+pub use report::{junit_xml, AwsLogEntry, ExpectationResult, ScenarioReport, TimelineEntry};
 
 /// Interval of the on-prem host's pings to the VPC host (the ping
 /// expectations' probes).
@@ -284,6 +294,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             next_fault += 1;
         }
         lab.sim.run_until(epoch + tick);
+        maintenance::tick(&mut lab);
         let now = lab.sim.now();
         if lab.cgw_restarted {
             lab.cgw_restarted = false;
@@ -302,7 +313,11 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             let due = match last_init[i] {
                 None => true,
                 Some(t0) => {
-                    let last = events.iter().rfind(|e| e.tunnel.0 == i);
+                    // A pair's removal comes with (after) the Down that
+                    // matters here.
+                    let last = events.iter().rfind(|e| {
+                        e.tunnel.0 == i && !matches!(e.kind, TunnelEventKind::ChildRemoved { .. })
+                    });
                     match last {
                         Some(e) if e.at - epoch >= t0 => match &e.kind {
                             // The engine restarts the IKE SA itself.
@@ -385,7 +400,20 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         routes: snapshots,
         path_failed,
         tcp,
+        aws_logs: [Vec::new(), Vec::new()],
+        aws_notices: Vec::new(),
     };
+    let aws = aws_view::collect(&lab, epoch, end);
+    obs.timeline.extend(aws.timeline);
+    obs.aws_notices = aws.notices;
+    for (i, recs) in aws.logs.iter().enumerate() {
+        rep.aws_logs.extend(recs.iter().map(|r| AwsLogEntry {
+            tunnel: i as u8 + 1,
+            at_ms: r.at.as_millis() as u64,
+            record: r.record.clone(),
+        }));
+    }
+    obs.aws_logs = aws.logs;
     if let Some(src) = lab.cgw_source {
         cgw_ctx.cgw_source = Some(IpAddr::V4(src));
         aws_ctx.cgw_source = Some(IpAddr::V4(src));
@@ -410,7 +438,17 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             let at = e.at - epoch;
             let tunnel = fixed.unwrap_or(e.tunnel.0 as u8 + 1);
             let text = match &e.kind {
-                TunnelEventKind::IkeUp => "phase 1 established".to_string(),
+                TunnelEventKind::IkeUp {
+                    nat_t_detected: true,
+                } => "phase 1 established (NAT-T)".to_string(),
+                TunnelEventKind::IkeUp { .. } => "phase 1 established".to_string(),
+                // A rekey's old pair; the rekey itself is on the timeline.
+                TunnelEventKind::ChildRemoved { .. } => {
+                    if side == "cgw" {
+                        obs.cgw_events.push((at, e.tunnel.0, e.kind.clone()));
+                    }
+                    continue;
+                }
                 TunnelEventKind::Up => "phase 2 established (up)".to_string(),
                 TunnelEventKind::ChildRekeyed { .. } => "child SA rekeyed".to_string(),
                 TunnelEventKind::IkeRekeyed => "IKE SA rekeyed".to_string(),

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use lab::wire::Prefix as LabPrefix;
 
+use super::aws_view::Notice;
 use super::{TimelineEntry, PING_TIMEOUT};
+use crate::aws::log_emitter::TimedRecord;
 use crate::diagnosis::Diagnosis;
 use crate::node::TunnelEventKind;
 
@@ -51,6 +53,10 @@ pub(super) struct Observed {
     pub path_failed: Option<Duration>,
     /// The `tcp` expectations' connection attempts.
     pub tcp: super::tcp_checks::TcpChecks,
+    /// Per AWS tunnel (index 0 and 1): its log records.
+    pub aws_logs: [Vec<TimedRecord>; 2],
+    /// The AWS side's notifications, in time order.
+    pub aws_notices: Vec<(Duration, Notice)>,
 }
 
 /// The route tables at one tick.

@@ -31,6 +31,21 @@ pub struct TimelineEntry {
     pub event: String,
 }
 
+/// One AWS tunnel log record, with its tunnel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsLogEntry {
+    /// Tunnel 1 or 2.
+    pub tunnel: u8,
+    /// Milliseconds since the start (virtual time).
+    pub at_ms: u64,
+    /// The record as AWS writes it.
+    #[serde(flatten)]
+    pub record: crate::aws::logs::TunnelLogRecord,
+}
+
+/// How many of each tunnel's last AWS log records the text report shows.
+const AWS_LOG_TAIL: usize = 3;
+
 /// The result of running one scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScenarioReport {
@@ -60,6 +75,9 @@ pub struct ScenarioReport {
     /// Where the packet capture went (`lab run --pcap`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<CaptureInfo>,
+    /// The AWS tunnel log records (AWS-VPN-FACTS.md section 4), tunnel 1's
+    /// then tunnel 2's, each in time order.
+    pub aws_logs: Vec<AwsLogEntry>,
 }
 
 impl ScenarioReport {
@@ -76,6 +94,7 @@ impl ScenarioReport {
             simulated_ms: 0,
             sim_events: 0,
             capture: None,
+            aws_logs: Vec::new(),
         }
     }
 
@@ -136,6 +155,33 @@ impl fmt::Display for ScenarioReport {
                 c.esp_sas
             )?;
             writeln!(f, "    open with: {}", c.tshark)?;
+        }
+        for tunnel in [1, 2] {
+            let recs: Vec<&AwsLogEntry> = self
+                .aws_logs
+                .iter()
+                .filter(|e| e.tunnel == tunnel)
+                .collect();
+            writeln!(
+                f,
+                "  aws log tunnel {tunnel}: {} record(s){}",
+                recs.len(),
+                if recs.len() > AWS_LOG_TAIL {
+                    ", the last:"
+                } else {
+                    ""
+                }
+            )?;
+            for e in recs.iter().skip(recs.len().saturating_sub(AWS_LOG_TAIL)) {
+                writeln!(
+                    f,
+                    "    {:>9.3}s [{:?}/{:?}] {}",
+                    e.at_ms as f64 / 1000.0,
+                    e.record.ike_phase1_state,
+                    e.record.ike_phase2_state,
+                    e.record.details
+                )?;
+            }
         }
         if !self.passed && !self.diagnoses.is_empty() {
             writeln!(f, "  diagnosis:")?;

@@ -13,6 +13,7 @@ use lab::{IfaceId, LinkConfig, LinkId, Nat, NatConfig, NodeId, Router, RuleId, S
 
 use super::bgp::BgpLab;
 use super::hosts::PingHost;
+use super::maintenance::AwsSide;
 use super::wan_faults::SourceRewrite;
 use crate::aws::options::generate_psk;
 use crate::aws::{Encryption, Integrity, StartupAction};
@@ -135,6 +136,8 @@ pub(super) struct Lab {
     pub(super) blocks: Vec<(Filter, LinkId, Vec<RuleId>)>,
     /// The BGP speakers, with `routing = "bgp"`.
     pub(super) bgp: Option<BgpLab>,
+    /// The AWS side's state outside its gateways (maintenance, MED bias).
+    pub(super) aws_side: AwsSide,
 }
 
 impl Lab {
@@ -444,6 +447,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             links,
             blocks: Vec::new(),
             bgp,
+            aws_side: AwsSide::new(vpn.tunnels.clone()),
         },
         cgw_ctx,
         aws_ctx,

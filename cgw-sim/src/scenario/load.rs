@@ -964,6 +964,11 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             if fields.is_empty() {
                 return err(k, "give at least one field to match");
             }
+            for (f, v) in &fields {
+                if let Err(m) = crate::aws::log_emitter::check_aws_log_key(f, v) {
+                    return err(format!("{k}.{f}"), m);
+                }
+            }
             Assertion::AwsLog(fields)
         }
         "notification" => Assertion::Notification(take(e.notification, key)?),

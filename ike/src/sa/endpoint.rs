@@ -128,6 +128,15 @@ impl Endpoint {
         self.insert(sa)
     }
 
+    /// Replaces the configuration new responder IKE SAs get (`None`: stop
+    /// answering IKE_SA_INIT). IKE SAs that exist keep theirs.
+    pub fn set_responder(&mut self, responder: Option<Arc<IkeConfig>>) {
+        if let Some(c) = &responder {
+            self.natt_port = c.natt_port;
+        }
+        self.responder = responder;
+    }
+
     /// The IKE SA `id`, while it exists.
     pub fn sa(&self, id: SaId) -> Option<&IkeSa> {
         self.sas.iter().find(|(i, _)| *i == id).map(|(_, s)| s)

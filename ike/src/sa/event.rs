@@ -168,6 +168,45 @@ pub enum Failure {
     HalfOpenTimeout,
 }
 
+/// The reasons of [`Failure::AuthenticationFailed`] the IKE_AUTH checks
+/// give, so that a caller can tell a pre-shared key mismatch (and which
+/// side found it) without parsing text.
+pub mod auth_failure {
+    /// IKE_AUTH request without IDi or AUTH (we are the responder).
+    pub const MISSING_ID_OR_AUTH: &str = "IKE_AUTH without IDi or AUTH";
+    /// The initiator's identity is not the configured one (we are the
+    /// responder).
+    pub const INITIATOR_IDENTITY: &str = "the initiator's identity is not the one configured";
+    /// The initiator's AUTH does not verify (we are the responder).
+    pub const INITIATOR_PSK: &str = "the initiator's AUTH does not verify: pre-shared key mismatch";
+    /// The responder's identity is not the configured one (we are the
+    /// initiator).
+    pub const RESPONDER_IDENTITY: &str = "the responder's identity is not the one configured";
+    /// The responder's AUTH does not verify (we are the initiator).
+    pub const RESPONDER_PSK: &str = "the responder's AUTH does not verify: pre-shared key mismatch";
+}
+
+impl Failure {
+    /// Whether we found the peer's AUTH wrong: a pre-shared key mismatch
+    /// detected on our side (either role).
+    pub fn is_local_psk_mismatch(&self) -> bool {
+        matches!(self, Failure::AuthenticationFailed(r)
+            if *r == auth_failure::INITIATOR_PSK || *r == auth_failure::RESPONDER_PSK)
+    }
+
+    /// Whether we, as responder, answered the peer's IKE_AUTH with
+    /// AUTHENTICATION_FAILED.
+    pub fn sent_authentication_failed(&self) -> bool {
+        matches!(self, Failure::AuthenticationFailed(r)
+            if [
+                auth_failure::MISSING_ID_OR_AUTH,
+                auth_failure::INITIATOR_IDENTITY,
+                auth_failure::INITIATOR_PSK,
+            ]
+            .contains(r))
+    }
+}
+
 /// Who ended an SA: the AWS mock logs "AWS tunnel received DELETE for
 /// IKE_SA from CGW" only for [`DeletedBy::Peer`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -222,7 +222,7 @@ impl IkeSa {
                 vec![notify(NotifyType::AUTHENTICATION_FAILED, Vec::new())],
             );
             return self.fail(Failure::AuthenticationFailed(
-                "IKE_AUTH without IDi or AUTH",
+                super::event::auth_failure::MISSING_ID_OR_AUTH,
             ));
         };
         if self
@@ -237,7 +237,7 @@ impl IkeSa {
                 vec![notify(NotifyType::AUTHENTICATION_FAILED, Vec::new())],
             );
             return self.fail(Failure::AuthenticationFailed(
-                "the initiator's identity is not the one configured",
+                super::event::auth_failure::INITIATOR_IDENTITY,
             ));
         }
         if !self.auth_ok(Role::Initiator, idi, auth) {
@@ -247,7 +247,7 @@ impl IkeSa {
                 vec![notify(NotifyType::AUTHENTICATION_FAILED, Vec::new())],
             );
             return self.fail(Failure::AuthenticationFailed(
-                "the initiator's AUTH does not verify: pre-shared key mismatch",
+                super::event::auth_failure::INITIATOR_PSK,
             ));
         }
         let idr = self.local_identity();
@@ -370,12 +370,12 @@ impl IkeSa {
             .is_some_and(|want| !want.matches(idr))
         {
             return self.fail(Failure::AuthenticationFailed(
-                "the responder's identity is not the one configured",
+                super::event::auth_failure::RESPONDER_IDENTITY,
             ));
         }
         if !self.auth_ok(Role::Responder, idr, auth) {
             return self.fail(Failure::AuthenticationFailed(
-                "the responder's AUTH does not verify: pre-shared key mismatch",
+                super::event::auth_failure::RESPONDER_PSK,
             ));
         }
         self.state = State::Established;

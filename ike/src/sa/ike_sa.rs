@@ -269,6 +269,21 @@ impl IkeSa {
         }
     }
 
+    /// Replaces the lifetimes (and rekey margin and fuzz) this SA uses
+    /// from now on. SAs already installed keep their deadlines: the new
+    /// values apply to the next child SA installed and the next IKE SA
+    /// (a rekey's successor inherits them).
+    pub fn set_lifetimes(&mut self, lifetimes: super::config::Lifetimes) {
+        let mut c = (*self.config).clone();
+        c.lifetimes = lifetimes;
+        self.config = Arc::new(c);
+    }
+
+    /// The lifetimes this SA uses for what it installs next.
+    pub fn lifetimes(&self) -> super::config::Lifetimes {
+        self.config.lifetimes
+    }
+
     /// Our role.
     pub fn role(&self) -> Role {
         self.role

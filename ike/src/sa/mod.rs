@@ -28,7 +28,9 @@ mod timer;
 pub use config::{Dpd, DpdAction, Identity, IkeConfig, Lifetimes, Retransmit};
 pub use cookie::{EndpointStats, COOKIE_LEN};
 pub use endpoint::{Endpoint, Received, SaId};
-pub use event::{ChildSaInfo, DeletedBy, EspKeys, Event, Failure, IkeSaInfo, NatState, Role};
+pub use event::{
+    auth_failure, ChildSaInfo, DeletedBy, EspKeys, Event, Failure, IkeSaInfo, NatState, Role,
+};
 pub use exchange_init::AcceptError;
 pub use fragment::{FragmentError, FragmentStats, MAX_FRAGMENTS, MAX_REASSEMBLED};
 pub use ike_sa::{IkeSa, IkeStats, State, Transmit};
