@@ -346,6 +346,7 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
         ("aws", lab.aws[0], &aws_ctx, Some(1)),
         ("aws", lab.aws[1], &aws_ctx, Some(2)),
     ];
+    let vpn = scenario.vpn_connection();
     for (side, id, ctx, fixed) in sides {
         let Some(g) = lab.sim.node::<TunnelGateway>(id) else {
             continue;
@@ -372,6 +373,11 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
                         scenario.topology.aws_tunnel2_address,
                     ];
                     ctx.aws_address = Some(IpAddr::V4(aws[usize::from(tunnel == 2)]));
+                    // What this tunnel's options accept, not AWS's defaults:
+                    // a narrowed tunnel refuses what the defaults allow.
+                    let opts = &vpn.tunnels[usize::from(tunnel == 2)];
+                    ctx.aws_ike = opts.ike_proposals();
+                    ctx.aws_esp = opts.esp_proposals();
                     let (code, d) = cause_code(cause, &ctx);
                     if let Some(d) = d {
                         obs.diagnoses.push(Diagnosed {
