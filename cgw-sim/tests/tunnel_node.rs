@@ -158,6 +158,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             inside_remote: AWS_INSIDE,
             ike: Arc::new(cgw_cfg),
             role: TunnelRole::Initiator,
+            ikev1: None,
         }],
         seed: [seed as u8; 32],
     });
@@ -170,6 +171,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             inside_remote: CGW_INSIDE,
             ike: Arc::new(aws_cfg),
             role: TunnelRole::Responder,
+            ikev1: None,
         }],
         seed: [seed as u8 ^ 0xa5; 32],
     });
@@ -456,6 +458,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             inside_remote: AWS_INSIDE,
             ike: Arc::new(cgw_ike(|_| {})),
             role: TunnelRole::Initiator,
+            ikev1: None,
         }],
         seed: [6; 32],
     });
@@ -467,6 +470,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             inside_remote: CGW_INSIDE,
             ike: Arc::new(aws_ike(|_| {})),
             role: TunnelRole::Responder,
+            ikev1: None,
         }],
         seed: [7; 32],
     });
@@ -500,6 +504,7 @@ fn route_table_longest_prefix_and_inside_subnets() {
         inside_remote: Ipv4Addr::from(u32::from(local) - 1),
         ike: Arc::new(cgw_ike(|_| {})),
         role: TunnelRole::Initiator,
+        ikev1: None,
     };
     let mut g = TunnelGateway::new(GatewayConfig {
         outer: CGW,

@@ -31,6 +31,8 @@ use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
 use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_UDP};
 use lab::{IfaceId, Node};
 
+use super::ikev1::{V1Attempt, V1Outcome};
+
 /// The outside interface (outer packets: IKE and ESP).
 pub const OUTSIDE: IfaceId = IfaceId(0);
 /// The inside interface (inner packets, towards the LAN).
@@ -65,6 +67,10 @@ pub struct TunnelConfig {
     pub ike: Arc<IkeConfig>,
     /// Initiator or responder.
     pub role: TunnelRole,
+    /// `Some`: the tunnel speaks only IKEv1 and offers these phase 1
+    /// suites in Main Mode. Only the first message exists (see
+    /// `node::ikev1`): enough to meet an IKEv2-only peer's refusal.
+    pub ikev1: Option<Vec<ike::ikev1::Suite>>,
 }
 
 /// A gateway's configuration.
@@ -94,6 +100,14 @@ pub enum DownCause {
     ChildDeleted(DeletedBy),
     /// The IKE SA was closed.
     IkeClosed(DeletedBy),
+    /// The peer refused our IKE version (an IKEv1 Main Mode answered with
+    /// INVALID_MAJOR_VERSION).
+    IkeVersionMismatch {
+        /// The version we spoke.
+        ours: u8,
+        /// The major version of the peer's answer (the one it speaks).
+        peer: u8,
+    },
 }
 
 /// What happened to a tunnel.
@@ -235,6 +249,8 @@ struct Tunnel {
     cfg: TunnelConfig,
     dp: DataPlane,
     last_failure: Option<DownCause>,
+    /// The IKEv1 attempt under way, for an IKEv1-only tunnel.
+    v1: Option<V1Attempt>,
 }
 
 /// An IPsec gateway node. See the module documentation.
@@ -287,6 +303,7 @@ impl TunnelGateway {
                     cfg: c,
                     dp: DataPlane::default(),
                     last_failure: None,
+                    v1: None,
                 })
                 .collect(),
             routes: Vec::new(),
@@ -309,10 +326,69 @@ impl TunnelGateway {
         let cfg = t.cfg.ike.clone();
         let local = SocketAddr::new(IpAddr::V4(self.outer), cfg.ike_port);
         let remote = SocketAddr::new(IpAddr::V4(t.cfg.peer), cfg.ike_port);
+        if let Some(suites) = t.cfg.ikev1.clone() {
+            self.initiate_v1(now, tunnel, &suites, local, remote);
+            return true;
+        }
         let id = self.endpoint.initiate(cfg, local, remote, now);
         self.sa_tunnel.push((id, tunnel));
         self.pump(now);
         true
+    }
+
+    /// Starts (or restarts) an IKEv1-only tunnel's Main Mode attempt.
+    fn initiate_v1(
+        &mut self,
+        now: Instant,
+        tunnel: TunnelId,
+        suites: &[ike::ikev1::Suite],
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) {
+        // A nonzero initiator cookie from the gateway's seeded sequence.
+        let seed = self.next_iv_seed();
+        let cookie = u64::from_be_bytes(seed[..8].try_into().expect("8 bytes")).max(1);
+        let schedule = self.tunnels[tunnel.0].cfg.ike.retransmit;
+        match V1Attempt::start(now, cookie, suites, schedule) {
+            Ok((a, datagram)) => {
+                self.tunnels[tunnel.0].v1 = Some(a);
+                self.send_ike(local, remote, &datagram);
+            }
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    fn send_ike(&mut self, local: SocketAddr, remote: SocketAddr, payload: &[u8]) {
+        if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (local, remote) {
+            let p = wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), payload, false);
+            self.stats.ike_sent += 1;
+            self.out.push_back((OUTSIDE, p));
+        }
+    }
+
+    /// Runs the IKEv1 attempts' retransmission timers.
+    fn v1_timeouts(&mut self, now: Instant) {
+        for i in 0..self.tunnels.len() {
+            let Some(outcome) = self.tunnels[i].v1.as_mut().and_then(|a| a.on_timeout(now)) else {
+                continue;
+            };
+            let t = &self.tunnels[i];
+            let port = t.cfg.ike.ike_port;
+            let local = SocketAddr::new(IpAddr::V4(self.outer), port);
+            let remote = SocketAddr::new(IpAddr::V4(t.cfg.peer), port);
+            match outcome {
+                V1Outcome::Resend(d) => self.send_ike(local, remote, &d),
+                V1Outcome::NoResponse(tries) => {
+                    self.tunnels[i].v1 = None;
+                    let f = Failure::NoResponse {
+                        peer: remote,
+                        tries,
+                    };
+                    self.down(now, TunnelId(i), DownCause::IkeFailed(f), false);
+                }
+                V1Outcome::VersionRefused(_) => {}
+            }
+        }
     }
 
     /// Starts every tunnel configured as [`TunnelRole::Initiator`].
@@ -461,12 +537,7 @@ impl TunnelGateway {
     /// Drains the endpoint: datagrams out, events into the data planes.
     fn pump(&mut self, now: Instant) {
         while let Some(t) = self.endpoint.poll_transmit() {
-            if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (t.local, t.remote) {
-                let p =
-                    wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), &t.payload, false);
-                self.stats.ike_sent += 1;
-                self.out.push_back((OUTSIDE, p));
-            }
+            self.send_ike(t.local, t.remote, &t.payload);
         }
         // Up/down is judged once the batch is drained: on the side that
         // initiates a child rekey the engine reports the old pair deleted
@@ -655,8 +726,19 @@ impl TunnelGateway {
                 };
                 let local = SocketAddr::new(IpAddr::V4(info.dst), dport);
                 let remote = SocketAddr::new(IpAddr::V4(info.src), sport);
-                if self.tunnel_of_peer(remote.ip()).is_none() {
+                let Some(tid) = self.tunnel_of_peer(remote.ip()) else {
                     self.stats.unknown_peer += 1;
+                    return;
+                };
+                let refused = self.tunnels[tid.0]
+                    .v1
+                    .as_ref()
+                    .and_then(|a| a.on_datagram(payload));
+                if let Some(V1Outcome::VersionRefused(peer)) = refused {
+                    self.stats.ike_received += 1;
+                    self.tunnels[tid.0].v1 = None;
+                    let cause = DownCause::IkeVersionMismatch { ours: 1, peer };
+                    self.down(now, tid, cause, false);
                     return;
                 }
                 match self.endpoint.handle_datagram(now, local, remote, payload) {
@@ -756,6 +838,7 @@ impl Node for TunnelGateway {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
+        self.v1_timeouts(now);
         self.pump(now);
     }
 
@@ -764,6 +847,10 @@ impl Node for TunnelGateway {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.endpoint.poll_timeout()
+        let v1 = self
+            .tunnels
+            .iter()
+            .filter_map(|t| t.v1.as_ref().map(V1Attempt::deadline));
+        self.endpoint.poll_timeout().into_iter().chain(v1).min()
     }
 }

@@ -64,7 +64,7 @@ fn phase_state(
             TunnelEventKind::Down { cause, was_up } => {
                 let code = Some(down_cause_code(cause));
                 match cause {
-                    DownCause::IkeFailed(_) => {
+                    DownCause::IkeFailed(_) | DownCause::IkeVersionMismatch { .. } => {
                         let s = if *was_up {
                             SaState::Down
                         } else {

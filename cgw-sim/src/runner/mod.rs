@@ -35,10 +35,13 @@
 //!   `failover_time` (from the first `link_down`/`block` to the first
 //!   answered ping after it).
 //!
-//! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied.
+//! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied. A CGW
+//! tunnel with `version = 1` sends IKEv1 Main Mode first messages (see
+//! `node::ikev1`); an IKEv2-only AWS tunnel answers INVALID_MAJOR_VERSION
+//! and the tunnel fails with `ike-version-mismatch`.
 //!
 //! Everything else (BGP, TCP, AWS logs, the BGP measure, other
-//! notifications, IKEv1, probes, the other faults) is
+//! notifications, IKEv1-only AWS tunnels, probes, the other faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
 //!
@@ -66,7 +69,7 @@ use lab::wire::Prefix as LabPrefix;
 use lab::{IfaceId, NodeId, Router};
 
 use crate::aws::{DpdTimeoutAction, StartupAction};
-use crate::diagnosis::{Context, Diagnosis};
+use crate::diagnosis::{Context, Diagnosis, Symptom};
 use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::scenario::{FaultAction, Prefix, Role, Scenario, Timing};
 use faults::apply_fault;
@@ -88,13 +91,6 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
 fn unsupported_config(s: &Scenario) -> Vec<String> {
     let mut v = Vec::new();
     for (i, t) in [&s.cgw.tunnel1, &s.cgw.tunnel2].iter().enumerate() {
-        if t.ike.version != 2 {
-            v.push(format!(
-                "cgw.tunnel{}.ike.version = {}: IKEv1 is not supported yet",
-                i + 1,
-                t.ike.version
-            ));
-        }
         if t.ike.source_address.is_some() {
             v.push(format!(
                 "cgw.tunnel{}.ike.source_address: not supported yet",
@@ -139,6 +135,15 @@ fn cause_code(cause: &DownCause, ctx: &Context) -> (&'static str, Option<Diagnos
             (d.code(), Some(d))
         }
         DownCause::DpdTimeout { .. } => ("dpd-timeout", None),
+        DownCause::IkeVersionMismatch { ours, peer } => {
+            // The peer (AWS) received our version and speaks its own.
+            let s = Symptom::IkeVersionMismatch {
+                received: Some(*ours),
+                accepted: vec![*peer],
+            };
+            let d = Diagnosis::from_symptom(&s, ctx);
+            (d.code(), Some(d))
+        }
         DownCause::ChildDeleted(DeletedBy::Peer) | DownCause::IkeClosed(DeletedBy::Peer) => {
             ("peer-deleted", None)
         }
