@@ -159,6 +159,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             ike: Arc::new(cgw_cfg),
             role: TunnelRole::Initiator,
             ikev1: None,
+            clear_df: false,
         }],
         seed: [seed as u8; 32],
     });
@@ -172,6 +173,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             ike: Arc::new(aws_cfg),
             role: TunnelRole::Responder,
             ikev1: None,
+            clear_df: false,
         }],
         seed: [seed as u8 ^ 0xa5; 32],
     });
@@ -459,6 +461,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             ike: Arc::new(cgw_ike(|_| {})),
             role: TunnelRole::Initiator,
             ikev1: None,
+            clear_df: false,
         }],
         seed: [6; 32],
     });
@@ -471,6 +474,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             ike: Arc::new(aws_ike(|_| {})),
             role: TunnelRole::Responder,
             ikev1: None,
+            clear_df: false,
         }],
         seed: [7; 32],
     });
@@ -505,6 +509,7 @@ fn route_table_longest_prefix_and_inside_subnets() {
         ike: Arc::new(cgw_ike(|_| {})),
         role: TunnelRole::Initiator,
         ikev1: None,
+        clear_df: false,
     };
     let mut g = TunnelGateway::new(GatewayConfig {
         outer: CGW,

@@ -41,6 +41,11 @@ pub const INSIDE: IfaceId = IfaceId(1);
 /// Anti-replay window of inbound SAs (AWS's default).
 const REPLAY_WINDOW: u32 = 1024;
 
+/// The outer packets' MTU: Ethernet's 1500, as on AWS's side (no jumbo
+/// frames over the internet), from which [`TunnelGateway::tunnel_mtu`]
+/// takes the ESP overhead.
+pub const OUTER_MTU: usize = 1500;
+
 /// Names a tunnel of a [`TunnelGateway`] (its index in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TunnelId(pub usize);
@@ -71,6 +76,10 @@ pub struct TunnelConfig {
     /// suites in Main Mode. Only the first message exists (see
     /// `node::ikev1`): enough to meet an IKEv2-only peer's refusal.
     pub ikev1: Option<Vec<ike::ikev1::Suite>>,
+    /// Clear DF on inner packets larger than the tunnel's MTU and fragment
+    /// them before encryption (AWS's advice); false: such packets with DF
+    /// set are dropped with an ICMP "fragmentation needed".
+    pub clear_df: bool,
 }
 
 /// A gateway's configuration.
@@ -185,6 +194,17 @@ pub struct GatewayStats {
     pub echo_replies: u64,
     /// Packets that did not parse, or outer packets not for us.
     pub malformed: u64,
+    /// Inner packets over the tunnel MTU with DF set, refused with an ICMP
+    /// "fragmentation needed".
+    pub frag_needed_sent: u64,
+    /// Inner packets over the tunnel MTU fragmented before encryption.
+    pub fragmented: u64,
+}
+
+/// The largest inner packet `sa` seals into an [`OUTER_MTU`]-byte IPv4
+/// packet, raw or in UDP (NAT-T).
+fn inner_mtu(sa: &OutboundSa, udp: bool) -> usize {
+    sa.max_inner_len(OUTER_MTU - 20 - if udp { 8 } else { 0 })
 }
 
 /// UDP encapsulation of an outbound SA: (our address, the peer's), or raw.
@@ -662,7 +682,68 @@ impl TunnelGateway {
         ip == self.outer || self.tunnels.iter().any(|t| t.cfg.inside_local == ip)
     }
 
+    /// The largest inner packet `tunnel` carries whole: what its newest
+    /// outbound SA's ESP overhead (header, IV, padding to the block, ICV)
+    /// and UDP encapsulation leave of an [`OUTER_MTU`]-byte outer packet.
+    /// For AWS's suites this is AWS's table (AES-GCM 1446, AES-CBC with
+    /// SHA1 1438, ...). `None` while the tunnel is down.
+    pub fn tunnel_mtu(&self, tunnel: TunnelId) -> Option<usize> {
+        let (_, sa, encap) = self.tunnels.get(tunnel.0)?.dp.outbound.last()?;
+        Some(inner_mtu(sa, encap.is_some()))
+    }
+
+    /// The ESP suite of `tunnel`'s newest outbound SA and whether it is
+    /// UDP-encapsulated (NAT-T). `None` while the tunnel is down.
+    pub fn esp_suite(
+        &self,
+        tunnel: TunnelId,
+    ) -> Option<(ike::crypto::EncrAlg, Option<ike::crypto::IntegAlg>, bool)> {
+        let (_, sa, encap) = self.tunnels.get(tunnel.0)?.dp.outbound.last()?;
+        Some((sa.encr(), sa.integ(), encap.is_some()))
+    }
+
+    /// Sends an inner packet into `tid`, minding the tunnel MTU: a larger
+    /// packet with DF set (and DF not cleared) is refused with an ICMP
+    /// "fragmentation needed" to its source; otherwise it is fragmented
+    /// before encryption, each fragment in its own ESP packet.
     fn encapsulate(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
+        let Some(mtu) = self.tunnel_mtu(tid) else {
+            self.stats.no_outbound += 1;
+            return;
+        };
+        if inner.len() <= mtu {
+            self.seal_one(now, tid, inner);
+            return;
+        }
+        let Some(info) = Ipv4Info::parse(inner) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let mut p = inner.to_vec();
+        if info.df {
+            if !self.tunnels[tid.0].cfg.clear_df {
+                let from = self.tunnels[tid.0].cfg.inside_local;
+                let mtu16 = u16::try_from(mtu).unwrap_or(u16::MAX);
+                if let Some(icmp) = wire::build_icmp_frag_needed(from, inner, mtu16) {
+                    self.stats.frag_needed_sent += 1;
+                    self.forward_inner(now, &icmp, false);
+                }
+                return;
+            }
+            p[6] &= !0x40;
+            wire::fix_ip_checksum(&mut p);
+        }
+        let Some(frags) = lab::frag::fragment(&p, mtu) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        self.stats.fragmented += 1;
+        for f in frags {
+            self.seal_one(now, tid, &f);
+        }
+    }
+
+    fn seal_one(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
         let peer = self.tunnels[tid.0].cfg.peer;
         let Some((spi_in, sa, encap)) = self.tunnels[tid.0].dp.outbound.last_mut() else {
             self.stats.no_outbound += 1;
@@ -852,5 +933,56 @@ impl Node for TunnelGateway {
             .iter()
             .filter_map(|t| t.v1.as_ref().map(V1Attempt::deadline));
         self.endpoint.poll_timeout().into_iter().chain(v1).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ike::crypto::{EncrAlg, IntegAlg, Secret};
+
+    /// The MTU the gateway computes from the ESP overhead is AWS's table
+    /// for every suite AWS accepts, with and without NAT-T.
+    #[test]
+    fn inner_mtu_is_aws_table() {
+        let encrs = [
+            EncrAlg::AesCbc { key_bits: 128 },
+            EncrAlg::AesCbc { key_bits: 256 },
+            EncrAlg::AesGcm16 { key_bits: 128 },
+            EncrAlg::AesGcm16 { key_bits: 256 },
+        ];
+        let integs = [
+            (IntegAlg::HmacSha1_96, 20),
+            (IntegAlg::HmacSha256_128, 32),
+            (IntegAlg::HmacSha384_192, 48),
+            (IntegAlg::HmacSha512_256, 64),
+        ];
+        let mut checked = 0;
+        for e in encrs {
+            let (bits, aead) = match e {
+                EncrAlg::AesCbc { key_bits } => (key_bits, false),
+                EncrAlg::AesGcm16 { key_bits } => (key_bits, true),
+            };
+            let ekey = Secret::new(vec![7; usize::from(bits / 8) + if aead { 4 } else { 0 }]);
+            let options: Vec<Option<(IntegAlg, usize)>> = if aead {
+                vec![None]
+            } else {
+                integs.iter().copied().map(Some).collect()
+            };
+            for i in options {
+                let ikey = Secret::new(vec![9; i.map_or(0, |x| x.1)]);
+                let sa = OutboundSa::new(1, e, i.map(|x| x.0), &ekey, &ikey, [0; 32]).unwrap();
+                for nat_t in [false, true] {
+                    let want = crate::diagnosis::aws_mtu(e, i.map(|x| x.0), nat_t).0;
+                    assert_eq!(
+                        inner_mtu(&sa, nat_t),
+                        usize::from(want),
+                        "{e:?} {i:?} {nat_t}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 20);
     }
 }

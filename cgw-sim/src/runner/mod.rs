@@ -27,7 +27,9 @@
 //!   configuration: every SA lost; the CGW initiates again);
 //! - expectations: `phaseN` state and cause per tunnel (the CGW's view;
 //!   `down` also matches `failed`), `ping` from `onprem` to `vpc`
-//!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`]),
+//!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`];
+//!   one stream per `size`/`df`, `frag-needed` when the CGW refuses a DF
+//!   packet over the tunnel MTU, an `mtu-blackhole` diagnosis then),
 //!   `diagnosis` (code and text), `notification = "non-redundant"` (exactly
 //!   one tunnel up), `cgw_routes` and `vpc_route_table` (sampled every
 //!   tick; the VPC table holds `aws.static_routes` while propagation is on
@@ -57,6 +59,7 @@ mod eval;
 mod faults;
 mod hosts;
 mod observed;
+mod pings;
 mod report;
 mod topology;
 mod wan_faults;
@@ -73,8 +76,7 @@ use crate::diagnosis::{Context, Diagnosis, Symptom};
 use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::scenario::{FaultAction, Prefix, Role, Scenario, Timing};
 use faults::apply_fault;
-use hosts::PingHost;
-use observed::{Diagnosed, Observed, Probe, RouteSnapshot};
+use observed::{Diagnosed, Observed, RouteSnapshot};
 use topology::{build, lab_prefix, Built, Lab};
 
 pub use report::{junit_xml, ExpectationResult, ScenarioReport, TimelineEntry};
@@ -214,7 +216,7 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
     faults.sort_by_key(|f| f.at);
     let mut next_fault = 0;
     let vpc_host = scenario.topology.vpc_host;
-    let mut probes: Vec<(u16, Duration)> = Vec::new();
+    let mut streams = pings::streams(scenario);
     // Per CGW tunnel: when it was last initiated, if it is initiator.
     let initiator: Vec<bool> = [&scenario.cgw.tunnel1, &scenario.cgw.tunnel2]
         .iter()
@@ -308,36 +310,25 @@ pub fn run_with_seed(scenario: &Scenario, seed: u64) -> ScenarioReport {
             break;
         }
         if tick >= PING_INTERVAL {
-            if let Some(seq) = lab
-                .sim
-                .with_node(lab.onprem, |h: &mut PingHost| h.send_ping(vpc_host))
-            {
-                probes.push((seq, tick));
-            }
+            pings::send_all(&mut lab.sim, lab.onprem, vpc_host, &mut streams, tick);
         }
         tick += PING_INTERVAL;
     }
     // Observations.
-    let replies = lab
-        .sim
-        .node::<PingHost>(lab.onprem)
-        .map(|h| h.replies.clone())
-        .unwrap_or_default();
-    let probes: Vec<Probe> = probes
-        .iter()
-        .map(|(seq, sent)| Probe {
-            sent: *sent,
-            reply: replies
-                .iter()
-                .find(|(s, at)| s == seq && *at - epoch >= *sent)
-                .map(|(_, at)| *at - epoch),
-        })
-        .collect();
+    let mut all_probes = pings::probes(&lab.sim, lab.onprem, epoch, &streams);
+    let probes = if all_probes.is_empty() {
+        Vec::new()
+    } else {
+        all_probes[0].2.clone()
+    };
+    let diagnoses = pings::mtu_diagnoses(&lab.sim, lab.cgw, &all_probes, &cgw_ctx);
+    let sized = all_probes.split_off(1.min(all_probes.len()));
     let mut obs = Observed {
         end,
         cgw_events: Vec::new(),
         probes,
-        diagnoses: Vec::new(),
+        sized,
+        diagnoses,
         timeline: Vec::new(),
         routes: snapshots,
         path_failed,

@@ -248,6 +248,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         };
         cgw_tunnels.push(TunnelConfig {
             ikev1,
+            clear_df: cgw_t.clear_df,
             peer: aws_addr[i],
             inside_local: inside_cgw,
             inside_remote: inside_aws,
@@ -271,6 +272,9 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                     TunnelRole::Responder
                 },
                 ikev1: None,
+                // Large packets with DF set from the VPC draw an ICMP
+                // "fragmentation needed"; others are fragmented.
+                clear_df: false,
             }],
             seed: seed_bytes(seed, 0x10 + i as u8),
         };

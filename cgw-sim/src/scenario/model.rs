@@ -556,6 +556,11 @@ pub struct CgwTunnel {
     /// IKE and IPsec settings.
     #[serde(default)]
     pub ike: CgwIke,
+    /// Clear DF on packets larger than the tunnel's MTU and fragment them
+    /// before encryption (AWS's advice; default false: such packets draw an
+    /// ICMP "fragmentation needed").
+    #[serde(default)]
+    pub clear_df: bool,
 }
 
 impl Default for CgwTunnel {
@@ -563,6 +568,7 @@ impl Default for CgwTunnel {
         CgwTunnel {
             enabled: true,
             ike: CgwIke::default(),
+            clear_df: false,
         }
     }
 }
@@ -1034,6 +1040,9 @@ pub enum PingResult {
     Reply,
     /// No reply.
     Timeout,
+    /// An ICMP "fragmentation needed" came back instead of a reply (a
+    /// packet with DF set over a tunnel's MTU).
+    FragNeeded,
 }
 
 /// Expected result of a TCP connect.
