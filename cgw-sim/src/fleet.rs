@@ -75,6 +75,8 @@ impl Fleet {
                 inside_remote: cgw_in,
                 ike: Arc::new(aws.ike),
                 role: TunnelRole::Responder,
+                ikev1: None,
+                clear_df: false,
             });
             let key = wrong_psk.iter().find(|w| w.0 == i).map_or(i, |w| w.1);
             let ike = IkeConfig::new(psk(key), aws_ike_proposals(), aws_esp_proposals(&[]));
@@ -89,6 +91,8 @@ impl Fleet {
                     inside_remote: aws_in,
                     ike: Arc::new(ike),
                     role: TunnelRole::Initiator,
+                    ikev1: None,
+                    clear_df: false,
                 }],
                 seed: gseed,
             });

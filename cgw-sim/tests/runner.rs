@@ -394,3 +394,18 @@ aws_log = { tunnel = 2, details_contains = "DPD timed out" }
         .unwrap()
         .starts_with("2024-01-01 00:0"));
 }
+
+#[test]
+fn inverted_mtu_scenario_fails() {
+    let s = load("cgw-sim/tests/scenarios/inverted-mtu-df.toml");
+    let r = runner::run(&s);
+    assert!(!r.passed, "an inverted scenario passed:\n{r}");
+    // A DF ping over the tunnel MTU is refused, not answered.
+    assert!(!r.expectations[0].passed, "{r}");
+    assert!(r.expectations[0].observed.contains("frag-needed"), "{r}");
+    // A DF ping that fits is answered, not refused.
+    assert!(!r.expectations[1].passed, "{r}");
+    assert!(r.expectations[1].observed.contains("reply"), "{r}");
+    // Without DF the large ping is fragmented and answered.
+    assert!(r.expectations[2].passed, "{r}");
+}

@@ -765,11 +765,15 @@ fn broken_inputs_give_precise_errors() {
         // Modifiers that do not fit the assertion.
         (
             "[[expect]]\nwithin = \"5s\"\nping = { from = \"onprem\", to = \"vpc\" }\nresult = \"connected\"\n",
-            "f.toml:6:1: expect[1].result: a ping's result is \"reply\" or \"timeout\"",
+            "f.toml:6:1: expect[1].result: a ping's result is \"reply\", \"timeout\" or \"frag-needed\"",
         ),
         (
             "[[expect]]\nwithin = \"5s\"\nping = { from = \"onprem\", to = \"vpc\" }\n",
-            "f.toml:3:1: expect[1]: a `ping` assertion needs `result` (\"reply\" or \"timeout\")",
+            "f.toml:3:1: expect[1]: a `ping` assertion needs `result` (\"reply\", \"timeout\" or \"frag-needed\")",
+        ),
+        (
+            "[[expect]]\nwithin = \"5s\"\nping = { from = \"onprem\", to = \"vpc\", size = 65508 }\nresult = \"reply\"\n",
+            "f.toml:5:39: expect[1].ping.size: a ping's ICMP data is at most 65507 bytes",
         ),
         (
             "[[expect]]\nwithin = \"5s\"\nping = { from = \"onprem\", to = \"mars\" }\nresult = \"reply\"\n",

@@ -158,6 +158,8 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             inside_remote: AWS_INSIDE,
             ike: Arc::new(cgw_cfg),
             role: TunnelRole::Initiator,
+            ikev1: None,
+            clear_df: false,
         }],
         seed: [seed as u8; 32],
     });
@@ -170,6 +172,8 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             inside_remote: CGW_INSIDE,
             ike: Arc::new(aws_cfg),
             role: TunnelRole::Responder,
+            ikev1: None,
+            clear_df: false,
         }],
         seed: [seed as u8 ^ 0xa5; 32],
     });
@@ -487,6 +491,8 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             inside_remote: AWS_INSIDE,
             ike: Arc::new(cgw_ike(|_| {})),
             role: TunnelRole::Initiator,
+            ikev1: None,
+            clear_df: false,
         }],
         seed: [6; 32],
     });
@@ -498,6 +504,8 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             inside_remote: CGW_INSIDE,
             ike: Arc::new(aws_ike(|_| {})),
             role: TunnelRole::Responder,
+            ikev1: None,
+            clear_df: false,
         }],
         seed: [7; 32],
     });
@@ -531,6 +539,8 @@ fn route_table_longest_prefix_and_inside_subnets() {
         inside_remote: Ipv4Addr::from(u32::from(local) - 1),
         ike: Arc::new(cgw_ike(|_| {})),
         role: TunnelRole::Initiator,
+        ikev1: None,
+        clear_df: false,
     };
     let mut g = TunnelGateway::new(GatewayConfig {
         outer: CGW,

@@ -9,11 +9,14 @@
 //! - [`sa`]: IKE SA and child SA state machines, initiator and responder.
 //! - [`esp`]: ESP security associations (seal, open, anti-replay).
 //! - [`natt`]: NAT traversal helpers (detection hashes, UDP encapsulation).
+//! - [`ikev1`]: the first IKEv1 Main Mode message, wire format only (to
+//!   play an IKEv1-only device against an IKEv2-only peer).
 
 #![warn(missing_docs)]
 
 pub mod crypto;
 pub mod esp;
+pub mod ikev1;
 pub mod natt;
 pub mod sa;
 pub mod wire;

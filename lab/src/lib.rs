@@ -21,6 +21,7 @@
 use std::time::Instant;
 
 pub mod firewall;
+pub mod frag;
 pub mod host;
 pub mod nat;
 pub mod pcap;

@@ -180,6 +180,9 @@ pub fn tunnel_log(s: &TunnelLogSettings, events: &[(Duration, LogInput)]) -> Vec
                         p2 = Down;
                         details.push(mock_details::deleted_phase2());
                     }
+                    // Only an IKEv1 initiator reports this, and the AWS
+                    // side never is one.
+                    DownCause::IkeVersionMismatch { .. } => (p1, p2) = (Down, Down),
                 },
             },
         }

@@ -31,6 +31,7 @@ use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
 use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use lab::{IfaceId, Node};
 
+use super::ikev1::{V1Attempt, V1Outcome};
 use super::keylog::KeyLog;
 
 /// The outside interface (outer packets: IKE and ESP).
@@ -45,6 +46,11 @@ pub const CONTROL: IfaceId = IfaceId(2);
 
 /// Anti-replay window of inbound SAs (AWS's default).
 const REPLAY_WINDOW: u32 = 1024;
+
+/// The outer packets' MTU: Ethernet's 1500, as on AWS's side (no jumbo
+/// frames over the internet), from which [`TunnelGateway::tunnel_mtu`]
+/// takes the ESP overhead.
+pub const OUTER_MTU: usize = 1500;
 
 /// Names a tunnel of a [`TunnelGateway`] (its index in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,6 +78,14 @@ pub struct TunnelConfig {
     pub ike: Arc<IkeConfig>,
     /// Initiator or responder.
     pub role: TunnelRole,
+    /// `Some`: the tunnel speaks only IKEv1 and offers these phase 1
+    /// suites in Main Mode. Only the first message exists (see
+    /// `node::ikev1`): enough to meet an IKEv2-only peer's refusal.
+    pub ikev1: Option<Vec<ike::ikev1::Suite>>,
+    /// Clear DF on inner packets larger than the tunnel's MTU and fragment
+    /// them before encryption (AWS's advice); false: such packets with DF
+    /// set are dropped with an ICMP "fragmentation needed".
+    pub clear_df: bool,
 }
 
 /// A gateway's configuration.
@@ -101,6 +115,14 @@ pub enum DownCause {
     ChildDeleted(DeletedBy),
     /// The IKE SA was closed.
     IkeClosed(DeletedBy),
+    /// The peer refused our IKE version (an IKEv1 Main Mode answered with
+    /// INVALID_MAJOR_VERSION).
+    IkeVersionMismatch {
+        /// The version we spoke.
+        ours: u8,
+        /// The major version of the peer's answer (the one it speaks).
+        peer: u8,
+    },
 }
 
 /// What happened to a tunnel.
@@ -193,6 +215,17 @@ pub struct GatewayStats {
     pub malformed: u64,
     /// Inner TCP packets handed to the control-plane host.
     pub to_control: u64,
+    /// Inner packets over the tunnel MTU with DF set, refused with an ICMP
+    /// "fragmentation needed".
+    pub frag_needed_sent: u64,
+    /// Inner packets over the tunnel MTU fragmented before encryption.
+    pub fragmented: u64,
+}
+
+/// The largest inner packet `sa` seals into an [`OUTER_MTU`]-byte IPv4
+/// packet, raw or in UDP (NAT-T).
+fn inner_mtu(sa: &OutboundSa, udp: bool) -> usize {
+    sa.max_inner_len(OUTER_MTU - 20 - if udp { 8 } else { 0 })
 }
 
 /// UDP encapsulation of an outbound SA: (our address, the peer's), or raw.
@@ -257,6 +290,8 @@ struct Tunnel {
     cfg: TunnelConfig,
     dp: DataPlane,
     last_failure: Option<DownCause>,
+    /// The IKEv1 attempt under way, for an IKEv1-only tunnel.
+    v1: Option<V1Attempt>,
 }
 
 /// An IPsec gateway node. See the module documentation.
@@ -321,6 +356,7 @@ impl TunnelGateway {
                     cfg: c,
                     dp: DataPlane::default(),
                     last_failure: None,
+                    v1: None,
                 })
                 .collect(),
             routes: Vec::new(),
@@ -378,6 +414,10 @@ impl TunnelGateway {
         let cfg = t.cfg.ike.clone();
         let local = SocketAddr::new(IpAddr::V4(self.outer), cfg.ike_port);
         let remote = SocketAddr::new(IpAddr::V4(t.cfg.peer), cfg.ike_port);
+        if let Some(suites) = t.cfg.ikev1.clone() {
+            self.initiate_v1(now, tunnel, &suites, local, remote);
+            return true;
+        }
         let id = self.endpoint.initiate(cfg, local, remote, now);
         self.sa_tunnel.push((id, tunnel));
         self.pump(now);
@@ -405,6 +445,10 @@ impl TunnelGateway {
             self.endpoint
                 .set_responder(Some(self.tunnels[tunnel.0].cfg.ike.clone()));
         }
+        if self.tunnels[tunnel.0].cfg.role == TunnelRole::Responder {
+            self.endpoint
+                .set_responder_for(peer, self.tunnels[tunnel.0].cfg.ike.clone());
+        }
         let ids: Vec<SaId> = self
             .endpoint
             .sas()
@@ -422,6 +466,61 @@ impl TunnelGateway {
     /// The lifetimes `tunnel` uses for what it negotiates next.
     pub fn lifetimes(&self, tunnel: TunnelId) -> Option<ike::sa::Lifetimes> {
         self.tunnels.get(tunnel.0).map(|t| t.cfg.ike.lifetimes)
+    }
+
+    /// Starts (or restarts) an IKEv1-only tunnel's Main Mode attempt.
+    fn initiate_v1(
+        &mut self,
+        now: Instant,
+        tunnel: TunnelId,
+        suites: &[ike::ikev1::Suite],
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) {
+        // A nonzero initiator cookie from the gateway's seeded sequence.
+        let seed = self.next_iv_seed();
+        let cookie = u64::from_be_bytes(seed[..8].try_into().expect("8 bytes")).max(1);
+        let schedule = self.tunnels[tunnel.0].cfg.ike.retransmit;
+        match V1Attempt::start(now, cookie, suites, schedule) {
+            Ok((a, datagram)) => {
+                self.tunnels[tunnel.0].v1 = Some(a);
+                self.send_ike(local, remote, &datagram);
+            }
+            Err(_) => self.stats.malformed += 1,
+        }
+    }
+
+    fn send_ike(&mut self, local: SocketAddr, remote: SocketAddr, payload: &[u8]) {
+        if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (local, remote) {
+            let p = wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), payload, false);
+            self.stats.ike_sent += 1;
+            self.out.push_back((OUTSIDE, p));
+        }
+    }
+
+    /// Runs the IKEv1 attempts' retransmission timers.
+    fn v1_timeouts(&mut self, now: Instant) {
+        for i in 0..self.tunnels.len() {
+            let Some(outcome) = self.tunnels[i].v1.as_mut().and_then(|a| a.on_timeout(now)) else {
+                continue;
+            };
+            let t = &self.tunnels[i];
+            let port = t.cfg.ike.ike_port;
+            let local = SocketAddr::new(IpAddr::V4(self.outer), port);
+            let remote = SocketAddr::new(IpAddr::V4(t.cfg.peer), port);
+            match outcome {
+                V1Outcome::Resend(d) => self.send_ike(local, remote, &d),
+                V1Outcome::NoResponse(tries) => {
+                    self.tunnels[i].v1 = None;
+                    let f = Failure::NoResponse {
+                        peer: remote,
+                        tries,
+                    };
+                    self.down(now, TunnelId(i), DownCause::IkeFailed(f), false);
+                }
+                V1Outcome::VersionRefused(_) => {}
+            }
+        }
     }
 
     /// Starts every tunnel configured as [`TunnelRole::Initiator`].
@@ -570,12 +669,7 @@ impl TunnelGateway {
     /// Drains the endpoint: datagrams out, events into the data planes.
     fn pump(&mut self, now: Instant) {
         while let Some(t) = self.endpoint.poll_transmit() {
-            if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (t.local, t.remote) {
-                let p =
-                    wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), &t.payload, false);
-                self.stats.ike_sent += 1;
-                self.out.push_back((OUTSIDE, p));
-            }
+            self.send_ike(t.local, t.remote, &t.payload);
         }
         // Up/down is judged once the batch is drained: on the side that
         // initiates a child rekey the engine reports the old pair deleted
@@ -721,7 +815,68 @@ impl TunnelGateway {
         ip == self.outer || self.tunnels.iter().any(|t| t.cfg.inside_local == ip)
     }
 
+    /// The largest inner packet `tunnel` carries whole: what its newest
+    /// outbound SA's ESP overhead (header, IV, padding to the block, ICV)
+    /// and UDP encapsulation leave of an [`OUTER_MTU`]-byte outer packet.
+    /// For AWS's suites this is AWS's table (AES-GCM 1446, AES-CBC with
+    /// SHA1 1438, ...). `None` while the tunnel is down.
+    pub fn tunnel_mtu(&self, tunnel: TunnelId) -> Option<usize> {
+        let (_, sa, encap) = self.tunnels.get(tunnel.0)?.dp.outbound.last()?;
+        Some(inner_mtu(sa, encap.is_some()))
+    }
+
+    /// The ESP suite of `tunnel`'s newest outbound SA and whether it is
+    /// UDP-encapsulated (NAT-T). `None` while the tunnel is down.
+    pub fn esp_suite(
+        &self,
+        tunnel: TunnelId,
+    ) -> Option<(ike::crypto::EncrAlg, Option<ike::crypto::IntegAlg>, bool)> {
+        let (_, sa, encap) = self.tunnels.get(tunnel.0)?.dp.outbound.last()?;
+        Some((sa.encr(), sa.integ(), encap.is_some()))
+    }
+
+    /// Sends an inner packet into `tid`, minding the tunnel MTU: a larger
+    /// packet with DF set (and DF not cleared) is refused with an ICMP
+    /// "fragmentation needed" to its source; otherwise it is fragmented
+    /// before encryption, each fragment in its own ESP packet.
     fn encapsulate(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
+        let Some(mtu) = self.tunnel_mtu(tid) else {
+            self.stats.no_outbound += 1;
+            return;
+        };
+        if inner.len() <= mtu {
+            self.seal_one(now, tid, inner);
+            return;
+        }
+        let Some(info) = Ipv4Info::parse(inner) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let mut p = inner.to_vec();
+        if info.df {
+            if !self.tunnels[tid.0].cfg.clear_df {
+                let from = self.tunnels[tid.0].cfg.inside_local;
+                let mtu16 = u16::try_from(mtu).unwrap_or(u16::MAX);
+                if let Some(icmp) = wire::build_icmp_frag_needed(from, inner, mtu16) {
+                    self.stats.frag_needed_sent += 1;
+                    self.forward_inner(now, &icmp, false);
+                }
+                return;
+            }
+            p[6] &= !0x40;
+            wire::fix_ip_checksum(&mut p);
+        }
+        let Some(frags) = lab::frag::fragment(&p, mtu) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        self.stats.fragmented += 1;
+        for f in frags {
+            self.seal_one(now, tid, &f);
+        }
+    }
+
+    fn seal_one(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
         let peer = self.tunnels[tid.0].cfg.peer;
         let Some((spi_in, sa, encap)) = self.tunnels[tid.0].dp.outbound.last_mut() else {
             self.stats.no_outbound += 1;
@@ -789,8 +944,19 @@ impl TunnelGateway {
                 };
                 let local = SocketAddr::new(IpAddr::V4(info.dst), dport);
                 let remote = SocketAddr::new(IpAddr::V4(info.src), sport);
-                if self.tunnel_of_peer(remote.ip()).is_none() {
+                let Some(tid) = self.tunnel_of_peer(remote.ip()) else {
                     self.stats.unknown_peer += 1;
+                    return;
+                };
+                let refused = self.tunnels[tid.0]
+                    .v1
+                    .as_ref()
+                    .and_then(|a| a.on_datagram(payload));
+                if let Some(V1Outcome::VersionRefused(peer)) = refused {
+                    self.stats.ike_received += 1;
+                    self.tunnels[tid.0].v1 = None;
+                    let cause = DownCause::IkeVersionMismatch { ours: 1, peer };
+                    self.down(now, tid, cause, false);
                     return;
                 }
                 match self.endpoint.handle_datagram(now, local, remote, payload) {
@@ -891,6 +1057,7 @@ impl Node for TunnelGateway {
 
     fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
+        self.v1_timeouts(now);
         self.pump(now);
     }
 
@@ -899,6 +1066,61 @@ impl Node for TunnelGateway {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.endpoint.poll_timeout()
+        let v1 = self
+            .tunnels
+            .iter()
+            .filter_map(|t| t.v1.as_ref().map(V1Attempt::deadline));
+        self.endpoint.poll_timeout().into_iter().chain(v1).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ike::crypto::{EncrAlg, IntegAlg, Secret};
+
+    /// The MTU the gateway computes from the ESP overhead is AWS's table
+    /// for every suite AWS accepts, with and without NAT-T.
+    #[test]
+    fn inner_mtu_is_aws_table() {
+        let encrs = [
+            EncrAlg::AesCbc { key_bits: 128 },
+            EncrAlg::AesCbc { key_bits: 256 },
+            EncrAlg::AesGcm16 { key_bits: 128 },
+            EncrAlg::AesGcm16 { key_bits: 256 },
+        ];
+        let integs = [
+            (IntegAlg::HmacSha1_96, 20),
+            (IntegAlg::HmacSha256_128, 32),
+            (IntegAlg::HmacSha384_192, 48),
+            (IntegAlg::HmacSha512_256, 64),
+        ];
+        let mut checked = 0;
+        for e in encrs {
+            let (bits, aead) = match e {
+                EncrAlg::AesCbc { key_bits } => (key_bits, false),
+                EncrAlg::AesGcm16 { key_bits } => (key_bits, true),
+            };
+            let ekey = Secret::new(vec![7; usize::from(bits / 8) + if aead { 4 } else { 0 }]);
+            let options: Vec<Option<(IntegAlg, usize)>> = if aead {
+                vec![None]
+            } else {
+                integs.iter().copied().map(Some).collect()
+            };
+            for i in options {
+                let ikey = Secret::new(vec![9; i.map_or(0, |x| x.1)]);
+                let sa = OutboundSa::new(1, e, i.map(|x| x.0), &ekey, &ikey, [0; 32]).unwrap();
+                for nat_t in [false, true] {
+                    let want = crate::diagnosis::aws_mtu(e, i.map(|x| x.0), nat_t).0;
+                    assert_eq!(
+                        inner_mtu(&sa, nat_t),
+                        usize::from(want),
+                        "{e:?} {i:?} {nat_t}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 20);
     }
 }

@@ -10,7 +10,7 @@ use crate::scenario::{
 
 use super::aws_view::Notice;
 use super::down_cause_code;
-use super::observed::{Observed, RouteSnapshot};
+use super::observed::{Observed, Probe, RouteSnapshot};
 use super::report::ExpectationResult;
 use super::tcp_checks::{TcpAttempt, TcpOutcome};
 use super::topology::lab_prefix;
@@ -69,7 +69,7 @@ fn phase_state(
             TunnelEventKind::Down { cause, was_up } => {
                 let code = Some(down_cause_code(cause));
                 match cause {
-                    DownCause::IkeFailed(_) => {
+                    DownCause::IkeFailed(_) | DownCause::IkeVersionMismatch { .. } => {
                         let s = if *was_up {
                             SaState::Down
                         } else {
@@ -165,6 +165,63 @@ fn unsupported(what: &str) -> (bool, String) {
     (false, format!("{what}: not supported yet"))
 }
 
+/// A ping expectation over one stream's probes: `want` is a
+/// [`Probe::outcome`].
+fn ping_check(timing: Timing, probes: &[Probe], want: &str, end: Duration) -> (bool, String) {
+    match timing {
+        Timing::At(t) => match probes.iter().find(|p| p.sent >= t) {
+            Some(p) => (
+                p.outcome() == want,
+                format!("{} (ping sent at {})", p.outcome(), format_duration(p.sent)),
+            ),
+            None => (false, "no ping sent".into()),
+        },
+        Timing::Within(t) => {
+            // A reply or an ICMP message must have arrived by then; a
+            // timeout counts once the ping is sent.
+            let hit = probes.iter().find(|p| {
+                p.sent <= t && p.outcome() == want && (want == "timeout" || p.decided() <= t)
+            });
+            match hit {
+                Some(p) => (
+                    true,
+                    format!("{want} (ping sent at {})", format_duration(p.sent)),
+                ),
+                None => {
+                    let mut seen: Vec<&str> = probes
+                        .iter()
+                        .filter(|p| p.sent <= t)
+                        .map(Probe::outcome)
+                        .collect();
+                    seen.sort_unstable();
+                    seen.dedup();
+                    let seen = if seen.is_empty() {
+                        "no ping".to_string()
+                    } else {
+                        seen.join(" or ")
+                    };
+                    (
+                        false,
+                        format!("{seen} for every ping sent by {}", format_duration(t)),
+                    )
+                }
+            }
+        }
+        Timing::After(t) => {
+            let bad = probes.iter().find(|p| {
+                p.sent >= t && p.sent + super::PING_TIMEOUT <= end && p.outcome() != want
+            });
+            match bad {
+                Some(p) => (
+                    false,
+                    format!("{} (ping sent at {})", p.outcome(), format_duration(p.sent)),
+                ),
+                None => (true, format!("{want} for every ping")),
+            }
+        }
+    }
+}
+
 /// Evaluates one expectation.
 pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> ExpectationResult {
     let timing = e.timing;
@@ -213,70 +270,30 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             let want = match result {
                 PingResult::Reply => "reply",
                 PingResult::Timeout => "timeout",
+                PingResult::FragNeeded => "frag-needed",
             };
-            let desc = format!("ping {from} -> {to}: {want}");
+            let desc = match (size, df) {
+                (None, false) => format!("ping {from} -> {to}: {want}"),
+                _ => format!(
+                    "ping {from} -> {to} ({} bytes{}): {want}",
+                    size.unwrap_or(super::hosts::DEFAULT_PING_SIZE),
+                    if *df { ", DF" } else { "" }
+                ),
+            };
             let r = if from != "onprem" || to != "vpc" {
                 unsupported("ping other than onprem -> vpc")
-            } else if size.is_some() || *df {
-                unsupported("ping size/df")
             } else {
-                let want_reply = *result == PingResult::Reply;
-                let text = |ok: bool| if ok { "reply" } else { "timeout" }.to_string();
-                match timing {
-                    Timing::At(t) => match obs.probes.iter().find(|p| p.sent >= t) {
-                        Some(p) => (
-                            p.answered() == want_reply,
-                            format!(
-                                "{} (ping sent at {})",
-                                text(p.answered()),
-                                format_duration(p.sent)
-                            ),
-                        ),
-                        None => (false, "no ping sent".into()),
-                    },
-                    Timing::Within(t) => {
-                        let hit = obs.probes.iter().find(|p| {
-                            p.sent <= t
-                                && if want_reply {
-                                    p.reply.is_some_and(|r| r <= t) && p.answered()
-                                } else {
-                                    !p.answered()
-                                }
-                        });
-                        match hit {
-                            Some(p) => (
-                                true,
-                                format!("{} (ping sent at {})", want, format_duration(p.sent)),
-                            ),
-                            None => (
-                                false,
-                                format!(
-                                    "{} for every ping sent by {}",
-                                    text(!want_reply),
-                                    format_duration(t)
-                                ),
-                            ),
-                        }
+                let probes: &[Probe] = match (size, df) {
+                    (None, false) => &obs.probes,
+                    _ => {
+                        let size = size.unwrap_or(super::hosts::DEFAULT_PING_SIZE);
+                        obs.sized
+                            .iter()
+                            .find(|(s, d, _)| *s == size && d == df)
+                            .map_or(&[], |(_, _, p)| p.as_slice())
                     }
-                    Timing::After(t) => {
-                        let bad = obs.probes.iter().find(|p| {
-                            p.sent >= t
-                                && p.sent + super::PING_TIMEOUT <= obs.end
-                                && p.answered() != want_reply
-                        });
-                        match bad {
-                            Some(p) => (
-                                false,
-                                format!(
-                                    "{} (ping sent at {})",
-                                    text(p.answered()),
-                                    format_duration(p.sent)
-                                ),
-                            ),
-                            None => (true, format!("{want} for every ping")),
-                        }
-                    }
-                }
+                };
+                ping_check(timing, probes, want, obs.end)
             };
             (desc, r)
         }

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use lab::frag::{fragment, Reassembler};
 use lab::wire::{self, Ipv4Info, PROTO_ICMP, PROTO_TCP};
 use lab::{Host, HostConfig, IfaceId, Node, SocketId, TcpState};
 
@@ -13,12 +14,23 @@ use lab::{Host, HostConfig, IfaceId, Node, SocketId, TcpState};
 /// to any other port is refused.
 pub(super) const TCP_PORTS: [u16; 3] = [22, 80, 443];
 
-/// A host with one interface: answers pings and records echo replies.
+/// The MTU of a host's interface (Ethernet).
+const HOST_MTU: usize = 1500;
+/// ICMP identifier of the default pings.
+pub(super) const DEFAULT_PING_ID: u16 = 7;
+/// ICMP data bytes of the default pings (`ping`'s default).
+pub(super) const DEFAULT_PING_SIZE: u16 = 56;
+
+/// A host with one interface: answers pings, records echo replies and ICMP
+/// "fragmentation needed" about its own pings, and reassembles fragments.
 pub(super) struct PingHost {
     pub(super) addr: Ipv4Addr,
     pub(super) out: VecDeque<(IfaceId, Vec<u8>)>,
-    /// (seq, arrival) of echo replies.
-    pub(super) replies: Vec<(u16, Instant)>,
+    /// (ICMP id, seq, arrival) of echo replies.
+    pub(super) replies: Vec<(u16, u16, Instant)>,
+    /// (ICMP id, seq, announced MTU, arrival) of "fragmentation needed"
+    /// messages quoting our echo requests.
+    pub(super) frag_needed: Vec<(u16, u16, u16, Instant)>,
     pub(super) next_seq: u16,
     /// The TCP/IP stack for TCP.
     pub(super) stack: Host,
@@ -26,6 +38,8 @@ pub(super) struct PingHost {
     listeners: Vec<(u16, SocketId)>,
     /// Accepted connections, closed when the peer closes.
     served: Vec<SocketId>,
+    next_ip_id: u16,
+    reassembly: Reassembler,
 }
 
 impl PingHost {
@@ -53,7 +67,10 @@ impl PingHost {
             addr,
             out: VecDeque::new(),
             replies: Vec::new(),
+            frag_needed: Vec::new(),
             next_seq: 0,
+            next_ip_id: 1,
+            reassembly: Reassembler::default(),
         }
     }
 
@@ -86,12 +103,32 @@ impl PingHost {
         }
     }
 
-    pub(super) fn send_ping(&mut self, dst: Ipv4Addr) -> u16 {
+    /// A ping with `size` bytes of ICMP data (as `ping -s`), DF set or not,
+    /// with ICMP identifier `id`; returns its sequence number. Larger than
+    /// the interface MTU without DF, it leaves in fragments.
+    pub(super) fn send_ping_sized(&mut self, dst: Ipv4Addr, id: u16, size: u16, df: bool) -> u16 {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        let p = wire::build_icmp_echo(self.addr, dst, false, 7, seq, &[0xab; 56]);
-        self.out.push_back((IfaceId(0), p));
+        let data = vec![0xab; usize::from(size)];
+        let p = wire::build_icmp_echo(self.addr, dst, false, id, seq, &data);
+        self.send(p, df);
         seq
+    }
+
+    /// Sends an IP packet with a fresh IP identification, fragmenting it
+    /// if it needs to and may.
+    fn send(&mut self, mut p: Vec<u8>, df: bool) {
+        p[4..6].copy_from_slice(&self.next_ip_id.to_be_bytes());
+        self.next_ip_id = self.next_ip_id.wrapping_add(1).max(1);
+        if df {
+            p[6] |= 0x40;
+        }
+        wire::fix_ip_checksum(&mut p);
+        match fragment(&p, HOST_MTU) {
+            Some(frags) => self.out.extend(frags.into_iter().map(|f| (IfaceId(0), f))),
+            // DF and too large: the link drops it, as a NIC would refuse.
+            None => self.out.push_back((IfaceId(0), p)),
+        }
     }
 }
 
@@ -108,18 +145,36 @@ impl Node for PingHost {
         if info.dst != self.addr || info.protocol != PROTO_ICMP {
             return;
         }
+        let Some(packet) = self.reassembly.push(packet) else {
+            return;
+        };
+        let Some(info) = Ipv4Info::parse(&packet) else {
+            return;
+        };
         let l4 = &packet[info.header_len..info.total_len];
         if l4.len() < 8 {
             return;
         }
         let id = u16::from_be_bytes([l4[4], l4[5]]);
         let seq = u16::from_be_bytes([l4[6], l4[7]]);
-        match l4[0] {
-            8 => {
+        match (l4[0], l4[1]) {
+            (8, _) => {
                 let r = wire::build_icmp_echo(self.addr, info.src, true, id, seq, &l4[8..]);
-                self.out.push_back((IfaceId(0), r));
+                self.send(r, false);
             }
-            0 => self.replies.push((seq, now)),
+            (0, _) => self.replies.push((id, seq, now)),
+            // Destination unreachable, fragmentation needed: the quoted
+            // header and the first 8 bytes of our echo request.
+            (3, 4) => {
+                let mtu = u16::from_be_bytes([l4[6], l4[7]]);
+                let quoted = &l4[8..];
+                let hl = quoted.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+                if let Some(q) = quoted.get(hl..hl + 8).filter(|q| q[0] == 8) {
+                    let qid = u16::from_be_bytes([q[4], q[5]]);
+                    let qseq = u16::from_be_bytes([q[6], q[7]]);
+                    self.frag_needed.push((qid, qseq, mtu, now));
+                }
+            }
             _ => {}
         }
     }

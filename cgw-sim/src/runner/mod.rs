@@ -38,7 +38,9 @@
 //!   from the fault's time; AWS values checked against AWS's ranges);
 //! - expectations: `phaseN` state and cause per tunnel (the CGW's view;
 //!   `down` also matches `failed`), `ping` from `onprem` to `vpc`
-//!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`]),
+//!   (probes every [`PING_INTERVAL`], answered within [`PING_TIMEOUT`];
+//!   one stream per `size`/`df`, `frag-needed` when the CGW refuses a DF
+//!   packet over the tunnel MTU, an `mtu-blackhole` diagnosis then),
 //!   `diagnosis` (code and text), `notification` (from the AWS side's
 //!   view: `non-redundant` after an hour in all with exactly one tunnel
 //!   up, `tunnel-down`, `endpoint-replaced`), `aws_log` (the AWS tunnel log
@@ -51,10 +53,13 @@
 //!   tunnel (the CGW's session), `tcp` between `onprem` and `vpc`
 //!   (`connected`, `refused`, `timeout`), `announce_prefixes`.
 //!
-//! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied.
+//! The CGW's lifetimes and DPD (`[cgw.tunnelN.ike]`) are applied. A CGW
+//! tunnel with `version = 1` sends IKEv1 Main Mode first messages (see
+//! `node::ikev1`); an IKEv2-only AWS tunnel answers INVALID_MAJOR_VERSION
+//! and the tunnel fails with `ike-version-mismatch`.
 //!
-//! Everything else (AWS BGP log records, IKEv1, probes, the other
-//! faults) is
+//! Everything else (AWS BGP log records, IKEv1-only AWS tunnels, probes,
+//! the other faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
 //!
@@ -75,6 +80,7 @@ mod hosts;
 mod maintenance;
 mod observed;
 pub mod parallel;
+mod pings;
 mod report;
 mod tcp_checks;
 mod topology;
@@ -89,12 +95,11 @@ use lab::wire::Prefix as LabPrefix;
 use lab::{IfaceId, NodeId, Router};
 
 use crate::aws::{DpdTimeoutAction, StartupAction};
-use crate::diagnosis::{Context, Diagnosis};
+use crate::diagnosis::{Context, Diagnosis, Symptom};
 use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::scenario::{Assertion, FaultAction, Prefix, Role, Scenario, Timing};
 use faults::apply_fault;
-use hosts::PingHost;
-use observed::{Diagnosed, Observed, Probe, RouteSnapshot};
+use observed::{Diagnosed, Observed, RouteSnapshot};
 use tcp_checks::{NamedHost, TcpChecks};
 use topology::{build, lab_prefix, Built, Lab};
 
@@ -114,13 +119,6 @@ pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
 fn unsupported_config(s: &Scenario) -> Vec<String> {
     let mut v = Vec::new();
     for (i, t) in [&s.cgw.tunnel1, &s.cgw.tunnel2].iter().enumerate() {
-        if t.ike.version != 2 {
-            v.push(format!(
-                "cgw.tunnel{}.ike.version = {}: IKEv1 is not supported yet",
-                i + 1,
-                t.ike.version
-            ));
-        }
         if t.ike.source_address.is_some() {
             v.push(format!(
                 "cgw.tunnel{}.ike.source_address: not supported yet",
@@ -165,6 +163,15 @@ fn cause_code(cause: &DownCause, ctx: &Context) -> (&'static str, Option<Diagnos
             (d.code(), Some(d))
         }
         DownCause::DpdTimeout { .. } => ("dpd-timeout", None),
+        DownCause::IkeVersionMismatch { ours, peer } => {
+            // The peer (AWS) received our version and speaks its own.
+            let s = Symptom::IkeVersionMismatch {
+                received: Some(*ours),
+                accepted: vec![*peer],
+            };
+            let d = Diagnosis::from_symptom(&s, ctx);
+            (d.code(), Some(d))
+        }
         DownCause::ChildDeleted(DeletedBy::Peer) | DownCause::IkeClosed(DeletedBy::Peer) => {
             ("peer-deleted", None)
         }
@@ -242,7 +249,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
     faults.sort_by_key(|f| f.at);
     let mut next_fault = 0;
     let vpc_host = scenario.topology.vpc_host;
-    let mut probes: Vec<(u16, Duration)> = Vec::new();
+    let mut streams = pings::streams(scenario);
     let mut tcp_keys: Vec<(String, String, u16)> = Vec::new();
     for e in &scenario.expectations {
         if let Assertion::Tcp { from, to, port, .. } = &e.assertion {
@@ -366,36 +373,25 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         }
         tcp.tick(&mut lab.sim, &hosts, tick);
         if tick >= PING_INTERVAL {
-            if let Some(seq) = lab
-                .sim
-                .with_node(lab.onprem, |h: &mut PingHost| h.send_ping(vpc_host))
-            {
-                probes.push((seq, tick));
-            }
+            pings::send_all(&mut lab.sim, lab.onprem, vpc_host, &mut streams, tick);
         }
         tick += PING_INTERVAL;
     }
     // Observations.
-    let replies = lab
-        .sim
-        .node::<PingHost>(lab.onprem)
-        .map(|h| h.replies.clone())
-        .unwrap_or_default();
-    let probes: Vec<Probe> = probes
-        .iter()
-        .map(|(seq, sent)| Probe {
-            sent: *sent,
-            reply: replies
-                .iter()
-                .find(|(s, at)| s == seq && *at - epoch >= *sent)
-                .map(|(_, at)| *at - epoch),
-        })
-        .collect();
+    let mut all_probes = pings::probes(&lab.sim, lab.onprem, epoch, &streams);
+    let probes = if all_probes.is_empty() {
+        Vec::new()
+    } else {
+        all_probes[0].2.clone()
+    };
+    let diagnoses = pings::mtu_diagnoses(&lab.sim, lab.cgw, &all_probes, &cgw_ctx);
+    let sized = all_probes.split_off(1.min(all_probes.len()));
     let mut obs = Observed {
         end,
         cgw_events: Vec::new(),
         probes,
-        diagnoses: Vec::new(),
+        sized,
+        diagnoses,
         timeline: Vec::new(),
         routes: snapshots,
         path_failed,
@@ -423,6 +419,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         ("aws", lab.aws[0], &aws_ctx, Some(1)),
         ("aws", lab.aws[1], &aws_ctx, Some(2)),
     ];
+    let vpn = scenario.vpn_connection();
     for (side, id, ctx, fixed) in sides {
         let Some(g) = lab.sim.node::<TunnelGateway>(id) else {
             continue;
@@ -459,6 +456,11 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
                         scenario.topology.aws_tunnel2_address,
                     ];
                     ctx.aws_address = Some(IpAddr::V4(aws[usize::from(tunnel == 2)]));
+                    // What this tunnel's options accept, not AWS's defaults:
+                    // a narrowed tunnel refuses what the defaults allow.
+                    let opts = &vpn.tunnels[usize::from(tunnel == 2)];
+                    ctx.aws_ike = opts.ike_proposals();
+                    ctx.aws_esp = opts.esp_proposals();
                     let (code, d) = cause_code(cause, &ctx);
                     if let Some(d) = d {
                         obs.diagnoses.push(Diagnosed {

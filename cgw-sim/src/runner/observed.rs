@@ -17,12 +17,39 @@ pub(super) struct Probe {
     pub sent: Duration,
     /// Reply received at (since the start), if any.
     pub reply: Option<Duration>,
+    /// ICMP "fragmentation needed" about it received at, if any.
+    pub frag_needed: Option<Duration>,
 }
 
 impl Probe {
     /// Whether the reply came within [`PING_TIMEOUT`].
     pub fn answered(&self) -> bool {
         self.reply.is_some_and(|r| r <= self.sent + PING_TIMEOUT)
+    }
+
+    /// "reply", "frag-needed" (an ICMP "fragmentation needed" within
+    /// [`PING_TIMEOUT`] and no reply) or "timeout".
+    pub fn outcome(&self) -> &'static str {
+        if self.answered() {
+            "reply"
+        } else if self
+            .frag_needed
+            .is_some_and(|r| r <= self.sent + PING_TIMEOUT)
+        {
+            "frag-needed"
+        } else {
+            "timeout"
+        }
+    }
+
+    /// When the outcome was known: the reply or the ICMP message, or the
+    /// end of the wait.
+    pub fn decided(&self) -> Duration {
+        match self.outcome() {
+            "reply" => self.reply.unwrap_or(self.sent),
+            "frag-needed" => self.frag_needed.unwrap_or(self.sent),
+            _ => self.sent + PING_TIMEOUT,
+        }
     }
 }
 
@@ -42,7 +69,10 @@ pub(super) struct Observed {
     pub end: Duration,
     /// The CGW's tunnel events, with times since the start; tunnel index 0/1.
     pub cgw_events: Vec<(Duration, usize, TunnelEventKind)>,
+    /// The default pings (56 bytes, DF clear).
     pub probes: Vec<Probe>,
+    /// The other ping streams: (ICMP data size, DF, probes).
+    pub sized: Vec<(u16, bool, Vec<Probe>)>,
     pub diagnoses: Vec<Diagnosed>,
     pub timeline: Vec<TimelineEntry>,
     /// Per tick: the CGW's routes (prefix, tunnel index) and the VPC route

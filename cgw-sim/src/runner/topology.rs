@@ -99,6 +99,44 @@ pub(super) fn cgw_proposals(ike: &CgwIke) -> Result<(Vec<IkeProposal>, Vec<EspPr
     Ok((ikep, espp))
 }
 
+/// An IKEv1 CGW's Main Mode suites: every combination of its phase 1
+/// encryption, integrity and DH group, in the order written (IKEv1 offers
+/// whole suites, one per transform). AES-GCM has no IKEv1 phase 1 form.
+pub(super) fn cgw_ikev1_suites(ike: &CgwIke) -> Result<Vec<ike::ikev1::Suite>, String> {
+    use ike::ikev1::{Cipher, Hash, Suite};
+    let mut suites = Vec::new();
+    for e in &ike.encryption {
+        let cipher = match e.parse::<Encryption>().map_err(|x| x.to_string())? {
+            Encryption::Aes128 => Cipher::AesCbc(128),
+            Encryption::Aes256 => Cipher::AesCbc(256),
+            gcm => return Err(format!("{gcm} is not an IKEv1 phase 1 cipher")),
+        };
+        for i in &ike.integrity {
+            let hash = match i.parse::<Integrity>().map_err(|x| x.to_string())? {
+                Integrity::Sha1 => Hash::Sha1,
+                Integrity::Sha2_256 => Hash::Sha2_256,
+                Integrity::Sha2_384 => Hash::Sha2_384,
+                Integrity::Sha2_512 => Hash::Sha2_512,
+            };
+            for g in &ike.dh_groups {
+                suites.push(Suite {
+                    cipher,
+                    hash,
+                    group: *g,
+                    lifetime_secs: u32::try_from(ike.phase1_lifetime.as_secs()).unwrap_or(u32::MAX),
+                });
+            }
+        }
+    }
+    if suites.is_empty() || suites.len() > 255 {
+        return Err(format!(
+            "IKEv1 Main Mode offers 1 to 255 suites; this configuration makes {}",
+            suites.len()
+        ));
+    }
+    Ok(suites)
+}
+
 /// A gateway by name ("cgw", "aws1", "aws2"): node, configuration and
 /// routes, to restart it.
 pub(super) type GatewaySlot = (
@@ -211,7 +249,16 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             timeout: d.timeout,
             action: d.action.engine(),
         });
+        let ikev1 = match cgw_t.ike.version {
+            1 => Some(
+                cgw_ikev1_suites(&cgw_t.ike)
+                    .map_err(|e| format!("cgw.tunnel{}.ike: {e}", i + 1))?,
+            ),
+            _ => None,
+        };
         cgw_tunnels.push(TunnelConfig {
+            ikev1,
+            clear_df: cgw_t.clear_df,
             peer: aws_addr[i],
             inside_local: inside_cgw,
             inside_remote: inside_aws,
@@ -234,6 +281,10 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                 } else {
                     TunnelRole::Responder
                 },
+                ikev1: None,
+                // Large packets with DF set from the VPC draw an ICMP
+                // "fragmentation needed"; others are fragmented.
+                clear_df: false,
             }],
             seed: seed_bytes(seed, 0x10 + i as u8),
         };

@@ -288,6 +288,9 @@ struct RawRouteCheck {
     via_tunnel: Option<TunnelId>,
 }
 
+/// The largest ICMP echo data: 65535 minus the IP and ICMP headers.
+const MAX_PING_SIZE: u16 = 65535 - 28;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPing {
@@ -319,6 +322,8 @@ struct RawDiagnosis {
 enum RawResult {
     Reply,
     Timeout,
+    #[serde(rename = "frag-needed")]
+    FragNeeded,
     Connected,
     Refused,
 }
@@ -909,21 +914,27 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             let p = take(e.ping, key)?;
             check_host(format!("{k}.from"), &p.from)?;
             check_host(format!("{k}.to"), &p.to)?;
+            // The IP packet (size + 28 bytes of headers) must fit 65535.
+            if p.size.is_some_and(|n| n > MAX_PING_SIZE) {
+                return err(
+                    format!("{k}.size"),
+                    format!("a ping's ICMP data is at most {MAX_PING_SIZE} bytes"),
+                );
+            }
             let result = match e.result {
                 Some(RawResult::Reply) => PingResult::Reply,
                 Some(RawResult::Timeout) => PingResult::Timeout,
+                Some(RawResult::FragNeeded) => PingResult::FragNeeded,
                 Some(_) => {
                     return err(
                         format!("{key}.result"),
-                        "a ping's result is \"reply\" or \"timeout\"",
+                        "a ping's result is \"reply\", \"timeout\" or \"frag-needed\"",
                     )
                 }
-                None => {
-                    return err(
-                        key,
-                        "a `ping` assertion needs `result` (\"reply\" or \"timeout\")",
-                    )
-                }
+                None => return err(
+                    key,
+                    "a `ping` assertion needs `result` (\"reply\", \"timeout\" or \"frag-needed\")",
+                ),
             };
             Assertion::Ping {
                 from: p.from,

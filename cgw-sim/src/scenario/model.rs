@@ -560,6 +560,11 @@ pub struct CgwTunnel {
     /// "bgp"`).
     #[serde(default)]
     pub bgp: CgwTunnelBgp,
+    /// Clear DF on packets larger than the tunnel's MTU and fragment them
+    /// before encryption (AWS's advice; default false: such packets draw an
+    /// ICMP "fragmentation needed").
+    #[serde(default)]
+    pub clear_df: bool,
 }
 
 impl Default for CgwTunnel {
@@ -568,6 +573,7 @@ impl Default for CgwTunnel {
             enabled: true,
             ike: CgwIke::default(),
             bgp: CgwTunnelBgp::default(),
+            clear_df: false,
         }
     }
 }
@@ -1052,6 +1058,9 @@ pub enum PingResult {
     Reply,
     /// No reply.
     Timeout,
+    /// An ICMP "fragmentation needed" came back instead of a reply (a
+    /// packet with DF set over a tunnel's MTU).
+    FragNeeded,
 }
 
 /// Expected result of a TCP connect.

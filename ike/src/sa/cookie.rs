@@ -38,6 +38,10 @@ pub struct EndpointStats {
     pub dropped_half_open_limit: u64,
     /// The most half-open IKE SAs held at once.
     pub half_open_peak: u64,
+    /// Messages with an IKE major version other than 2, dropped.
+    pub unsupported_version: u64,
+    /// INVALID_MAJOR_VERSION notifications sent in answer to them.
+    pub invalid_major_version_sent: u64,
 }
 
 struct Version {
@@ -162,19 +166,36 @@ pub(super) fn cookie_response(
     cookie: Vec<u8>,
     natt: bool,
 ) -> Transmit {
+    let to = (spi_i, ExchangeType::IKE_SA_INIT, 0);
+    stateless_notify(local, remote, to, NotifyType::COOKIE, cookie, natt)
+}
+
+/// An unauthenticated response holding only one notify, made without any
+/// state: `to` is the request's (initiator SPI, exchange type, message
+/// ID), copied into the response as RFC 7296 1.5 says; the responder SPI
+/// is zero. Framed for the port it goes out on.
+pub(super) fn stateless_notify(
+    local: SocketAddr,
+    remote: SocketAddr,
+    to: (u64, ExchangeType, u32),
+    kind: NotifyType,
+    data: Vec<u8>,
+    natt: bool,
+) -> Transmit {
+    let (spi_i, exchange, message_id) = to;
     let header = Header {
         spi_i,
         spi_r: 0,
         next_payload: PayloadType::NONE,
         major_version: 2,
         minor_version: 0,
-        exchange: ExchangeType::IKE_SA_INIT,
+        exchange,
         flags: Flags {
             initiator: false,
             version: false,
             response: true,
         },
-        message_id: 0,
+        message_id,
         length: 0,
     };
     let message = Message {
@@ -182,8 +203,8 @@ pub(super) fn cookie_response(
         payloads: vec![Payload::Notify(Notify {
             protocol: ProtocolId(0),
             spi: Vec::new(),
-            kind: NotifyType::COOKIE,
-            data: cookie,
+            kind,
+            data,
         })],
     }
     .emit();

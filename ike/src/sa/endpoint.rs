@@ -19,6 +19,7 @@ use super::config::IkeConfig;
 use super::cookie::{cookie_response, CookieJar, EndpointStats, InitRequest};
 use super::event::{Event, Role};
 use super::ike_sa::{IkeSa, State, Transmit};
+use super::version::answer_other_version;
 use crate::natt::{classify_udp4500, Udp4500};
 use crate::wire::{ExchangeType, HeaderView, Message};
 
@@ -45,6 +46,13 @@ pub enum Received<'a> {
     Dropped,
     /// Not parseable as anything.
     Malformed,
+    /// An IKE message of another major version (IKEv1, or above 2):
+    /// dropped, and answered with INVALID_MAJOR_VERSION when it opens an
+    /// exchange and we are a responder (RFC 7296 2.5).
+    UnsupportedVersion {
+        /// The major version in its header.
+        major: u8,
+    },
 }
 
 /// Many IKE SAs behind one pair of UDP ports.
@@ -213,6 +221,19 @@ impl Endpoint {
         let Ok(h) = HeaderView::new_checked(message) else {
             return Received::Malformed;
         };
+        if h.major_version() != 2 {
+            self.stats.unsupported_version += 1;
+            let natt = local.port() == self.natt_port;
+            if self.responder.is_some() {
+                if let Some(t) = answer_other_version(local, remote, &h, natt) {
+                    self.stats.invalid_major_version_sent += 1;
+                    self.transmits.push_back(t);
+                }
+            }
+            return Received::UnsupportedVersion {
+                major: h.major_version(),
+            };
+        }
         let (spi_i, spi_r) = (h.spi_i(), h.spi_r());
         let initial_request =
             spi_r == 0 && h.exchange() == ExchangeType::IKE_SA_INIT && !h.flags().response;

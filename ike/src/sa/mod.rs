@@ -24,6 +24,7 @@ pub mod proposal;
 mod protect;
 pub mod selectors;
 mod timer;
+mod version;
 
 pub use config::{Dpd, DpdAction, Identity, IkeConfig, Lifetimes, Retransmit};
 pub use cookie::{EndpointStats, COOKIE_LEN};
