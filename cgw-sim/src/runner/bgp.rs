@@ -73,6 +73,8 @@ pub(super) struct BgpLab {
     pub vpc_installed: BTreeMap<LabPrefix, usize>,
     /// Prefixes the CGW announces.
     announced: Vec<IpNet>,
+    /// The MED each AWS endpoint sends now.
+    aws_med: [u32; 2],
 }
 
 fn net(p: LabPrefix) -> IpNet {
@@ -222,6 +224,7 @@ pub(super) fn attach(
         aws_installed: [BTreeSet::new(), BTreeSet::new()],
         vpc_installed: BTreeMap::new(),
         announced,
+        aws_med: [AWS_MED; 2],
     })
 }
 
@@ -276,9 +279,10 @@ impl BgpLab {
         self.announced = want;
     }
 
-    /// Once per tick: resets the sessions of tunnels that went down, and
-    /// moves the speakers' best routes into the gateways and the VPC route
-    /// table.
+    /// Once per tick: applies AWS's MED bias (`med_bias` per tunnel, set
+    /// during an endpoint's maintenance), resets the sessions of tunnels
+    /// that went down, and moves the speakers' best routes into the
+    /// gateways and the VPC route table.
     #[allow(clippy::needless_range_loop)] // t indexes four parallel arrays
     pub fn sync(
         &mut self,
@@ -287,8 +291,23 @@ impl BgpLab {
         aws: [NodeId; 2],
         vpc_router: NodeId,
         propagation: bool,
+        med_bias: [i32; 2],
     ) {
         let now = sim.now();
+        for t in 0..2 {
+            let med = u32::try_from((i64::from(AWS_MED) + i64::from(med_bias[t])).max(0))
+                .unwrap_or(AWS_MED);
+            if med != self.aws_med[t] {
+                self.aws_med[t] = med;
+                let peer = self.aws_peers[t];
+                sim.with_node(self.aws_hosts[t], |h: &mut BgpHost| {
+                    let rib = h.speaker_mut().rib_mut();
+                    let mut export = rib.peer_config(peer).export.clone();
+                    export.med = Some(med);
+                    rib.set_export_policy(peer, export);
+                });
+            }
+        }
         // Fast external fallover.
         for t in 0..2 {
             let cgw_up = sim

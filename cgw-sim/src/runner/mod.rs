@@ -363,6 +363,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
                 lab.aws,
                 lab.vpc_router,
                 scenario.aws.route_propagation,
+                lab.aws_side.med_bias,
             ),
             // Static routes: the first tunnel that is up.
             None => steer_routes(&mut lab, scenario),
