@@ -309,6 +309,13 @@ pub const AWS_LOG_KEYS: &[&str] = &[
     "event_timestamp",
     "timestamp",
     "absent",
+    // BGP records (`crate::aws::bgp_log_emitter`).
+    "type",
+    "status",
+    "prefix",
+    "asPath",
+    "med",
+    "nextHopIp",
 ];
 
 /// Checks one `aws_log` key and its value; `Err` says what is wrong.
@@ -341,6 +348,18 @@ pub fn check_aws_log_key(key: &str, value: &str) -> Result<(), String> {
             Err("must not be empty".into())
         }
         "details" | "details_contains" | "timestamp" => Ok(()),
+        "type" => one_of(&["BGPStatus", "RouteStatus"]),
+        "status" => one_of(&["UP", "DOWN", "ADVERTISED", "UPDATED", "WITHDRAWN"]),
+        "med" => value
+            .parse::<u32>()
+            .map(|_| ())
+            .map_err(|_| format!("\"{value}\" is not a MED (0 to 4294967295)")),
+        "nextHopIp" => value
+            .parse::<std::net::Ipv4Addr>()
+            .map(|_| ())
+            .map_err(|_| format!("\"{value}\" is not an IPv4 address")),
+        "prefix" | "asPath" if value.is_empty() => Err("must not be empty".into()),
+        "prefix" | "asPath" => Ok(()),
         other => Err(format!(
             "unknown field \"{other}\"; fields are: {}",
             AWS_LOG_KEYS.join(", ")

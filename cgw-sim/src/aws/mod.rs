@@ -2,6 +2,7 @@
 //! configuration, and the log records AWS emits (section 4). The AWS mock
 //! (issue 5) builds on this.
 
+pub mod bgp_log_emitter;
 pub mod log_emitter;
 pub mod logs;
 pub mod options;

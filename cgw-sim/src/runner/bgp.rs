@@ -425,6 +425,31 @@ fn reset(h: &mut BgpHost, peer: PeerId, now: Instant) {
     h.speaker_mut().start(peer, now);
 }
 
+/// AWS's BGP log records per tunnel, from its speakers' events.
+pub(super) fn aws_log_records(
+    b: &BgpLab,
+    sim: &Sim,
+    epoch: Instant,
+) -> [Vec<crate::aws::bgp_log_emitter::TimedBgpRecord>; 2] {
+    let per = |t: usize| {
+        let events: Vec<(Duration, SpeakerEvent)> = sim
+            .node::<BgpHost>(b.aws_hosts[t])
+            .map(|h| {
+                h.events()
+                    .iter()
+                    .map(|(at, e)| (*at - epoch, e.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        crate::aws::bgp_log_emitter::bgp_records(
+            &events,
+            b.inside[t].1,
+            crate::aws::log_emitter::LAB_EPOCH_MS,
+        )
+    };
+    [per(0), per(1)]
+}
+
 /// A BGP happening for the timeline and the diagnosis.
 pub(super) struct BgpObservation {
     /// When (since the start).

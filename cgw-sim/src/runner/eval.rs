@@ -14,6 +14,7 @@ use super::observed::{Observed, Probe, RouteSnapshot};
 use super::report::ExpectationResult;
 use super::tcp_checks::{TcpAttempt, TcpOutcome};
 use super::topology::lab_prefix;
+use crate::aws::bgp_log_emitter::bgp_record_matches;
 use crate::aws::log_emitter::{record_matches, AwsNotice};
 use lab::Prefix as LabPrefix;
 
@@ -430,12 +431,18 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
                 .map(|(k, v)| format!("{k} = {v:?}"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // Tunnel records and BGP records: the keys tell which can match.
             let times: Vec<Duration> = (0..2)
                 .flat_map(|i| {
-                    obs.aws_logs[i]
+                    let tunnel = obs.aws_logs[i]
                         .iter()
                         .filter(move |r| record_matches(i as u8 + 1, &r.record, m))
-                        .map(|r| r.at)
+                        .map(|r| r.at);
+                    let bgp = obs.aws_bgp_logs[i]
+                        .iter()
+                        .filter(move |r| bgp_record_matches(i as u8 + 1, &r.record, m))
+                        .map(|r| r.at);
+                    tunnel.chain(bgp)
                 })
                 .collect();
             let mut times = times;
@@ -444,7 +451,10 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             let text = if found {
                 text
             } else {
-                let total = obs.aws_logs[0].len() + obs.aws_logs[1].len();
+                let total = obs.aws_logs[0].len()
+                    + obs.aws_logs[1].len()
+                    + obs.aws_bgp_logs[0].len()
+                    + obs.aws_bgp_logs[1].len();
                 format!("{text}; {total} AWS log record(s) in all")
             };
             let desc = format!(

@@ -105,7 +105,9 @@ use topology::{build, lab_prefix, Built, Lab};
 
 pub use capture::CaptureInfo;
 pub use maintenance::MAINTENANCE_MED_BIAS;
-pub use report::{junit_xml, AwsLogEntry, ExpectationResult, ScenarioReport, TimelineEntry};
+pub use report::{
+    junit_xml, AwsBgpLogEntry, AwsLogEntry, ExpectationResult, ScenarioReport, TimelineEntry,
+};
 
 /// Interval of the on-prem host's pings to the VPC host (the ping
 /// expectations' probes).
@@ -398,8 +400,19 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         path_failed,
         tcp,
         aws_logs: [Vec::new(), Vec::new()],
+        aws_bgp_logs: [Vec::new(), Vec::new()],
         aws_notices: Vec::new(),
     };
+    if let Some(b) = &lab.bgp {
+        obs.aws_bgp_logs = bgp::aws_log_records(b, &lab.sim, epoch);
+        for (i, recs) in obs.aws_bgp_logs.iter().enumerate() {
+            rep.aws_bgp_logs.extend(recs.iter().map(|r| AwsBgpLogEntry {
+                tunnel: i as u8 + 1,
+                at_ms: r.at.as_millis() as u64,
+                record: r.record.clone(),
+            }));
+        }
+    }
     let aws = aws_view::collect(&lab, epoch, end);
     obs.timeline.extend(aws.timeline);
     obs.aws_notices = aws.notices;

@@ -85,6 +85,8 @@ pub(super) struct Observed {
     pub tcp: super::tcp_checks::TcpChecks,
     /// Per AWS tunnel (index 0 and 1): its log records.
     pub aws_logs: [Vec<TimedRecord>; 2],
+    /// Per AWS tunnel: its BGP log records (with `routing = "bgp"`).
+    pub aws_bgp_logs: [Vec<crate::aws::bgp_log_emitter::TimedBgpRecord>; 2],
     /// The AWS side's notifications, in time order.
     pub aws_notices: Vec<(Duration, Notice)>,
 }

@@ -43,6 +43,18 @@ pub struct AwsLogEntry {
     pub record: crate::aws::logs::TunnelLogRecord,
 }
 
+/// One AWS BGP log record of a run, with its tunnel and time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsBgpLogEntry {
+    /// Tunnel 1 or 2.
+    pub tunnel: u8,
+    /// Milliseconds since the start (virtual time).
+    pub at_ms: u64,
+    /// The record as AWS writes it.
+    #[serde(flatten)]
+    pub record: crate::aws::logs::BgpLogRecord,
+}
+
 /// How many of each tunnel's last AWS log records the text report shows.
 const AWS_LOG_TAIL: usize = 3;
 
@@ -78,6 +90,9 @@ pub struct ScenarioReport {
     /// The AWS tunnel log records (AWS-VPN-FACTS.md section 4), tunnel 1's
     /// then tunnel 2's, each in time order.
     pub aws_logs: Vec<AwsLogEntry>,
+    /// The AWS BGP log records (BGPStatus and RouteStatus), tunnel 1's
+    /// then tunnel 2's, each in time order.
+    pub aws_bgp_logs: Vec<AwsBgpLogEntry>,
 }
 
 impl ScenarioReport {
@@ -95,6 +110,7 @@ impl ScenarioReport {
             sim_events: 0,
             capture: None,
             aws_logs: Vec::new(),
+            aws_bgp_logs: Vec::new(),
         }
     }
 
@@ -180,6 +196,17 @@ impl fmt::Display for ScenarioReport {
                     e.record.ike_phase1_state,
                     e.record.ike_phase2_state,
                     e.record.details
+                )?;
+            }
+            let bgp = self
+                .aws_bgp_logs
+                .iter()
+                .filter(|e| e.tunnel == tunnel)
+                .count();
+            if bgp > 0 {
+                writeln!(
+                    f,
+                    "  aws BGP log tunnel {tunnel}: {bgp} record(s) (in --json)"
                 )?;
             }
         }
