@@ -801,7 +801,7 @@ fn broken_inputs_give_precise_errors() {
         ),
         (
             "[[expect]]\nwithin = \"5s\"\naws_log = { tunnel = 1, event = \"x\" }\n",
-            "f.toml:5:25: expect[1].aws_log.event: unknown field \"event\"; fields are: tunnel, details, details_contains, dpd_enabled, nat_t_detected, ike_phase1_state, ike_phase2_state, event_timestamp, timestamp, absent",
+            "f.toml:5:25: expect[1].aws_log.event: unknown field \"event\"; fields are: tunnel, details, details_contains, dpd_enabled, nat_t_detected, ike_phase1_state, ike_phase2_state, event_timestamp, timestamp, absent, type, status, prefix, asPath, med, nextHopIp",
         ),
         (
             "[[expect]]\nwithin = \"5s\"\naws_log = { tunnel = 3 }\n",
