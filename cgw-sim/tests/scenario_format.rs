@@ -511,6 +511,7 @@ diagnosis = { cause = "authentication-failed", contains = "PSK" }
             from: "onprem".into(),
             to: "vpc".into(),
             port: 22,
+            bytes: None,
             result: TcpResult::Refused
         }
     );

@@ -23,6 +23,7 @@ use std::time::Instant;
 pub mod firewall;
 pub mod frag;
 pub mod host;
+pub mod mss;
 pub mod nat;
 pub mod pcap;
 pub mod router;

@@ -86,6 +86,9 @@ pub struct TunnelConfig {
     /// them before encryption (AWS's advice); false: such packets with DF
     /// set are dropped with an ICMP "fragmentation needed".
     pub clear_df: bool,
+    /// Clamp the MSS option of TCP SYNs crossing the tunnel, both ways, to
+    /// this (`ip tcp adjust-mss`); `None`: no clamping.
+    pub mss_clamp: Option<u16>,
 }
 
 /// A gateway's configuration.
@@ -215,6 +218,8 @@ pub struct GatewayStats {
     pub malformed: u64,
     /// Inner TCP packets handed to the control-plane host.
     pub to_control: u64,
+    /// TCP SYNs whose MSS option was lowered (`set_mss_clamp`).
+    pub mss_clamped: u64,
     /// Inner packets over the tunnel MTU with DF set, refused with an ICMP
     /// "fragmentation needed".
     pub frag_needed_sent: u64,
@@ -808,6 +813,11 @@ impl TunnelGateway {
             }
             return;
         };
+        if let Some(mss) = self.tunnels[tid.0].cfg.mss_clamp {
+            if lab::mss::clamp_mss(&mut p, mss).is_some() {
+                self.stats.mss_clamped += 1;
+            }
+        }
         self.encapsulate(now, tid, &p);
     }
 
@@ -1039,6 +1049,11 @@ impl TunnelGateway {
         }
         let mut p = inner[..info.total_len].to_vec();
         wire::decrement_ttl(&mut p);
+        if let Some(mss) = self.tunnels[ti].cfg.mss_clamp {
+            if lab::mss::clamp_mss(&mut p, mss).is_some() {
+                self.stats.mss_clamped += 1;
+            }
+        }
         self.stats.to_inside += 1;
         self.out.push_back((INSIDE, p));
     }

@@ -12,7 +12,7 @@ use super::aws_view::Notice;
 use super::down_cause_code;
 use super::observed::{Observed, Probe, RouteSnapshot};
 use super::report::ExpectationResult;
-use super::tcp_checks::{TcpAttempt, TcpOutcome};
+use super::tcp_checks::{TcpAttempt, TcpKey, TcpOutcome};
 use super::topology::lab_prefix;
 use crate::aws::bgp_log_emitter::bgp_record_matches;
 use crate::aws::log_emitter::{record_matches, AwsNotice};
@@ -418,10 +418,20 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             from,
             to,
             port,
+            bytes,
             result,
         } => (
-            format!("tcp {from} -> {to}:{port}: {}", tcp_text(tcp_want(*result))),
-            tcp_check(timing, obs, from, to, *port, tcp_want(*result)),
+            format!(
+                "tcp {from} -> {to}:{port}{}: {}",
+                bytes.map_or(String::new(), |b| format!(" ({b} bytes)")),
+                tcp_text(tcp_want(*result))
+            ),
+            tcp_check(
+                timing,
+                obs,
+                (from.clone(), to.clone(), *port, bytes.unwrap_or(0)),
+                tcp_want(*result),
+            ),
         ),
         Assertion::AwsLog(m) => {
             let absent = m.get("absent").is_some_and(|v| v == "true");
@@ -666,26 +676,24 @@ fn tcp_text(o: TcpOutcome) -> &'static str {
 /// ended as wanted by T; `at` T, the first attempt started at or after T
 /// did; `after` T, every attempt started at or after T (that had time to
 /// end) did, and there was one.
-fn tcp_check(
-    timing: Timing,
-    obs: &Observed,
-    from: &str,
-    to: &str,
-    port: u16,
-    want: TcpOutcome,
-) -> (bool, String) {
+fn tcp_check(timing: Timing, obs: &Observed, key: TcpKey, want: TcpOutcome) -> (bool, String) {
     let hosts = ["onprem", "vpc"];
-    if !hosts.contains(&from) || !hosts.contains(&to) {
+    if !hosts.contains(&key.0.as_str()) || !hosts.contains(&key.1.as_str()) {
         return (
             false,
             format!("unknown host: the lab's hosts are {}", hosts.join(", ")),
         );
     }
-    let attempts = obs.tcp.attempts_for(from, to, port);
+    let attempts = obs.tcp.attempts_for(&key);
     let show = |a: &TcpAttempt| match a.outcome {
         Some((o, at)) => format!(
-            "{} (attempt at {}, seen at {})",
+            "{}{} (attempt at {}, seen at {})",
             tcp_text(o),
+            match (o, key.3) {
+                (_, 0) => String::new(),
+                (TcpOutcome::Connected, n) => format!(", {n} bytes acknowledged"),
+                (_, n) => format!(", {} of {n} bytes acknowledged", a.acked),
+            },
             format_duration(a.started),
             format_duration(at)
         ),

@@ -87,6 +87,13 @@ impl PingHost {
             }
         }
         let stack = &mut self.stack;
+        // Read (and drop) what clients send, so their transfers complete.
+        let mut sink = Vec::new();
+        for &c in &self.served {
+            while stack.tcp_recv(c, &mut sink) > 0 {
+                sink.clear();
+            }
+        }
         self.served.retain(|&c| match stack.tcp_state(c) {
             TcpState::CloseWait => {
                 stack.tcp_close(c);
@@ -137,20 +144,22 @@ impl Node for PingHost {
         let Some(info) = Ipv4Info::parse(packet) else {
             return;
         };
-        if info.dst == self.addr && info.protocol == PROTO_TCP {
-            self.stack.handle_packet(now, IfaceId(0), packet);
-            self.serve(now);
+        if info.dst != self.addr || !matches!(info.protocol, PROTO_ICMP | PROTO_TCP) {
             return;
         }
-        if info.dst != self.addr || info.protocol != PROTO_ICMP {
-            return;
-        }
+        // Fragments (a CGW that clears DF fragments before encryption) are
+        // put together first, for TCP as for ICMP.
         let Some(packet) = self.reassembly.push(packet) else {
             return;
         };
         let Some(info) = Ipv4Info::parse(&packet) else {
             return;
         };
+        if info.protocol == PROTO_TCP {
+            self.stack.handle_packet(now, IfaceId(0), &packet);
+            self.serve(now);
+            return;
+        }
         let l4 = &packet[info.header_len..info.total_len];
         if l4.len() < 8 {
             return;

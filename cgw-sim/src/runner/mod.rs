@@ -100,7 +100,7 @@ use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, Tunne
 use crate::scenario::{Assertion, FaultAction, Prefix, Role, Scenario, Timing};
 use faults::apply_fault;
 use observed::{Diagnosed, Observed, RouteSnapshot};
-use tcp_checks::{NamedHost, TcpChecks};
+use tcp_checks::{NamedHost, TcpChecks, TcpKey};
 use topology::{build, lab_prefix, Built, Lab};
 
 pub use capture::CaptureInfo;
@@ -252,10 +252,17 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
     let mut next_fault = 0;
     let vpc_host = scenario.topology.vpc_host;
     let mut streams = pings::streams(scenario);
-    let mut tcp_keys: Vec<(String, String, u16)> = Vec::new();
+    let mut tcp_keys: Vec<TcpKey> = Vec::new();
     for e in &scenario.expectations {
-        if let Assertion::Tcp { from, to, port, .. } = &e.assertion {
-            let k = (from.clone(), to.clone(), *port);
+        if let Assertion::Tcp {
+            from,
+            to,
+            port,
+            bytes,
+            ..
+        } = &e.assertion
+        {
+            let k = (from.clone(), to.clone(), *port, bytes.unwrap_or(0));
             if !tcp_keys.contains(&k) {
                 tcp_keys.push(k);
             }

@@ -1,8 +1,9 @@
 //! TCP connection attempts for the `tcp` expectations: for each distinct
-//! (from, to, port) a host connects every [`TCP_INTERVAL`], waits up to
-//! [`TCP_TIMEOUT`] for the handshake, records the outcome and closes the
-//! connection (FIN). Outcomes are read once per runner tick, so their times
-//! have the tick's resolution.
+//! (from, to, port, bytes) a host connects every [`TCP_INTERVAL`], waits up
+//! to [`TCP_TIMEOUT`] for the handshake (with `bytes`: sends them and waits
+//! up to [`TCP_TRANSFER_TIMEOUT`] until every byte is acknowledged),
+//! records the outcome and closes the connection (FIN). Outcomes are read
+//! once per runner tick, so their times have the tick's resolution.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -15,6 +16,12 @@ use super::hosts::PingHost;
 pub(super) const TCP_INTERVAL: Duration = Duration::from_secs(5);
 /// How long an attempt waits for the handshake.
 pub(super) const TCP_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an attempt with `bytes` waits for all of them to be
+/// acknowledged.
+pub(super) const TCP_TRANSFER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// (from, to, port, bytes to send; 0: handshake only).
+pub(super) type TcpKey = (String, String, u16, u32);
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,10 @@ pub(super) struct TcpAttempt {
     pub started: Duration,
     /// The outcome and when it was seen.
     pub outcome: Option<(TcpOutcome, Duration)>,
+    /// Bytes acknowledged by the peer (with `bytes`).
+    pub acked: u32,
+    /// The bytes were queued (the handshake completed).
+    sent: bool,
 }
 
 /// A host the checks can use: its name, node and address.
@@ -43,8 +54,8 @@ pub(super) type NamedHost = (&'static str, NodeId, Ipv4Addr);
 
 /// The attempts of one run.
 pub(super) struct TcpChecks {
-    /// (from, to, port) of each expectation, deduplicated.
-    pub keys: Vec<(String, String, u16)>,
+    /// The keys of the expectations, deduplicated.
+    pub keys: Vec<TcpKey>,
     /// Per key: the attempt in flight (index in `attempts`, host, socket).
     live: Vec<Option<(usize, NodeId, SocketId)>>,
     /// Per key: when the next attempt starts.
@@ -57,7 +68,7 @@ pub(super) struct TcpChecks {
 
 impl TcpChecks {
     /// Checks for these (from, to, port), starting at `first`.
-    pub fn new(keys: Vec<(String, String, u16)>, first: Duration) -> TcpChecks {
+    pub fn new(keys: Vec<TcpKey>, first: Duration) -> TcpChecks {
         let n = keys.len();
         TcpChecks {
             keys,
@@ -84,14 +95,38 @@ impl TcpChecks {
         });
         for k in 0..self.keys.len() {
             if let Some((ai, node, sock)) = self.live[k] {
+                let bytes = self.keys[k].3;
                 let started = self.attempts[ai].started;
                 let state = sim
                     .node::<PingHost>(node)
                     .map_or(TcpState::Closed, |h| h.stack.tcp_state(sock));
+                let established = matches!(state, TcpState::Established | TcpState::CloseWait);
+                if established && bytes > 0 && !self.attempts[ai].sent {
+                    let now = sim.now();
+                    let data = vec![0x5a; bytes as usize];
+                    sim.with_node(node, |h: &mut PingHost| {
+                        h.stack.tcp_send(sock, &data);
+                        lab::Node::handle_timeout(h, now);
+                    });
+                    self.attempts[ai].sent = true;
+                }
+                if self.attempts[ai].sent {
+                    let queued = sim
+                        .node::<PingHost>(node)
+                        .map_or(bytes as usize, |h| h.stack.tcp_send_queue(sock));
+                    self.attempts[ai].acked = bytes.saturating_sub(queued as u32);
+                }
+                let limit = if bytes > 0 {
+                    TCP_TRANSFER_TIMEOUT
+                } else {
+                    TCP_TIMEOUT
+                };
                 let outcome = match state {
-                    TcpState::Established => Some(TcpOutcome::Connected),
+                    _ if established && self.attempts[ai].acked >= bytes => {
+                        Some(TcpOutcome::Connected)
+                    }
                     TcpState::Closed => Some(TcpOutcome::Refused),
-                    _ if at >= started + TCP_TIMEOUT => Some(TcpOutcome::Timeout),
+                    _ if at >= started + limit => Some(TcpOutcome::Timeout),
                     _ => None,
                 };
                 if let Some(o) = outcome {
@@ -112,7 +147,7 @@ impl TcpChecks {
                 continue;
             }
             self.next[k] = at + TCP_INTERVAL;
-            let (from, to, port) = &self.keys[k];
+            let (from, to, port, _) = &self.keys[k];
             let find = |n: &str| hosts.iter().find(|h| h.0 == n);
             let (Some(src), Some(dst)) = (find(from), find(to)) else {
                 continue;
@@ -131,19 +166,17 @@ impl TcpChecks {
                     key: k,
                     started: at,
                     outcome: None,
+                    acked: 0,
+                    sent: false,
                 });
                 self.live[k] = Some((self.attempts.len() - 1, node, sock));
             }
         }
     }
 
-    /// The attempts for (from, to, port).
-    pub fn attempts_for(&self, from: &str, to: &str, port: u16) -> Vec<TcpAttempt> {
-        let Some(k) = self
-            .keys
-            .iter()
-            .position(|x| x.0 == from && x.1 == to && x.2 == port)
-        else {
+    /// The attempts for `key`.
+    pub fn attempts_for(&self, key: &TcpKey) -> Vec<TcpAttempt> {
+        let Some(k) = self.keys.iter().position(|x| x == key) else {
             return Vec::new();
         };
         self.attempts

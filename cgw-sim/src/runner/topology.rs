@@ -259,6 +259,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         cgw_tunnels.push(TunnelConfig {
             ikev1,
             clear_df: cgw_t.clear_df,
+            mss_clamp: cgw_t.mss_clamp,
             peer: aws_addr[i],
             inside_local: inside_cgw,
             inside_remote: inside_aws,
@@ -285,6 +286,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                 // Large packets with DF set from the VPC draw an ICMP
                 // "fragmentation needed"; others are fragmented.
                 clear_df: false,
+                mss_clamp: None,
             }],
             seed: seed_bytes(seed, 0x10 + i as u8),
         };

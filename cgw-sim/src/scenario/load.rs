@@ -301,12 +301,17 @@ struct RawPing {
     df: bool,
 }
 
+/// The most a `tcp` expectation may send: one send buffer of the lab's
+/// hosts (64 KiB), queued at once.
+const MAX_TCP_BYTES: u32 = 65_536;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTcp {
     from: String,
     to: String,
     port: u16,
+    bytes: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -658,6 +663,12 @@ fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
         if ike.psk.as_deref() == Some("") {
             return err(k("psk"), "must not be empty");
         }
+        if let Some(m) = t.mss_clamp.filter(|m| !(536..=1460).contains(m)) {
+            return err(
+                format!("cgw.tunnel{n}.mss_clamp"),
+                format!("expected 536 to 1460 bytes, found {m}"),
+            );
+        }
         if t.bgp.prepend > 10 {
             return err(
                 format!("cgw.tunnel{n}.bgp.prepend"),
@@ -960,10 +971,17 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
                 }
                 None => return err(key, "a `tcp` assertion needs `result`"),
             };
+            if let Some(b) = t.bytes.filter(|b| !(1..=MAX_TCP_BYTES).contains(b)) {
+                return err(
+                    format!("{k}.bytes"),
+                    format!("expected 1 to {MAX_TCP_BYTES}, found {b}"),
+                );
+            }
             Assertion::Tcp {
                 from: t.from,
                 to: t.to,
                 port: t.port,
+                bytes: t.bytes,
                 result,
             }
         }

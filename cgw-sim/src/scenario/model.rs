@@ -565,6 +565,10 @@ pub struct CgwTunnel {
     /// ICMP "fragmentation needed").
     #[serde(default)]
     pub clear_df: bool,
+    /// Clamp the MSS of TCP SYNs crossing the tunnel to this, both ways
+    /// (AWS's configuration downloads: 1379); default none.
+    #[serde(default)]
+    pub mss_clamp: Option<u16>,
 }
 
 impl Default for CgwTunnel {
@@ -574,6 +578,7 @@ impl Default for CgwTunnel {
             ike: CgwIke::default(),
             bgp: CgwTunnelBgp::default(),
             clear_df: false,
+            mss_clamp: None,
         }
     }
 }
@@ -1144,6 +1149,9 @@ pub enum Assertion {
         to: String,
         /// Target port.
         port: u16,
+        /// Bytes to send once connected (`connected` then means every byte
+        /// was acknowledged); `None`: the handshake only.
+        bytes: Option<u32>,
         /// The expected result.
         result: TcpResult,
     },
