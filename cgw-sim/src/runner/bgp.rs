@@ -478,11 +478,12 @@ pub(super) fn observations(b: &BgpLab, sim: &Sim, epoch: Instant) -> Vec<BgpObse
                 SpeakerEvent::Session { peer, event } => {
                     let d = Diagnosis::from_bgp_session_event(event, local);
                     let text = match event {
-                        // Connect <-> Active while the tunnel is down is
-                        // churn, not news.
+                        // The timeline keeps a session's coming up and going
+                        // down (and the NOTIFICATIONs, below); the steps in
+                        // between (Idle, Connect, Active, OpenSent,
+                        // OpenConfirm) would bury them when a session flaps.
                         SessionEvent::StateChanged { from, to }
-                            if matches!(from, State::Connect | State::Active)
-                                && matches!(to, State::Connect | State::Active) =>
+                            if *from != State::Established && *to != State::Established =>
                         {
                             continue
                         }
