@@ -259,6 +259,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         cgw_tunnels.push(TunnelConfig {
             ikev1,
             clear_df: cgw_t.clear_df,
+            idle_timeout: cgw_t.ike.idle_timeout,
             peer: aws_addr[i],
             inside_local: inside_cgw,
             inside_remote: inside_aws,
@@ -285,6 +286,8 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                 // Large packets with DF set from the VPC draw an ICMP
                 // "fragmentation needed"; others are fragmented.
                 clear_df: false,
+                // AWS keeps idle tunnels (its DPD handles dead peers).
+                idle_timeout: None,
             }],
             seed: seed_bytes(seed, 0x10 + i as u8),
         };
