@@ -78,6 +78,7 @@ impl Fleet {
                 ikev1: None,
                 clear_df: false,
                 mss_clamp: None,
+                idle_timeout: None,
             });
             let key = wrong_psk.iter().find(|w| w.0 == i).map_or(i, |w| w.1);
             let ike = IkeConfig::new(psk(key), aws_ike_proposals(), aws_esp_proposals(&[]));
@@ -95,6 +96,7 @@ impl Fleet {
                     ikev1: None,
                     clear_df: false,
                     mss_clamp: None,
+                    idle_timeout: None,
                 }],
                 seed: gseed,
             });

@@ -409,3 +409,134 @@ fn inverted_mtu_scenario_fails() {
     // Without DF the large ping is fragmented and answered.
     assert!(r.expectations[2].passed, "{r}");
 }
+
+#[test]
+fn idle_tunnel_scenarios_pass() {
+    assert_passes("scenarios/idle-tunnel-dpd.toml");
+    assert_passes("scenarios/idle-tunnel-kept-up-by-probes.toml");
+}
+
+/// The idle tunnel expected to stay up fails at the idle timeout, and the
+/// ping expectation with the runner's pings off fails as "no ping sent"
+/// rather than passing with nothing to judge.
+#[test]
+fn inverted_idle_tunnel_fails_with_what_was_seen() {
+    let s = load("cgw-sim/tests/scenarios/inverted-idle-tunnel.toml");
+    let r = runner::run(&s);
+    assert!(!r.passed, "an inverted scenario passed:\n{r}");
+    assert_eq!(r.expectations.len(), 2);
+    let up = &r.expectations[0];
+    assert!(!up.passed, "{r}");
+    assert!(up.observed.contains("idle-timeout"), "{}", up.observed);
+    let ping = &r.expectations[1];
+    assert!(!ping.passed, "{r}");
+    assert!(ping.observed.contains("no ping sent"), "{}", ping.observed);
+}
+
+/// With the pings on but none judged after the time (the run ends first),
+/// an `after` ping expectation fails instead of passing vacuously.
+#[test]
+fn ping_after_with_nothing_sent_fails() {
+    let text = r#"
+[scenario]
+name = "ping-every-minute"
+
+[aws]
+routing = "static"
+static_routes = ["198.18.0.0/16"]
+
+[traffic]
+ping_interval = "50s"
+
+[[expect]]
+after = "5s"
+ping = { from = "onprem", to = "vpc" }
+result = "reply"
+
+[[expect]]
+at = "20s"
+tunnel = 1
+phase2 = "established"
+"#;
+    let s = Scenario::from_toml(text, "ping-every-minute.toml").unwrap();
+    assert_eq!(
+        s.traffic.ping_interval,
+        Some(std::time::Duration::from_secs(50))
+    );
+    let r = runner::run(&s);
+    // The run lasts 5s + 30s + 3s: the only ping (at 50s) is never sent.
+    assert!(!r.expectations[0].passed, "{r}");
+    assert!(
+        r.expectations[0].observed.contains("no ping sent after 5s"),
+        "{}",
+        r.expectations[0].observed
+    );
+    assert!(r.expectations[1].passed, "{r}");
+}
+
+/// On-demand initiation: a probe every 90s against a 60s idle timeout.
+/// The tunnel idles out 60s after the first probe; the runner does not
+/// re-initiate it; each later probe finds it down, is lost, and brings it
+/// up again, only for it to idle out again: a probe slower than the idle
+/// time never gets through.
+#[test]
+fn traffic_for_an_idled_out_tunnel_brings_it_up_again() {
+    let text = r#"
+[scenario]
+name = "on-demand"
+
+[aws]
+routing = "static"
+static_routes = ["198.18.0.0/16"]
+
+[cgw.tunnel1.ike]
+idle_timeout = "60s"
+
+[cgw.tunnel2]
+enabled = false
+
+[[cgw.probe]]
+kind = "icmp"
+interval = "90s"
+
+[traffic]
+ping_interval = "off"
+
+[[expect]]
+at = "80s"
+tunnel = 1
+phase2 = "down"
+cause = "idle-timeout"
+
+[[expect]]
+at = "90s"
+tunnel = 1
+phase2 = "down"
+
+[[expect]]
+at = "93s"
+tunnel = 1
+phase2 = "established"
+
+[[expect]]
+at = "3m5s"
+tunnel = 1
+phase2 = "established"
+"#;
+    let s = Scenario::from_toml(text, "on-demand.toml").unwrap();
+    let r = runner::run(&s);
+    assert!(r.passed, "{r}");
+    // Up at the start, then again on each probe after an idle-out.
+    let ups: Vec<u64> = r
+        .timeline
+        .iter()
+        .filter(|e| e.side == "cgw" && e.tunnel == 1 && e.event.starts_with("phase 2 established"))
+        .map(|e| e.at_ms)
+        .collect();
+    assert_eq!(ups.len(), 3, "{r}");
+    assert!(ups[1] >= 91_000 && ups[1] < 92_000, "{ups:?}");
+    assert!(ups[2] >= 181_000 && ups[2] < 182_000, "{ups:?}");
+    // Only the first probe (tunnel up from the start) was answered.
+    let note = r.notes.iter().find(|n| n.starts_with("probe 1")).unwrap();
+    assert!(note.contains("3 sent, 1 answered"), "{note}");
+}

@@ -178,6 +178,26 @@ fn defaults_are_applied() {
         "static routes default to the VPC"
     );
     assert!(s.faults.is_empty() && s.expectations.is_empty());
+    assert_eq!(s.traffic.ping_interval, Some(secs(1)));
+    assert_eq!(s.cgw.tunnel1.ike.idle_timeout, None);
+}
+
+#[test]
+fn traffic_off_and_idle_timeout() {
+    let s = Scenario::from_toml(
+        "[scenario]\nname = \"x\"\n[traffic]\nping_interval = \"off\"\n[cgw.tunnel1.ike]\nidle_timeout = \"2m\"\n",
+        "f.toml",
+    )
+    .unwrap();
+    assert_eq!(s.traffic.ping_interval, None);
+    assert_eq!(s.cgw.tunnel1.ike.idle_timeout, Some(secs(120)));
+    assert_eq!(s.cgw.tunnel2.ike.idle_timeout, None);
+    let s = Scenario::from_toml(
+        "[scenario]\nname = \"x\"\n[traffic]\nping_interval = 5\n",
+        "f.toml",
+    )
+    .unwrap();
+    assert_eq!(s.traffic.ping_interval, Some(secs(5)));
 }
 
 #[test]
@@ -679,13 +699,33 @@ fn broken_inputs_give_precise_errors() {
         ("[aws]\nrouting = \"ospf\"\n", "f.toml:4:1: aws.routing: unknown variant `ospf`, expected `bgp` or `static`"),
         (
             "[[expect]]\nwithin = \"5s\"\ntunnel = 1\nphase1 = \"failed\"\ncause = \"bad-luck\"\n",
-            "f.toml:7:1: expect[1].cause: unknown variant `bad-luck`, expected one of `no-proposal-chosen`, `invalid-ke-payload`, `authentication-failed`, `ts-unacceptable`, `no-response`, `dpd-timeout`, `peer-deleted`, `lifetime-expired`, `invalid-syntax`, `ike-version-mismatch`",
+            "f.toml:7:1: expect[1].cause: unknown variant `bad-luck`, expected one of `no-proposal-chosen`, `invalid-ke-payload`, `authentication-failed`, `ts-unacceptable`, `no-response`, `dpd-timeout`, `peer-deleted`, `lifetime-expired`, `invalid-syntax`, `ike-version-mismatch`, `idle-timeout`",
         ),
         (
             "[cgw.tunnel1.ike]\nencryption = [\"AES128\", \"ROT13\"]\n",
             "f.toml:4:25: cgw.tunnel1.ike.encryption[2]: unknown name \"ROT13\"; expected one of: AES128, AES256, AES128-GCM-16, AES256-GCM-16, AES192, 3DES, DES",
         ),
         // Impossible values.
+        (
+            "[traffic]\nping_interval = \"500ms\"\n",
+            "f.toml:4:1: traffic.ping_interval: a ping interval is whole seconds, at least 1s, or \"off\"; found 500ms",
+        ),
+        (
+            "[traffic]\nping_interval = \"never\"\n",
+            "f.toml:4:1: traffic.ping_interval: invalid duration \"never\": expected a number followed by h, m, s or ms",
+        ),
+        (
+            "[traffic]\nping_interval = true\n",
+            "f.toml:4:1: traffic.ping_interval: expected a duration such as \"1s\" or \"5s\", or \"off\", found a boolean",
+        ),
+        (
+            "[traffic]\npings = \"off\"\n",
+            "f.toml:4:1: traffic.pings: unknown key `pings`, expected `ping_interval`",
+        ),
+        (
+            "[cgw.tunnel2.ike]\nidle_timeout = \"0\"\n",
+            "f.toml:4:1: cgw.tunnel2.ike.idle_timeout: an idle timeout is at least 1s",
+        ),
         (
             "[[fault]]\nat = \"-5s\"\nlink_down = \"cgw-wan\"\n",
             "f.toml:4:1: fault[1].at: invalid duration \"-5s\": durations cannot be negative",

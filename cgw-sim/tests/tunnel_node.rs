@@ -161,6 +161,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             ikev1: None,
             clear_df: false,
             mss_clamp: None,
+            idle_timeout: None,
         }],
         seed: [seed as u8; 32],
     });
@@ -176,6 +177,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             ikev1: None,
             clear_df: false,
             mss_clamp: None,
+            idle_timeout: None,
         }],
         seed: [seed as u8 ^ 0xa5; 32],
     });
@@ -496,6 +498,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             ikev1: None,
             clear_df: false,
             mss_clamp: None,
+            idle_timeout: None,
         }],
         seed: [6; 32],
     });
@@ -510,6 +513,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             ikev1: None,
             clear_df: false,
             mss_clamp: None,
+            idle_timeout: None,
         }],
         seed: [7; 32],
     });
@@ -546,6 +550,7 @@ fn route_table_longest_prefix_and_inside_subnets() {
         ikev1: None,
         clear_df: false,
         mss_clamp: None,
+        idle_timeout: None,
     };
     let mut g = TunnelGateway::new(GatewayConfig {
         outer: CGW,

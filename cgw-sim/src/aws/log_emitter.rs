@@ -167,6 +167,11 @@ pub fn tunnel_log(s: &TunnelLogSettings, events: &[(Duration, LogInput)]) -> Vec
                         (p1, p2) = (Down, Down);
                         details.push(details::dpd_timed_out(*retransmits));
                     }
+                    // Only a CGW idles out; were it AWS, it deleted the SA.
+                    DownCause::IdleTimeout { .. } => {
+                        (p1, p2) = (Down, Down);
+                        details.push(mock_details::deleted_ike_sa(s.cgw));
+                    }
                     DownCause::IkeClosed(by) => {
                         (p1, p2) = (Down, Down);
                         details.push(match by {

@@ -21,6 +21,7 @@ impl Symptom {
             Symptom::TsUnacceptable { .. } => "ts-unacceptable",
             Symptom::ChildSaFailed { .. } => "child-sa-failed",
             Symptom::DpdTimeout { .. } => "dpd-timeout",
+            Symptom::IdleTimeout { .. } => "idle-timeout",
             Symptom::NoReturnTraffic {
                 propagation: Some(false),
                 ..
@@ -183,6 +184,10 @@ pub(super) fn diagnose(s: &Symptom, ctx: &Context) -> Diagnosis {
             retransmits,
             detected_by,
         } => dpd(*action, *retransmits, *detected_by),
+        Symptom::IdleTimeout {
+            idle,
+            aws_initiates,
+        } => idle_timeout(*idle, *aws_initiates),
         Symptom::NoReturnTraffic {
             esp_out,
             esp_in,
@@ -555,6 +560,32 @@ fn dpd(action: DpdAction, retransmits: u32, by: Side) -> Parts {
             "send constant interesting traffic from the CGW side (SLA monitor style probes, e.g. a ping every few seconds to a VPC host)".into(),
             "enable DPD on the CGW and answer AWS's probes".into(),
             "set the tunnel's DPD timeout action to restart, or the CGW to restart the tunnel, so it comes back".into(),
+        ],
+    )
+}
+
+/// An idle tunnel torn down by the CGW, in the words of AWS's article on
+/// tunnel inactivity ("a vendor-specific VPN idle time ... constant
+/// bidirectional traffic ... one ICMP request every 5 seconds").
+fn idle_timeout(idle: std::time::Duration, aws_initiates: bool) -> Parts {
+    let after = if aws_initiates {
+        "AWS initiates it again (startup action start)"
+    } else {
+        "it stays down until traffic from the CGW side brings it up again (AWS does not initiate with startup action add), and the first packets are lost"
+    };
+    (
+        format!(
+            "idle tunnel: the CGW deleted the IKE SA after {} without traffic through the tunnel; {after}",
+            crate::scenario::format_duration(idle)
+        ),
+        ranked(vec![
+            c("lack of interesting traffic: there is a vendor-specific VPN idle time; if no traffic goes through the VPN tunnel for that duration, the IPsec session is torn down"),
+            c("the only traffic is in one direction, or rides the other tunnel (a standby tunnel carries none)"),
+        ]),
+        vec![
+            "be sure there is constant bidirectional traffic between your local network and the VPC: e.g. a host (or the CGW's SLA monitor) sending one ICMP request every 5 seconds to an instance in the VPC that answers ICMP, through each tunnel".into(),
+            "or raise or disable the CGW's VPN idle timeout".into(),
+            "set the tunnel's startup action to start (AWS initiates IKE) and its DPD timeout action to restart, so AWS brings the tunnel back instead of waiting for the CGW".into(),
         ],
     )
 }

@@ -93,6 +93,9 @@ pub struct Context {
     pub cgw_source: Option<IpAddr>,
     /// The AWS tunnel's outside IP, as configured at the CGW's side.
     pub aws_address: Option<IpAddr>,
+    /// AWS initiates the tunnel (startup action `start`); default false
+    /// (`add`: the CGW must).
+    pub aws_initiates: bool,
 }
 
 impl Context {
@@ -132,6 +135,7 @@ impl Context {
             cgw_address: None,
             cgw_source: None,
             aws_address: None,
+            aws_initiates: false,
         }
     }
     /// Sets the CGW's own proposals (to compute what AWS would refuse).
@@ -219,6 +223,15 @@ pub enum Symptom {
         retransmits: u32,
         /// The side that gave up on its peer.
         detected_by: Side,
+    },
+    /// The CGW tore an idle tunnel down: no traffic crossed it for the
+    /// device's VPN idle time.
+    IdleTimeout {
+        /// How long the tunnel had been idle.
+        idle: std::time::Duration,
+        /// Whether AWS initiates the tunnel again (startup action `start`);
+        /// with `add` it stays down until traffic from the CGW side.
+        aws_initiates: bool,
     },
     /// The tunnel is up, ESP leaves but nothing comes back.
     NoReturnTraffic {
@@ -327,6 +340,7 @@ pub const CAUSE_CODES: &[&str] = &[
     "ts-unacceptable",
     "child-sa-failed",
     "dpd-timeout",
+    "idle-timeout",
     "route-propagation-disabled",
     "no-return-traffic",
     "bgp-asn-mismatch",

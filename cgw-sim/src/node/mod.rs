@@ -3,6 +3,7 @@
 //! mock are made of.
 
 pub mod bgp_host;
+mod idle;
 mod ikev1;
 pub mod keylog;
 pub mod tunnel;

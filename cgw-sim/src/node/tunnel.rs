@@ -24,13 +24,14 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ike::esp::{InboundSa, OutboundSa, NEXT_HEADER_IPV4};
 use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
 use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use lab::{IfaceId, Node};
 
+use super::idle::IdleTimer;
 use super::ikev1::{V1Attempt, V1Outcome};
 use super::keylog::KeyLog;
 
@@ -89,6 +90,10 @@ pub struct TunnelConfig {
     /// Clamp the MSS option of TCP SYNs crossing the tunnel, both ways, to
     /// this (`ip tcp adjust-mss`); `None`: no clamping.
     pub mss_clamp: Option<u16>,
+    /// Delete the tunnel's IKE SA after this long without traffic in
+    /// either direction (a CGW's "VPN idle time"; see `node::idle`), and
+    /// start IKE again when traffic for the tunnel arrives. `None`: never.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// A gateway's configuration.
@@ -116,6 +121,12 @@ pub enum DownCause {
     },
     /// The last child SA pair was deleted.
     ChildDeleted(DeletedBy),
+    /// The gateway deleted the IKE SA because no traffic crossed the tunnel
+    /// for its idle timeout ([`TunnelConfig::idle_timeout`]).
+    IdleTimeout {
+        /// How long the tunnel had been idle.
+        idle: Duration,
+    },
     /// The IKE SA was closed.
     IkeClosed(DeletedBy),
     /// The peer refused our IKE version (an IKEv1 Main Mode answered with
@@ -297,6 +308,11 @@ struct Tunnel {
     last_failure: Option<DownCause>,
     /// The IKEv1 attempt under way, for an IKEv1-only tunnel.
     v1: Option<V1Attempt>,
+    /// The idle timeout's timer.
+    idle: IdleTimer,
+    /// How long the tunnel was idle when its idle timeout expired, until
+    /// the `Down` it causes is reported.
+    idle_for: Option<Duration>,
 }
 
 /// An IPsec gateway node. See the module documentation.
@@ -358,6 +374,8 @@ impl TunnelGateway {
                 .tunnels
                 .into_iter()
                 .map(|c| Tunnel {
+                    idle: IdleTimer::new(c.idle_timeout),
+                    idle_for: None,
                     cfg: c,
                     dp: DataPlane::default(),
                     last_failure: None,
@@ -528,6 +546,31 @@ impl TunnelGateway {
         }
     }
 
+    /// Deletes the IKE SAs of tunnels idle for their idle timeout (the
+    /// Delete goes to the peer; the `Down` follows with its answer).
+    fn idle_timeouts(&mut self, now: Instant) {
+        for i in 0..self.tunnels.len() {
+            let Some(idle) = self.tunnels[i].idle.expire(now) else {
+                continue;
+            };
+            self.tunnels[i].idle_for = Some(idle);
+            let peer = IpAddr::V4(self.tunnels[i].cfg.peer);
+            let ids: Vec<SaId> = self
+                .endpoint
+                .sas()
+                .filter(|(_, sa)| sa.remote_addr().ip() == peer && !sa.is_closed())
+                .map(|(id, _)| id)
+                .collect();
+            for id in ids {
+                if let Some(sa) = self.endpoint.sa_mut(id) {
+                    // An SA not established (a rekey's half) refuses; the
+                    // established one's Delete ends the tunnel.
+                    let _ = sa.delete_ike(now);
+                }
+            }
+        }
+    }
+
     /// Starts every tunnel configured as [`TunnelRole::Initiator`].
     pub fn initiate_all(&mut self, now: Instant) {
         for i in 0..self.tunnels.len() {
@@ -694,12 +737,24 @@ impl TunnelGateway {
         }
         for (i, (was_up, b)) in before.into_iter().zip(batch).enumerate() {
             let tid = TunnelId(i);
-            match (was_up, self.tunnels[i].dp.is_up()) {
+            let is_up = self.tunnels[i].dp.is_up();
+            let idled = match (was_up, is_up) {
+                (false, true) => {
+                    self.tunnels[i].idle.on_up(now);
+                    false
+                }
+                (true, false) => self.tunnels[i].idle.on_down(),
+                _ => false,
+            };
+            match (was_up, is_up) {
                 (false, true) => self.push_event(now, tid, TunnelEventKind::Up),
                 (true, false) if !b.failure_reported => {
-                    let cause = match (b.ike_closed, b.child_deleted) {
-                        (Some(by), _) => DownCause::IkeClosed(by),
-                        (None, by) => DownCause::ChildDeleted(by.unwrap_or(DeletedBy::Us)),
+                    let cause = match (idled, b.ike_closed, b.child_deleted) {
+                        (true, _, _) => DownCause::IdleTimeout {
+                            idle: self.tunnels[i].idle_for.take().unwrap_or_default(),
+                        },
+                        (false, Some(by), _) => DownCause::IkeClosed(by),
+                        (false, None, by) => DownCause::ChildDeleted(by.unwrap_or(DeletedBy::Us)),
                     };
                     self.down(now, tid, cause, true);
                 }
@@ -852,6 +907,12 @@ impl TunnelGateway {
     fn encapsulate(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
         let Some(mtu) = self.tunnel_mtu(tid) else {
             self.stats.no_outbound += 1;
+            // Traffic for a tunnel its idle timeout took down brings it up
+            // again; this packet is lost, as on the devices.
+            let t = &mut self.tunnels[tid.0];
+            if t.cfg.role == TunnelRole::Initiator && t.idle.wants_initiation() {
+                self.initiate(tid, now);
+            }
             return;
         };
         if inner.len() <= mtu {
@@ -909,6 +970,7 @@ impl TunnelGateway {
             }
         };
         self.out.push_back((OUTSIDE, packet));
+        self.tunnels[tid.0].idle.on_traffic(now);
         if let Some(id) = self.endpoint.sa_of_child(spi_in) {
             self.endpoint.note_traffic_sent(id, now);
         }
@@ -1033,6 +1095,7 @@ impl TunnelGateway {
         };
         dp.inbound[i].2 += 1;
         dp.reap();
+        self.tunnels[ti].idle.on_traffic(now);
         self.stats.decapsulated += 1;
         self.endpoint.note_inbound_esp(now, spi);
         let Some(info) = Ipv4Info::parse(&inner) else {
@@ -1073,6 +1136,7 @@ impl Node for TunnelGateway {
     fn handle_timeout(&mut self, now: Instant) {
         self.endpoint.handle_timeout(now);
         self.v1_timeouts(now);
+        self.idle_timeouts(now);
         self.pump(now);
     }
 
@@ -1085,7 +1149,13 @@ impl Node for TunnelGateway {
             .tunnels
             .iter()
             .filter_map(|t| t.v1.as_ref().map(V1Attempt::deadline));
-        self.endpoint.poll_timeout().into_iter().chain(v1).min()
+        let idle = self.tunnels.iter().filter_map(|t| t.idle.deadline());
+        self.endpoint
+            .poll_timeout()
+            .into_iter()
+            .chain(v1)
+            .chain(idle)
+            .min()
     }
 }
 

@@ -31,6 +31,7 @@ pub(crate) fn cause_str(c: Cause) -> &'static str {
         Cause::LifetimeExpired => "lifetime-expired",
         Cause::InvalidSyntax => "invalid-syntax",
         Cause::IkeVersionMismatch => "ike-version-mismatch",
+        Cause::IdleTimeout => "idle-timeout",
     }
 }
 
@@ -81,7 +82,9 @@ fn phase_state(
                     }
                     DownCause::ChildFailed(_) => p2 = (SaState::Failed, code),
                     DownCause::ChildDeleted(_) => p2 = (SaState::Down, code),
-                    DownCause::DpdTimeout { .. } | DownCause::IkeClosed(_) => {
+                    DownCause::DpdTimeout { .. }
+                    | DownCause::IkeClosed(_)
+                    | DownCause::IdleTimeout { .. } => {
                         p1 = (SaState::Down, code);
                         p2 = (SaState::Down, code);
                     }
@@ -209,10 +212,15 @@ fn ping_check(timing: Timing, probes: &[Probe], want: &str, end: Duration) -> (b
             }
         }
         Timing::After(t) => {
-            let bad = probes.iter().find(|p| {
-                p.sent >= t && p.sent + super::PING_TIMEOUT <= end && p.outcome() != want
-            });
-            match bad {
+            let judged: Vec<&Probe> = probes
+                .iter()
+                .filter(|p| p.sent >= t && p.sent + super::PING_TIMEOUT <= end)
+                .collect();
+            // Nothing to judge is a failure, not a vacuous pass.
+            if judged.is_empty() {
+                return (false, format!("no ping sent after {}", format_duration(t)));
+            }
+            match judged.iter().find(|p| p.outcome() != want) {
                 Some(p) => (
                     false,
                     format!("{} (ping sent at {})", p.outcome(), format_duration(p.sent)),
@@ -294,7 +302,15 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
                             .map_or(&[], |(_, _, p)| p.as_slice())
                     }
                 };
-                ping_check(timing, probes, want, obs.end)
+                if probes.is_empty() && s.traffic.ping_interval.is_none() {
+                    (
+                        false,
+                        "no ping sent: the runner's pings are off ([traffic] ping_interval = \"off\")"
+                            .to_string(),
+                    )
+                } else {
+                    ping_check(timing, probes, want, obs.end)
+                }
             };
             (desc, r)
         }

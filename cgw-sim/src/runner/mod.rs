@@ -22,7 +22,11 @@
 //!   `cgw.static_routes`) into the first tunnel that is up, the VPC router
 //!   routes the on-prem CIDR to the first AWS endpoint that is up (no route
 //!   with `route_propagation = false`); a failed CGW tunnel is initiated
-//!   again after [`RETRY_INTERVAL`];
+//!   again after [`RETRY_INTERVAL`], except one its `idle_timeout` took
+//!   down: the CGW initiates that one itself when traffic for it arrives;
+//! - traffic: the on-prem host's pings every `[traffic] ping_interval`
+//!   (default [`PING_INTERVAL`], or none), and `[[cgw.probe]]` ICMP probes
+//!   (see [`probes`]; their figures in the report's notes);
 //! - hosts: `onprem` and `vpc` answer pings and listen on TCP
 //!   [`hosts::TCP_PORTS`] (smoltcp); a `tcp` expectation's connection is
 //!   attempted every [`tcp_checks::TCP_INTERVAL`];
@@ -58,8 +62,8 @@
 //! `node::ikev1`); an IKEv2-only AWS tunnel answers INVALID_MAJOR_VERSION
 //! and the tunnel fails with `ike-version-mismatch`.
 //!
-//! Everything else (AWS BGP log records, IKEv1-only AWS tunnels, probes,
-//! the other faults) is
+//! Everything else (AWS BGP log records, IKEv1-only AWS tunnels, TCP and
+//! UDP probes, the other faults) is
 //! reported as a failed expectation or a scenario error saying "not
 //! supported yet": never silently passed.
 //!
@@ -81,6 +85,7 @@ mod maintenance;
 mod observed;
 pub mod parallel;
 mod pings;
+mod probes;
 mod report;
 mod tcp_checks;
 mod topology;
@@ -109,8 +114,8 @@ pub use report::{
     junit_xml, AwsBgpLogEntry, AwsLogEntry, ExpectationResult, ScenarioReport, TimelineEntry,
 };
 
-/// Interval of the on-prem host's pings to the VPC host (the ping
-/// expectations' probes).
+/// The runner's tick, and the default interval of the on-prem host's pings
+/// to the VPC host (the ping expectations' probes; `[traffic]`).
 pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a ping waits for its reply.
 pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -148,8 +153,14 @@ fn unsupported_config(s: &Scenario) -> Vec<String> {
             ));
         }
     }
-    if !s.cgw.probes.is_empty() {
-        v.push("cgw.probes: not supported yet".into());
+    for (i, p) in s.cgw.probes.iter().enumerate() {
+        if p.kind != crate::scenario::ProbeKind::Icmp {
+            v.push(format!(
+                "cgw.probe[{}]: {:?} probes are not supported yet (ICMP only)",
+                i + 1,
+                p.kind
+            ));
+        }
     }
     v
 }
@@ -165,6 +176,14 @@ fn cause_code(cause: &DownCause, ctx: &Context) -> (&'static str, Option<Diagnos
             (d.code(), Some(d))
         }
         DownCause::DpdTimeout { .. } => ("dpd-timeout", None),
+        DownCause::IdleTimeout { idle } => {
+            let s = Symptom::IdleTimeout {
+                idle: *idle,
+                aws_initiates: ctx.aws_initiates,
+            };
+            let d = Diagnosis::from_symptom(&s, ctx);
+            (d.code(), Some(d))
+        }
         DownCause::IkeVersionMismatch { ours, peer } => {
             // The peer (AWS) received our version and speaks its own.
             let s = Symptom::IkeVersionMismatch {
@@ -273,6 +292,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         ("onprem", lab.onprem, scenario.topology.onprem_host),
         ("vpc", lab.vpc, scenario.topology.vpc_host),
     ];
+    let mut cgw_probes = probes::Probes::new(&scenario.cgw.probes, &hosts, PING_INTERVAL);
     // Per CGW tunnel: when it was last initiated, if it is initiator.
     let initiator: Vec<bool> = [&scenario.cgw.tunnel1, &scenario.cgw.tunnel2]
         .iter()
@@ -341,6 +361,12 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
                                 cause: DownCause::DpdTimeout { .. },
                                 ..
                             } if restarts[i] => false,
+                            // The CGW itself initiates again when traffic
+                            // for the tunnel arrives (on demand).
+                            TunnelEventKind::Down {
+                                cause: DownCause::IdleTimeout { .. },
+                                ..
+                            } => false,
                             TunnelEventKind::Down { .. } => now - e.at >= RETRY_INTERVAL,
                             _ => false,
                         },
@@ -382,8 +408,13 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             break;
         }
         tcp.tick(&mut lab.sim, &hosts, tick);
-        if tick >= PING_INTERVAL {
-            pings::send_all(&mut lab.sim, lab.onprem, vpc_host, &mut streams, tick);
+        cgw_probes.tick(&mut lab.sim, tick);
+        // `[traffic] ping_interval`: whole seconds (the loader checks), so
+        // on ticks that are multiples of it; none when off.
+        if let Some(iv) = scenario.traffic.ping_interval {
+            if tick >= iv && tick.as_millis() % iv.as_millis().max(1) == 0 {
+                pings::send_all(&mut lab.sim, lab.onprem, vpc_host, &mut streams, tick);
+            }
         }
         tick += PING_INTERVAL;
     }
@@ -420,6 +451,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             }));
         }
     }
+    rep.notes.extend(cgw_probes.summaries(&lab.sim, epoch, end));
     let aws = aws_view::collect(&lab, epoch, end);
     obs.timeline.extend(aws.timeline);
     obs.aws_notices = aws.notices;
@@ -482,6 +514,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
                     let opts = &vpn.tunnels[usize::from(tunnel == 2)];
                     ctx.aws_ike = opts.ike_proposals();
                     ctx.aws_esp = opts.esp_proposals();
+                    ctx.aws_initiates = opts.startup_action == StartupAction::Start;
                     let (code, d) = cause_code(cause, &ctx);
                     if let Some(d) = d {
                         obs.diagnoses.push(Diagnosed {

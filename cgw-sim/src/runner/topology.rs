@@ -260,6 +260,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             ikev1,
             clear_df: cgw_t.clear_df,
             mss_clamp: cgw_t.mss_clamp,
+            idle_timeout: cgw_t.ike.idle_timeout,
             peer: aws_addr[i],
             inside_local: inside_cgw,
             inside_remote: inside_aws,
@@ -287,6 +288,8 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                 // "fragmentation needed"; others are fragmented.
                 clear_df: false,
                 mss_clamp: None,
+                // AWS keeps idle tunnels (its DPD handles dead peers).
+                idle_timeout: None,
             }],
             seed: seed_bytes(seed, 0x10 + i as u8),
         };

@@ -120,6 +120,37 @@ pub(crate) fn de<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> 
     d.deserialize_any(DurationVisitor)
 }
 
+/// Reads `"off"` as `None`, anything else as a duration.
+struct DurationOrOffVisitor;
+
+impl Visitor<'_> for DurationOrOffVisitor {
+    type Value = Option<Duration>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration such as \"1s\" or \"5s\", or \"off\"")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<Duration>, E> {
+        if v.trim() == "off" {
+            return Ok(None);
+        }
+        DurationVisitor.visit_str(v).map(Some)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Option<Duration>, E> {
+        DurationVisitor.visit_i64(v).map(Some)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Option<Duration>, E> {
+        Ok(Some(Duration::from_secs(v)))
+    }
+}
+
+/// `deserialize_with` for a duration that may be `"off"` (`None`).
+pub(crate) fn de_or_off<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    d.deserialize_any(DurationOrOffVisitor)
+}
+
 /// `deserialize_with` for an optional [`Duration`] (with `#[serde(default)]`).
 pub(crate) fn de_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     d.deserialize_any(DurationVisitor).map(Some)

@@ -246,6 +246,8 @@ struct RawFile {
     #[serde(default)]
     cgw: Cgw,
     #[serde(default)]
+    traffic: Traffic,
+    #[serde(default)]
     fault: Vec<RawFault>,
     #[serde(default)]
     expect: Vec<RawExpect>,
@@ -426,6 +428,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
         topology,
         aws,
         mut cgw,
+        traffic,
         fault,
         expect,
     } = raw;
@@ -435,6 +438,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
     check_topology(&topology)?;
     check_aws(&aws)?;
     check_cgw(&cgw, &topology)?;
+    check_traffic(&traffic)?;
     if cgw.bgp.announce.is_empty() {
         cgw.bgp.announce.push(topology.onprem_cidr);
     }
@@ -458,6 +462,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
         topology,
         aws,
         cgw,
+        traffic,
         faults,
         expectations,
     };
@@ -655,6 +660,9 @@ fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
                 return err(k(f), "a lifetime must be positive");
             }
         }
+        if ike.idle_timeout.is_some_and(|d| d < Duration::from_secs(1)) {
+            return err(k("idle_timeout"), "an idle timeout is at least 1s");
+        }
         if let Some(dpd) = &ike.dpd {
             if dpd.interval.is_zero() {
                 return err(k("dpd.interval"), "must be positive");
@@ -715,6 +723,21 @@ fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
         }
     }
     Ok(())
+}
+
+/// The runner sends on its one-second ticks: a ping interval is whole
+/// seconds, at least one.
+fn check_traffic(t: &Traffic) -> Check<()> {
+    match t.ping_interval {
+        Some(d) if d < Duration::from_secs(1) || d.subsec_nanos() != 0 => err(
+            "traffic.ping_interval",
+            format!(
+                "a ping interval is whole seconds, at least 1s, or \"off\"; found {}",
+                duration::format_duration(d)
+            ),
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn check_filter(key: &str, f: &Filter, topology: &Topology) -> Check<()> {

@@ -33,6 +33,8 @@ pub struct Scenario {
     pub aws: Aws,
     /// The customer gateway's configuration.
     pub cgw: Cgw,
+    /// The runner's background traffic (`[traffic]`).
+    pub traffic: Traffic,
     /// Faults injected on the timeline, in file order.
     pub faults: Vec<Fault>,
     /// What must happen, in file order.
@@ -335,6 +337,33 @@ pub struct LinkSettings {
     /// The link's MTU in bytes (68 to 65535).
     #[serde(default)]
     pub mtu: Option<u16>,
+}
+
+fn default_ping_interval() -> Option<Duration> {
+    Some(Duration::from_secs(1))
+}
+
+/// The runner's background traffic: the on-prem host's pings to the VPC
+/// host that `ping` expectations (and `measure`) read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Time between pings, whole seconds (default `"1s"`); `"off"` (`None`)
+    /// sends none, for idle tunnels (`ping` expectations then fail with
+    /// "no ping sent").
+    #[serde(
+        default = "default_ping_interval",
+        deserialize_with = "duration::de_or_off"
+    )]
+    pub ping_interval: Option<Duration>,
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Traffic {
+            ping_interval: default_ping_interval(),
+        }
+    }
 }
 
 /// How routes are exchanged over the VPN connection.
@@ -688,6 +717,12 @@ pub struct CgwIke {
     /// Remote traffic selectors (default 0.0.0.0/0).
     #[serde(default = "default_any")]
     pub remote_selectors: Vec<Prefix>,
+    /// The device's VPN idle time (default: none): after this long without
+    /// traffic through the tunnel in either direction, the CGW deletes the
+    /// IKE SA, and brings the tunnel up again only when traffic for it
+    /// arrives.
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for CgwIke {
@@ -708,6 +743,7 @@ impl Default for CgwIke {
             source_address: None,
             local_selectors: default_any(),
             remote_selectors: default_any(),
+            idle_timeout: None,
         }
     }
 }
@@ -1022,6 +1058,8 @@ pub enum Cause {
     InvalidSyntax,
     /// The peer speaks another IKE version.
     IkeVersionMismatch,
+    /// The CGW deleted the SA after its idle timeout without traffic.
+    IdleTimeout,
 }
 
 /// BGP session state (RFC 4271).
