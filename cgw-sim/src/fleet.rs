@@ -77,6 +77,7 @@ impl Fleet {
                 role: TunnelRole::Responder,
                 ikev1: None,
                 clear_df: false,
+                extra_selectors: Vec::new(),
             });
             let key = wrong_psk.iter().find(|w| w.0 == i).map_or(i, |w| w.1);
             let ike = IkeConfig::new(psk(key), aws_ike_proposals(), aws_esp_proposals(&[]));
@@ -93,6 +94,7 @@ impl Fleet {
                     role: TunnelRole::Initiator,
                     ikev1: None,
                     clear_df: false,
+                    extra_selectors: Vec::new(),
                 }],
                 seed: gseed,
             });

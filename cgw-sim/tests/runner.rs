@@ -409,3 +409,38 @@ fn inverted_mtu_scenario_fails() {
     // Without DF the large ping is fragmented and answered.
     assert!(r.expectations[2].passed, "{r}");
 }
+
+#[test]
+fn policy_based_selectors_passes_and_the_fix_works() {
+    assert_passes("scenarios/policy-based-selectors.toml");
+    let r = runner::run(&load("scenarios/policy-based-selectors.toml"));
+    // Exactly one refusal per tunnel on each side, and nothing went down.
+    let refused = |side: &str| {
+        r.timeline
+            .iter()
+            .filter(|e| e.side == side && e.event.starts_with("additional child SA refused"))
+            .count()
+    };
+    assert_eq!((refused("cgw"), refused("aws")), (2, 2), "{r}");
+    assert!(
+        !r.timeline.iter().any(|e| e.event.starts_with("down")),
+        "{r}"
+    );
+    // The fix the diagnosis gives: one pair covering both subnets (here
+    // route-based 0.0.0.0/0) makes the second subnet reachable too.
+    let mut fixed = load("scenarios/policy-based-selectors.toml");
+    for t in [&mut fixed.cgw.tunnel1, &mut fixed.cgw.tunnel2] {
+        t.ike.local_selectors = vec!["0.0.0.0/0".parse().unwrap()];
+        t.ike.remote_selectors = vec!["0.0.0.0/0".parse().unwrap()];
+    }
+    let r = runner::run(&fixed);
+    let failed: Vec<_> = r.expectations.iter().filter(|e| !e.passed).collect();
+    // Now nothing is refused and the second subnet's pings are answered:
+    // exactly the expectations about the refusal and the timeout fail.
+    assert_eq!(failed.len(), 4, "{r}");
+    assert!(failed
+        .iter()
+        .all(|e| e.description.contains("diagnosis")
+            || e.description.contains("aws_log")
+            || e.description.contains("from 198.18.1.10: timeout")));
+}

@@ -91,6 +91,7 @@ fn wrong_dh_group_example_model() {
             to: "vpc".into(),
             size: None,
             df: false,
+            source: None,
             result: PingResult::Reply
         }
     );
@@ -502,6 +503,7 @@ diagnosis = { cause = "authentication-failed", contains = "PSK" }
             to: "onprem".into(),
             size: Some(1400),
             df: true,
+            source: None,
             result: PingResult::Timeout
         }
     );

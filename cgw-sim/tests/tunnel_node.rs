@@ -160,6 +160,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             role: TunnelRole::Initiator,
             ikev1: None,
             clear_df: false,
+            extra_selectors: Vec::new(),
         }],
         seed: [seed as u8; 32],
     });
@@ -174,6 +175,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             role: TunnelRole::Responder,
             ikev1: None,
             clear_df: false,
+            extra_selectors: Vec::new(),
         }],
         seed: [seed as u8 ^ 0xa5; 32],
     });
@@ -493,6 +495,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             role: TunnelRole::Initiator,
             ikev1: None,
             clear_df: false,
+            extra_selectors: Vec::new(),
         }],
         seed: [6; 32],
     });
@@ -506,6 +509,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             role: TunnelRole::Responder,
             ikev1: None,
             clear_df: false,
+            extra_selectors: Vec::new(),
         }],
         seed: [7; 32],
     });
@@ -541,6 +545,7 @@ fn route_table_longest_prefix_and_inside_subnets() {
         role: TunnelRole::Initiator,
         ikev1: None,
         clear_df: false,
+        extra_selectors: Vec::new(),
     };
     let mut g = TunnelGateway::new(GatewayConfig {
         outer: CGW,

@@ -299,6 +299,7 @@ struct RawPing {
     size: Option<u16>,
     #[serde(default)]
     df: bool,
+    source: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Deserialize)]
@@ -941,6 +942,7 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
                 to: p.to,
                 size: p.size,
                 df: p.df,
+                source: p.source,
                 result,
             }
         }

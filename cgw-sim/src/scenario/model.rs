@@ -1133,6 +1133,10 @@ pub enum Assertion {
         size: Option<u16>,
         /// Set don't-fragment (default false).
         df: bool,
+        /// Source address of the pings (default: the host's own): another
+        /// address of the on-prem LAN the host also holds, e.g. in a
+        /// second subnet a policy-based CGW has its own selectors for.
+        source: Option<Ipv4Addr>,
         /// The expected result.
         result: PingResult,
     },
