@@ -670,7 +670,7 @@ fn broken_inputs_give_precise_errors() {
         ),
         (
             "[[expect]]\nwithin = \"5s\"\nping = { from = \"onprem\", to = \"vpc\", color = 1 }\nresult = \"reply\"\n",
-            "f.toml:5:39: expect[1].ping.color: unknown key `color`, expected one of `from`, `to`, `size`, `df`",
+            "f.toml:5:39: expect[1].ping.color: unknown key `color`, expected one of `from`, `to`, `size`, `df`, `source`",
         ),
         (
             "[[fault]]\nat = \"5s\"\nexplode = true\n",

@@ -242,7 +242,8 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         cgw_cfg.lifetimes = Lifetimes {
             ike: cgw_t.ike.phase1_lifetime,
             child: cgw_t.ike.phase2_lifetime,
-            ..cgw_cfg.lifetimes
+            margin: cgw_t.ike.rekey_margin,
+            fuzz_percent: cgw_t.ike.rekey_fuzz,
         };
         // A policy-based CGW: one child SA pair per (local, remote)
         // selector pair, the first in IKE_AUTH, the others by

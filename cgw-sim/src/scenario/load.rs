@@ -651,6 +651,21 @@ fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
                 return err(k(f), "a lifetime must be positive");
             }
         }
+        if ike.rekey_fuzz > 100 {
+            return err(
+                k("rekey_fuzz"),
+                format!("expected 0 to 100 (percent), found {}", ike.rekey_fuzz),
+            );
+        }
+        if ike.rekey_margin >= ike.phase2_lifetime || ike.rekey_margin >= ike.phase1_lifetime {
+            return err(
+                k("rekey_margin"),
+                format!(
+                    "must be shorter than both lifetimes, found {}",
+                    duration::format_duration(ike.rekey_margin)
+                ),
+            );
+        }
         if let Some(dpd) = &ike.dpd {
             if dpd.interval.is_zero() {
                 return err(k("dpd.interval"), "must be positive");
