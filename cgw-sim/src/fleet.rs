@@ -79,6 +79,7 @@ impl Fleet {
                 clear_df: false,
                 mss_clamp: None,
                 idle_timeout: None,
+                extra_selectors: Vec::new(),
             });
             let key = wrong_psk.iter().find(|w| w.0 == i).map_or(i, |w| w.1);
             let ike = IkeConfig::new(psk(key), aws_ike_proposals(), aws_esp_proposals(&[]));
@@ -97,6 +98,7 @@ impl Fleet {
                     clear_df: false,
                     mss_clamp: None,
                     idle_timeout: None,
+                    extra_selectors: Vec::new(),
                 }],
                 seed: gseed,
             });

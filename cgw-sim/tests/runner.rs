@@ -540,3 +540,74 @@ phase2 = "established"
     let note = r.notes.iter().find(|n| n.starts_with("probe 1")).unwrap();
     assert!(note.contains("3 sent, 1 answered"), "{note}");
 }
+
+#[test]
+fn policy_based_selectors_passes_and_the_fix_works() {
+    assert_passes("scenarios/policy-based-selectors.toml");
+    let r = runner::run(&load("scenarios/policy-based-selectors.toml"));
+    // Exactly one refusal per tunnel on each side, and nothing went down.
+    let refused = |side: &str| {
+        r.timeline
+            .iter()
+            .filter(|e| e.side == side && e.event.starts_with("additional child SA refused"))
+            .count()
+    };
+    assert_eq!((refused("cgw"), refused("aws")), (2, 2), "{r}");
+    assert!(
+        !r.timeline.iter().any(|e| e.event.starts_with("down")),
+        "{r}"
+    );
+    // The fix the diagnosis gives: one pair covering both subnets (here
+    // route-based 0.0.0.0/0) makes the second subnet reachable too.
+    let mut fixed = load("scenarios/policy-based-selectors.toml");
+    for t in [&mut fixed.cgw.tunnel1, &mut fixed.cgw.tunnel2] {
+        t.ike.local_selectors = vec!["0.0.0.0/0".parse().unwrap()];
+        t.ike.remote_selectors = vec!["0.0.0.0/0".parse().unwrap()];
+    }
+    let r = runner::run(&fixed);
+    let failed: Vec<_> = r.expectations.iter().filter(|e| !e.passed).collect();
+    // Now nothing is refused and the second subnet's pings are answered:
+    // exactly the expectations about the refusal and the timeout fail.
+    assert_eq!(failed.len(), 4, "{r}");
+    assert!(failed.iter().all(|e| e.description.contains("diagnosis")
+        || e.description.contains("aws_log")
+        || e.description.contains("from 198.18.1.10: timeout")));
+}
+
+#[test]
+fn child_rekey_collision_passes_with_one_resolution_per_side() {
+    assert_passes("scenarios/child-rekey-collision.toml");
+    let r = runner::run(&load("scenarios/child-rekey-collision.toml"));
+    let count = |side: &str, what: &str| {
+        r.timeline
+            .iter()
+            .filter(|e| e.side == side && e.tunnel == 1 && e.event.starts_with(what))
+            .count()
+    };
+    // Both rekeys completed on both ends (the collision), each end saw it
+    // once, and exactly one end deletes the redundant pair.
+    for side in ["cgw", "aws"] {
+        assert_eq!(count(side, "child SA rekeyed"), 2, "{side}: {r}");
+        assert_eq!(count(side, "child SA rekey collision"), 1, "{side}: {r}");
+    }
+    let deleters = r
+        .timeline
+        .iter()
+        .filter(|e| {
+            e.event.starts_with("child SA rekey collision") && !e.event.contains("the peer")
+        })
+        .count();
+    assert_eq!(deleters, 1, "{r}");
+    assert!(
+        !r.timeline.iter().any(|e| e.event.starts_with("down")),
+        "{r}"
+    );
+    // Two pairs go (the redundant one and the old one): AWS logs the
+    // CGW's deletes of them or deletes them itself, nothing more.
+    let deletes = r
+        .aws_logs
+        .iter()
+        .filter(|l| l.tunnel == 1 && l.record.details.contains("DELETE for Phase 2 SA"))
+        .count();
+    assert!((1..=2).contains(&deletes), "{r}");
+}

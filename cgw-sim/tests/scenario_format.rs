@@ -91,6 +91,7 @@ fn wrong_dh_group_example_model() {
             to: "vpc".into(),
             size: None,
             df: false,
+            source: None,
             result: PingResult::Reply
         }
     );
@@ -522,6 +523,7 @@ diagnosis = { cause = "authentication-failed", contains = "PSK" }
             to: "onprem".into(),
             size: Some(1400),
             df: true,
+            source: None,
             result: PingResult::Timeout
         }
     );
@@ -689,7 +691,7 @@ fn broken_inputs_give_precise_errors() {
         ),
         (
             "[[expect]]\nwithin = \"5s\"\nping = { from = \"onprem\", to = \"vpc\", color = 1 }\nresult = \"reply\"\n",
-            "f.toml:5:39: expect[1].ping.color: unknown key `color`, expected one of `from`, `to`, `size`, `df`",
+            "f.toml:5:39: expect[1].ping.color: unknown key `color`, expected one of `from`, `to`, `size`, `df`, `source`",
         ),
         (
             "[[fault]]\nat = \"5s\"\nexplode = true\n",

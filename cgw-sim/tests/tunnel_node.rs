@@ -162,6 +162,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             clear_df: false,
             mss_clamp: None,
             idle_timeout: None,
+            extra_selectors: Vec::new(),
         }],
         seed: [seed as u8; 32],
     });
@@ -178,6 +179,7 @@ fn build(cgw_cfg: IkeConfig, aws_cfg: IkeConfig, seed: u64, nat: bool) -> Lab {
             clear_df: false,
             mss_clamp: None,
             idle_timeout: None,
+            extra_selectors: Vec::new(),
         }],
         seed: [seed as u8 ^ 0xa5; 32],
     });
@@ -499,6 +501,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             clear_df: false,
             mss_clamp: None,
             idle_timeout: None,
+            extra_selectors: Vec::new(),
         }],
         seed: [6; 32],
     });
@@ -514,6 +517,7 @@ fn ike_from_an_unknown_address_is_dropped_silently() {
             clear_df: false,
             mss_clamp: None,
             idle_timeout: None,
+            extra_selectors: Vec::new(),
         }],
         seed: [7; 32],
     });
@@ -551,6 +555,7 @@ fn route_table_longest_prefix_and_inside_subnets() {
         clear_df: false,
         mss_clamp: None,
         idle_timeout: None,
+        extra_selectors: Vec::new(),
     };
     let mut g = TunnelGateway::new(GatewayConfig {
         outer: CGW,

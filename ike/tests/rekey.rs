@@ -185,6 +185,26 @@ fn simultaneous_child_rekeys_at_every_step() {
                 d.cgw_events
             );
             assert!(deleted >= 4, "offset {offset_ms}: deleted {deleted}");
+            // Both ends report the collision once; exactly one of them
+            // deletes the redundant pair, and both keep the same one.
+            let collisions = |ev: &[(Duration, Event)]| -> Vec<(u32, u32, bool)> {
+                ev.iter()
+                    .filter_map(|(_, e)| match e {
+                        Event::ChildRekeyCollision {
+                            kept_spi_in,
+                            redundant_spi_in,
+                            we_delete_redundant,
+                            ..
+                        } => Some((*kept_spi_in, *redundant_spi_in, *we_delete_redundant)),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            let (c, a) = (collisions(&d.cgw_events), collisions(&d.aws_events));
+            assert_eq!((c.len(), a.len()), (1, 1), "offset {offset_ms}");
+            assert_ne!(c[0].2, a[0].2, "offset {offset_ms}: one side deletes it");
+            let kept = d.cgw.sa(live_id(&d.cgw)).unwrap().child_spis()[0].0;
+            assert_eq!(c[0].0, kept, "offset {offset_ms}");
         }
     }
 }

@@ -84,8 +84,16 @@ mod mock_details {
     pub(super) fn deleted_ike_sa(cgw: IpAddr) -> String {
         format!("AWS tunnel deleted IKE_SA with cgw: {cgw}")
     }
+    pub(super) fn phase2_failed(why: &str) -> String {
+        format!("AWS tunnel Phase 2 failed: {why}")
+    }
     pub(super) fn deleted_phase2() -> String {
         "AWS tunnel deleted its Phase 2 SA".into()
+    }
+    pub(super) fn refused_additional_phase2(answered: &str, pair: &str) -> String {
+        format!(
+            "AWS tunnel refused an additional Phase 2 SA with {answered}: one SA pair per tunnel (proposed {pair})"
+        )
     }
     pub(super) fn endpoint_replaced() -> String {
         "AWS tunnel endpoint replaced (maintenance): all SAs cleared, waiting for the CGW to initiate"
@@ -131,6 +139,24 @@ pub fn tunnel_log(s: &TunnelLogSettings, events: &[(Duration, LogInput)]) -> Vec
                     details.push(mock_details::phase2_rekeyed(*spi_in, *replaces));
                 }
                 TunnelEventKind::IkeRekeyed => details.push(mock_details::phase1_rekeyed()),
+                // The tunnel's pair stays up: AWS refused only the extra one.
+                TunnelEventKind::ChildRefused { failure, tsi, tsr } => {
+                    details.push(match failure {
+                        Failure::PeerTsUnacceptable { .. } => details::ts_unacceptable(),
+                        Failure::ChildSaLimit { answered, .. } => {
+                            let pair = format!("{} <-> {}", ts_cidrs(tsi), ts_cidrs(tsr));
+                            mock_details::refused_additional_phase2(&answered.to_string(), &pair)
+                        }
+                        Failure::TsUnacceptable { .. } => {
+                            let pair = format!("{} <-> {}", ts_cidrs(tsi), ts_cidrs(tsr));
+                            mock_details::refused_additional_phase2("TS_UNACCEPTABLE", &pair)
+                        }
+                        other => mock_details::phase2_failed(&other.to_string()),
+                    })
+                }
+                TunnelEventKind::ChildRekeyCollision { .. } => {
+                    details.push(details::child_rekey_collision())
+                }
                 TunnelEventKind::ChildRemoved { spi_out, by } => {
                     // A Delete for the IKE SA takes its children with it:
                     // AWS logs the IKE_SA delete only.
@@ -222,6 +248,33 @@ fn phase1_failure(cgw: IpAddr, f: &Failure) -> Vec<String> {
         other => mock_details::phase1_failed(&other.to_string()),
     });
     v
+}
+
+/// Selectors as CIDRs where they are whole prefixes ("198.18.1.0/24"),
+/// ranges otherwise.
+pub fn ts_cidrs(ts: &[ike::wire::TrafficSelector]) -> String {
+    let one = |t: &ike::wire::TrafficSelector| match (t.start_addr, t.end_addr) {
+        (IpAddr::V4(lo), IpAddr::V4(hi)) => {
+            let (lo, hi) = (u32::from(lo), u32::from(hi));
+            let span = hi.wrapping_sub(lo).wrapping_add(1);
+            if lo <= hi && (span == 0 || (span.is_power_of_two() && lo % span == 0)) {
+                let len = if span == 0 {
+                    0
+                } else {
+                    32 - span.trailing_zeros()
+                };
+                format!("{}/{len}", std::net::Ipv4Addr::from(lo))
+            } else {
+                format!(
+                    "{}-{}",
+                    std::net::Ipv4Addr::from(lo),
+                    std::net::Ipv4Addr::from(hi)
+                )
+            }
+        }
+        (a, b) => format!("{a}-{b}"),
+    };
+    ts.iter().map(one).collect::<Vec<_>>().join(", ")
 }
 
 /// When the tunnel starts and stops carrying traffic (the CloudWatch

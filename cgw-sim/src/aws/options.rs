@@ -889,6 +889,15 @@ impl TunnelOptions {
         c.policy = Arc::new(PreferOwn);
         c.lifetimes = self.lifetimes();
         c.dpd = Some(self.dpd());
+        // One SA pair per tunnel (AWS-VPN-FACTS.md section 2): a second
+        // CREATE_CHILD_SA (a policy-based device's next subnet pair) is
+        // refused. With TS_UNACCEPTABLE rather than deleting the extra SA
+        // after the fact: the facts name both, AWS's log vocabulary has a
+        // TS_UNACCEPTABLE record and none for deleting an extra SA, and
+        // field reports of policy-based devices with several encryption
+        // domains show TS_UNACCEPTABLE for the second pair.
+        c.max_child_sas = 1;
+        c.extra_child_refusal = ike::wire::NotifyType::TS_UNACCEPTABLE;
         c
     }
 

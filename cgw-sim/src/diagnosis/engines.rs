@@ -126,6 +126,36 @@ impl Diagnosis {
         Diagnosis::from_symptom(&Symptom::from_ike_failure(f, Phase::Two, ctx), ctx)
     }
 
+    /// Explains a refused child SA pair beyond the first
+    /// (`Event::AdditionalChildSaFailed`; `tsi`/`tsr` are its selectors).
+    pub fn from_additional_child_failure(
+        f: &Failure,
+        tsi: &[ike::wire::TrafficSelector],
+        tsr: &[ike::wire::TrafficSelector],
+        ctx: &Context,
+    ) -> Diagnosis {
+        use crate::aws::log_emitter::ts_cidrs;
+        let pair = format!("{} <-> {}", ts_cidrs(tsi), ts_cidrs(tsr));
+        let (refused_by, notify) = match f {
+            Failure::PeerTsUnacceptable { .. } => {
+                (ctx.local.other(), Some("TS_UNACCEPTABLE".to_string()))
+            }
+            Failure::PeerError { notify, .. } => (ctx.local.other(), Some(notify.to_string())),
+            Failure::ChildSaLimit { answered, .. } => (ctx.local, Some(answered.to_string())),
+            Failure::TsUnacceptable { .. } => (ctx.local, Some("TS_UNACCEPTABLE".to_string())),
+            // A bad answer or a proposal mismatch: not the one-pair rule.
+            other => return Diagnosis::from_child_failure(other, ctx),
+        };
+        Diagnosis::from_symptom(
+            &Symptom::AdditionalSaRefused {
+                refused_by,
+                pair,
+                notify,
+            },
+            ctx,
+        )
+    }
+
     /// Explains an IKE event, if it is a failure (`IkeSaFailed`,
     /// `ChildSaFailed`, `DpdTimeout`); `None` for the others.
     pub fn from_ike_event(e: &Event, ctx: &Context) -> Option<Diagnosis> {

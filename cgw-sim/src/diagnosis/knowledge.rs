@@ -19,6 +19,12 @@ impl Symptom {
             Symptom::InvalidKePayload { .. } => "invalid-ke-payload",
             Symptom::AuthenticationFailed { .. } => "authentication-failed",
             Symptom::TsUnacceptable { .. } => "ts-unacceptable",
+            Symptom::AdditionalSaRefused { notify, .. }
+                if notify.as_deref() == Some("TS_UNACCEPTABLE") =>
+            {
+                "ts-unacceptable"
+            }
+            Symptom::AdditionalSaRefused { .. } => "child-sa-failed",
             Symptom::ChildSaFailed { .. } => "child-sa-failed",
             Symptom::DpdTimeout { .. } => "dpd-timeout",
             Symptom::IdleTimeout { .. } => "idle-timeout",
@@ -165,6 +171,11 @@ pub(super) fn diagnose(s: &Symptom, ctx: &Context) -> Diagnosis {
             proposed,
             configured,
         } => ts_unacceptable(*refused_by, proposed.as_deref(), configured.as_deref()),
+        Symptom::AdditionalSaRefused {
+            refused_by,
+            pair,
+            notify,
+        } => additional_sa_refused(*refused_by, pair, notify.as_deref()),
         Symptom::ChildSaFailed { reason } => (
             format!("phase 1 (IKE SA) is up but the child SA failed: {reason}"),
             ranked(vec![
@@ -536,6 +547,28 @@ fn ts_unacceptable(refused_by: Side, proposed: Option<&str>, configured: Option<
             "use a route-based tunnel with 0.0.0.0/0 <-> 0.0.0.0/0 selectors (AWS's default)".into(),
             "or set the VPN connection's local and remote IPv4 network CIDRs to the one pair the CGW proposes".into(),
             "keep one SA pair per tunnel: merge subnets into one selector pair".into(),
+        ],
+    )
+}
+
+fn additional_sa_refused(refused_by: Side, pair: &str, notify: Option<&str>) -> Parts {
+    let symptom = format!(
+        "{}: {} refused a second SA pair ({pair}) on a tunnel that already has one",
+        notify.unwrap_or("refused"),
+        refused_by.name(),
+    );
+    (
+        symptom,
+        ranked(vec![
+            (
+                "the CGW is policy-based and builds one SA pair per subnet pair; AWS allows one SA pair per tunnel".to_string(),
+                Some(format!("refused pair {pair}")),
+            ),
+            c("traffic of the refused pair's subnets has no SA and is dropped at the CGW"),
+        ]),
+        vec![
+            "configure the device route-based: one SA pair with 0.0.0.0/0 <-> 0.0.0.0/0 selectors, and routes into the tunnel".into(),
+            "or set the VPN connection's local/remote IPv4 network CIDRs and configure the device with that one pair (a supernet of its subnets)".into(),
         ],
     )
 }

@@ -210,6 +210,16 @@ pub enum Symptom {
         /// The refusing side's configured selectors, when known.
         configured: Option<String>,
     },
+    /// A child SA pair beyond the tunnel's first was refused (a
+    /// policy-based device asking for one pair per subnet pair).
+    AdditionalSaRefused {
+        /// The side that refused.
+        refused_by: Side,
+        /// The refused pair, "ours <-> theirs" as CIDRs.
+        pair: String,
+        /// The refusal notify, when known ("TS_UNACCEPTABLE").
+        notify: Option<String>,
+    },
     /// The IKE SA is up but the child SA failed for another reason.
     ChildSaFailed {
         /// The engine's reason.

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use ike::esp::{InboundSa, OutboundSa, NEXT_HEADER_IPV4};
 use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
+use ike::wire::TrafficSelector;
 use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 use lab::{IfaceId, Node};
 
@@ -94,7 +95,15 @@ pub struct TunnelConfig {
     /// either direction (a CGW's "VPN idle time"; see `node::idle`), and
     /// start IKE again when traffic for the tunnel arrives. `None`: never.
     pub idle_timeout: Option<Duration>,
+    /// Further child SA pairs (our selectors, the peer's), asked for by
+    /// CREATE_CHILD_SA one after the other once the IKE SA is up: a
+    /// policy-based device's other subnet pairs, the first pair being
+    /// `ike.local_ts`/`ike.remote_ts` in IKE_AUTH. Empty when route-based.
+    pub extra_selectors: Vec<SelectorPair>,
 }
+
+/// A child SA pair's selectors: (ours, the peer's).
+pub type SelectorPair = (Vec<TrafficSelector>, Vec<TrafficSelector>);
 
 /// A gateway's configuration.
 #[derive(Debug, Clone)]
@@ -158,6 +167,22 @@ pub enum TunnelEventKind {
     },
     /// The IKE SA was rekeyed.
     IkeRekeyed,
+    /// A child SA pair beyond the first was refused (by the peer, or by
+    /// us as responder); the tunnel's other pairs are unaffected.
+    ChildRefused {
+        /// The engine's reason.
+        failure: Failure,
+        /// The initiator's selectors (TSi) of the refused pair.
+        tsi: Vec<TrafficSelector>,
+        /// The responder's selectors (TSr).
+        tsr: Vec<TrafficSelector>,
+    },
+    /// Both ends rekeyed the same child SA pair at once (RFC 7296 2.8.1);
+    /// one of the two new pairs is deleted as redundant.
+    ChildRekeyCollision {
+        /// Whether we delete the redundant new pair (else the old one).
+        we_delete_redundant: bool,
+    },
     /// A child SA pair was deleted (a rekey's old pair, or one deleted by
     /// either side); a `Down` event follows when it was the last pair.
     ChildRemoved {
@@ -258,6 +283,10 @@ struct DataPlane {
     /// Inbound SAs deleted by the engine but kept until a newer inbound SA
     /// has received a packet.
     lingering: Vec<u32>,
+    /// (our inbound SPI of the pair, our selectors, the peer's) of each
+    /// outbound SA: a packet goes on the newest pair whose selectors hold
+    /// its source and destination.
+    selectors: Vec<(u32, SelectorPair)>,
 }
 
 impl DataPlane {
@@ -289,6 +318,24 @@ impl DataPlane {
     fn is_up(&self) -> bool {
         !self.outbound.is_empty()
     }
+
+    /// The outbound SA (index into `outbound`) for a packet from `src` to
+    /// `dst`: the newest whose pair's selectors hold both addresses (only
+    /// addresses are compared: our pairs are whole subnets).
+    fn outbound_for(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Option<usize> {
+        let holds = |ts: &[TrafficSelector], a: Ipv4Addr| {
+            ts.iter().any(|t| match (t.start_addr, t.end_addr) {
+                (IpAddr::V4(lo), IpAddr::V4(hi)) => lo <= a && a <= hi,
+                _ => false,
+            })
+        };
+        self.outbound.iter().rposition(|(spi, _, _)| {
+            self.selectors
+                .iter()
+                .find(|(s, _)| s == spi)
+                .is_none_or(|(_, (l, r))| holds(l, src) && holds(r, dst))
+        })
+    }
 }
 
 /// What one drained batch of engine events did to a tunnel.
@@ -313,6 +360,8 @@ struct Tunnel {
     /// How long the tunnel was idle when its idle timeout expired, until
     /// the `Down` it causes is reported.
     idle_for: Option<Duration>,
+    /// `cfg.extra_selectors` not yet asked for on the current IKE SA.
+    extra_pending: Vec<SelectorPair>,
 }
 
 /// An IPsec gateway node. See the module documentation.
@@ -380,6 +429,7 @@ impl TunnelGateway {
                     dp: DataPlane::default(),
                     last_failure: None,
                     v1: None,
+                    extra_pending: Vec::new(),
                 })
                 .collect(),
             routes: Vec::new(),
@@ -766,18 +816,56 @@ impl TunnelGateway {
                 _ => {}
             }
         }
+        if self.request_extra_children(now) {
+            while let Some(t) = self.endpoint.poll_transmit() {
+                self.send_ike(t.local, t.remote, &t.payload);
+            }
+        }
+    }
+
+    /// Asks for the next of each tunnel's further selector pairs on its
+    /// established IKE SA (one request at a time per SA). Returns whether
+    /// a request went out.
+    fn request_extra_children(&mut self, now: Instant) -> bool {
+        let mut sent = false;
+        for i in 0..self.tunnels.len() {
+            let Some(pair) = self.tunnels[i].extra_pending.first().cloned() else {
+                continue;
+            };
+            let ids: Vec<SaId> = self
+                .sa_tunnel
+                .iter()
+                .filter(|(_, t)| t.0 == i)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ids {
+                let Some(sa) = self.endpoint.sa_mut(id) else {
+                    continue;
+                };
+                if sa.create_child_sa(now, pair.0.clone(), pair.1.clone()) {
+                    self.tunnels[i].extra_pending.remove(0);
+                    sent = true;
+                    break;
+                }
+            }
+        }
+        sent
     }
 
     fn on_event(&mut self, now: Instant, tid: TunnelId, e: Event, batch: &mut Batch) {
         let was_up = self.tunnels[tid.0].dp.is_up();
         match e {
-            Event::IkeSaEstablished(info) => self.push_event(
-                now,
-                tid,
-                TunnelEventKind::IkeUp {
-                    nat_t_detected: info.nat.detected(),
-                },
-            ),
+            Event::IkeSaEstablished(info) => {
+                let t = &mut self.tunnels[tid.0];
+                t.extra_pending = t.cfg.extra_selectors.clone();
+                self.push_event(
+                    now,
+                    tid,
+                    TunnelEventKind::IkeUp {
+                        nat_t_detected: info.nat.detected(),
+                    },
+                )
+            }
             Event::ChildSaInstalled(c) => {
                 if let Some(k) = &mut self.keylog {
                     let peer = self.tunnels[tid.0].cfg.peer;
@@ -790,6 +878,8 @@ impl TunnelGateway {
                 let dp = &mut self.tunnels[tid.0].dp;
                 dp.outbound.push((c.spi_in, o, c.encapsulation));
                 dp.inbound.push((c.spi_in, i, 0));
+                dp.selectors
+                    .push((c.spi_in, (c.local_ts.clone(), c.remote_ts.clone())));
                 if let Some(replaces) = c.replaces {
                     let kind = TunnelEventKind::ChildRekeyed {
                         spi_in: c.spi_in,
@@ -807,6 +897,7 @@ impl TunnelGateway {
                     .find(|(s, _, _)| *s == spi_in)
                     .map(|(_, o, _)| o.spi());
                 dp.outbound.retain(|(s, _, _)| *s != spi_in);
+                dp.selectors.retain(|(s, _)| *s != spi_in);
                 dp.lingering.push(spi_in);
                 dp.reap();
                 self.push_event(now, tid, TunnelEventKind::ChildRemoved { spi_out, by });
@@ -827,6 +918,19 @@ impl TunnelGateway {
                 self.down(now, tid, DownCause::DpdTimeout { retransmits }, was_up);
             }
             Event::IkeSaRekeyed { .. } => self.push_event(now, tid, TunnelEventKind::IkeRekeyed),
+            Event::AdditionalChildSaFailed { failure, tsi, tsr } => {
+                let kind = TunnelEventKind::ChildRefused { failure, tsi, tsr };
+                self.push_event(now, tid, kind);
+            }
+            Event::ChildRekeyCollision {
+                we_delete_redundant,
+                ..
+            } => {
+                let kind = TunnelEventKind::ChildRekeyCollision {
+                    we_delete_redundant,
+                };
+                self.push_event(now, tid, kind);
+            }
             // The peer's NAT mapping moved: UDP-encapsulated ESP follows.
             Event::PeerAddressChanged { old, new } => {
                 for (_, _, encap) in &mut self.tunnels[tid.0].dp.outbound {
@@ -905,24 +1009,34 @@ impl TunnelGateway {
     /// "fragmentation needed" to its source; otherwise it is fragmented
     /// before encryption, each fragment in its own ESP packet.
     fn encapsulate(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
-        let Some(mtu) = self.tunnel_mtu(tid) else {
-            self.stats.no_outbound += 1;
-            // Traffic for a tunnel its idle timeout took down brings it up
-            // again; this packet is lost, as on the devices.
-            let t = &mut self.tunnels[tid.0];
-            if t.cfg.role == TunnelRole::Initiator && t.idle.wants_initiation() {
-                self.initiate(tid, now);
-            }
-            return;
-        };
-        if inner.len() <= mtu {
-            self.seal_one(now, tid, inner);
-            return;
-        }
         let Some(info) = Ipv4Info::parse(inner) else {
             self.stats.malformed += 1;
             return;
         };
+        // No pair's selectors hold the packet (a policy-based tunnel whose
+        // pair for this subnet was never made): it is dropped.
+        let dp = &self.tunnels[tid.0].dp;
+        let Some(sa) = dp.outbound_for(info.src, info.dst) else {
+            self.stats.no_outbound += 1;
+            // Traffic for a tunnel its idle timeout took down brings it up
+            // again; this packet is lost, as on the devices.
+            let t = &mut self.tunnels[tid.0];
+            if t.dp.outbound.is_empty()
+                && t.cfg.role == TunnelRole::Initiator
+                && t.idle.wants_initiation()
+            {
+                self.initiate(tid, now);
+            }
+            return;
+        };
+        let mtu = {
+            let (_, o, encap) = &dp.outbound[sa];
+            inner_mtu(o, encap.is_some())
+        };
+        if inner.len() <= mtu {
+            self.seal_one(now, tid, sa, inner);
+            return;
+        }
         let mut p = inner.to_vec();
         if info.df {
             if !self.tunnels[tid.0].cfg.clear_df {
@@ -943,13 +1057,14 @@ impl TunnelGateway {
         };
         self.stats.fragmented += 1;
         for f in frags {
-            self.seal_one(now, tid, &f);
+            self.seal_one(now, tid, sa, &f);
         }
     }
 
-    fn seal_one(&mut self, now: Instant, tid: TunnelId, inner: &[u8]) {
+    /// Seals `inner` on outbound SA number `sa` of `tid` and sends it.
+    fn seal_one(&mut self, now: Instant, tid: TunnelId, sa: usize, inner: &[u8]) {
         let peer = self.tunnels[tid.0].cfg.peer;
-        let Some((spi_in, sa, encap)) = self.tunnels[tid.0].dp.outbound.last_mut() else {
+        let Some((spi_in, sa, encap)) = self.tunnels[tid.0].dp.outbound.get_mut(sa) else {
             self.stats.no_outbound += 1;
             return;
         };

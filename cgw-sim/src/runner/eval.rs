@@ -65,8 +65,11 @@ fn phase_state(
                 p1 = (SaState::Established, None);
                 p2 = (SaState::Established, None);
             }
+            // A refused extra pair leaves the tunnel's phase 2 as it was.
             TunnelEventKind::ChildRekeyed { .. }
             | TunnelEventKind::IkeRekeyed
+            | TunnelEventKind::ChildRefused { .. }
+            | TunnelEventKind::ChildRekeyCollision { .. }
             | TunnelEventKind::ChildRemoved { .. } => {}
             TunnelEventKind::Down { cause, was_up } => {
                 let code = Some(down_cause_code(cause));
@@ -274,6 +277,7 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             to,
             size,
             df,
+            source,
             result,
         } => {
             let want = match result {
@@ -281,10 +285,11 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
                 PingResult::Timeout => "timeout",
                 PingResult::FragNeeded => "frag-needed",
             };
+            let src = source.map(|a| format!(" from {a}")).unwrap_or_default();
             let desc = match (size, df) {
-                (None, false) => format!("ping {from} -> {to}: {want}"),
+                (None, false) => format!("ping {from} -> {to}{src}: {want}"),
                 _ => format!(
-                    "ping {from} -> {to} ({} bytes{}): {want}",
+                    "ping {from} -> {to}{src} ({} bytes{}): {want}",
                     size.unwrap_or(super::hosts::DEFAULT_PING_SIZE),
                     if *df { ", DF" } else { "" }
                 ),
@@ -292,14 +297,14 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
             let r = if from != "onprem" || to != "vpc" {
                 unsupported("ping other than onprem -> vpc")
             } else {
-                let probes: &[Probe] = match (size, df) {
-                    (None, false) => &obs.probes,
+                let probes: &[Probe] = match (size, df, source) {
+                    (None, false, None) => &obs.probes,
                     _ => {
                         let size = size.unwrap_or(super::hosts::DEFAULT_PING_SIZE);
                         obs.sized
                             .iter()
-                            .find(|(s, d, _)| *s == size && d == df)
-                            .map_or(&[], |(_, _, p)| p.as_slice())
+                            .find(|(s, d, a, _)| *s == size && d == df && a == source)
+                            .map_or(&[], |(_, _, _, p)| p.as_slice())
                     }
                 };
                 if probes.is_empty() && s.traffic.ping_interval.is_none() {

@@ -40,6 +40,8 @@ pub(super) struct PingHost {
     served: Vec<SocketId>,
     next_ip_id: u16,
     reassembly: Reassembler,
+    /// Further addresses the host holds (ICMP only): sources of pings.
+    pub(super) aliases: Vec<Ipv4Addr>,
 }
 
 impl PingHost {
@@ -71,6 +73,7 @@ impl PingHost {
             next_seq: 0,
             next_ip_id: 1,
             reassembly: Reassembler::default(),
+            aliases: Vec::new(),
         }
     }
 
@@ -112,12 +115,21 @@ impl PingHost {
 
     /// A ping with `size` bytes of ICMP data (as `ping -s`), DF set or not,
     /// with ICMP identifier `id`; returns its sequence number. Larger than
-    /// the interface MTU without DF, it leaves in fragments.
-    pub(super) fn send_ping_sized(&mut self, dst: Ipv4Addr, id: u16, size: u16, df: bool) -> u16 {
+    /// the interface MTU without DF, it leaves in fragments. `src`: one of
+    /// the host's aliases instead of its address.
+    pub(super) fn send_ping_sized(
+        &mut self,
+        dst: Ipv4Addr,
+        id: u16,
+        size: u16,
+        df: bool,
+        src: Option<Ipv4Addr>,
+    ) -> u16 {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         let data = vec![0xab; usize::from(size)];
-        let p = wire::build_icmp_echo(self.addr, dst, false, id, seq, &data);
+        let from = src.unwrap_or(self.addr);
+        let p = wire::build_icmp_echo(from, dst, false, id, seq, &data);
         self.send(p, df);
         seq
     }
@@ -144,7 +156,8 @@ impl Node for PingHost {
         let Some(info) = Ipv4Info::parse(packet) else {
             return;
         };
-        if info.dst != self.addr || !matches!(info.protocol, PROTO_ICMP | PROTO_TCP) {
+        let ours = info.dst == self.addr || self.aliases.contains(&info.dst);
+        if !ours || !matches!(info.protocol, PROTO_ICMP | PROTO_TCP) {
             return;
         }
         // Fragments (a CGW that clears DF fragments before encryption) are
@@ -168,7 +181,7 @@ impl Node for PingHost {
         let seq = u16::from_be_bytes([l4[6], l4[7]]);
         match (l4[0], l4[1]) {
             (8, _) => {
-                let r = wire::build_icmp_echo(self.addr, info.src, true, id, seq, &l4[8..]);
+                let r = wire::build_icmp_echo(info.dst, info.src, true, id, seq, &l4[8..]);
                 self.send(r, false);
             }
             (0, _) => self.replies.push((id, seq, now)),

@@ -91,7 +91,7 @@ mod tcp_checks;
 mod topology;
 mod wan_faults;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -102,7 +102,7 @@ use lab::{IfaceId, NodeId, Router};
 use crate::aws::{DpdTimeoutAction, StartupAction};
 use crate::diagnosis::{Context, Diagnosis, Symptom};
 use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, TunnelId};
-use crate::scenario::{Assertion, FaultAction, Prefix, Role, Scenario, Timing};
+use crate::scenario::{Assertion, FaultAction, Role, Scenario, Timing};
 use faults::apply_fault;
 use observed::{Diagnosed, Observed, RouteSnapshot};
 use tcp_checks::{NamedHost, TcpChecks, TcpKey};
@@ -129,18 +129,6 @@ fn unsupported_config(s: &Scenario) -> Vec<String> {
         if t.ike.source_address.is_some() {
             v.push(format!(
                 "cgw.tunnel{}.ike.source_address: not supported yet",
-                i + 1
-            ));
-        }
-    }
-    let any = Prefix {
-        addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        len: 0,
-    };
-    for (i, t) in [&s.cgw.tunnel1, &s.cgw.tunnel2].iter().enumerate() {
-        if t.ike.local_selectors != [any] || t.ike.remote_selectors != [any] {
-            v.push(format!(
-                "cgw.tunnel{}.ike: traffic selectors other than 0.0.0.0/0 are not supported yet",
                 i + 1
             ));
         }
@@ -271,6 +259,9 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
     let mut next_fault = 0;
     let vpc_host = scenario.topology.vpc_host;
     let mut streams = pings::streams(scenario);
+    let aliases = pings::aliases(&streams);
+    lab.sim
+        .with_node(lab.onprem, |h: &mut hosts::PingHost| h.aliases = aliases);
     let mut tcp_keys: Vec<TcpKey> = Vec::new();
     for e in &scenario.expectations {
         if let Assertion::Tcp {
@@ -423,7 +414,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
     let probes = if all_probes.is_empty() {
         Vec::new()
     } else {
-        all_probes[0].2.clone()
+        all_probes[0].3.clone()
     };
     let diagnoses = pings::mtu_diagnoses(&lab.sim, lab.cgw, &all_probes, &cgw_ctx);
     let sized = all_probes.split_off(1.min(all_probes.len()));
@@ -502,6 +493,27 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
                 TunnelEventKind::Up => "phase 2 established (up)".to_string(),
                 TunnelEventKind::ChildRekeyed { .. } => "child SA rekeyed".to_string(),
                 TunnelEventKind::IkeRekeyed => "IKE SA rekeyed".to_string(),
+                TunnelEventKind::ChildRekeyCollision {
+                    we_delete_redundant,
+                } => format!(
+                    "child SA rekey collision: {} deletes the redundant pair",
+                    if *we_delete_redundant {
+                        side
+                    } else {
+                        "the peer"
+                    }
+                ),
+                TunnelEventKind::ChildRefused { failure, tsi, tsr } => {
+                    let d = Diagnosis::from_additional_child_failure(failure, tsi, tsr, ctx);
+                    let text = format!("additional child SA refused [{}]: {failure}", d.code());
+                    obs.diagnoses.push(Diagnosed {
+                        at,
+                        tunnel,
+                        side,
+                        diagnosis: d,
+                    });
+                    text
+                }
                 TunnelEventKind::Down { cause, was_up } => {
                     let mut ctx = ctx.clone();
                     let aws = [

@@ -72,7 +72,7 @@ pub(super) struct Observed {
     /// The default pings (56 bytes, DF clear).
     pub probes: Vec<Probe>,
     /// The other ping streams: (ICMP data size, DF, probes).
-    pub sized: Vec<(u16, bool, Vec<Probe>)>,
+    pub sized: Vec<super::pings::SizedProbes>,
     pub diagnoses: Vec<Diagnosed>,
     pub timeline: Vec<TimelineEntry>,
     /// Per tick: the CGW's routes (prefix, tunnel index) and the VPC route

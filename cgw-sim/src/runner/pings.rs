@@ -17,6 +17,8 @@ use crate::scenario::{Assertion, Scenario};
 pub(super) struct Stream {
     pub size: u16,
     pub df: bool,
+    /// Source address (an alias of the host), `None`: its own.
+    pub source: Option<std::net::Ipv4Addr>,
     id: u16,
     sent: Vec<(u16, Duration)>,
 }
@@ -26,17 +28,25 @@ pub(super) fn streams(s: &Scenario) -> Vec<Stream> {
     let mut v = vec![Stream {
         size: DEFAULT_PING_SIZE,
         df: false,
+        source: None,
         id: DEFAULT_PING_ID,
         sent: Vec::new(),
     }];
     for e in &s.expectations {
-        if let Assertion::Ping { size, df, .. } = &e.assertion {
+        if let Assertion::Ping {
+            size, df, source, ..
+        } = &e.assertion
+        {
             let size = size.unwrap_or(DEFAULT_PING_SIZE);
-            if !v.iter().any(|x| x.size == size && x.df == *df) {
+            if !v
+                .iter()
+                .any(|x| x.size == size && x.df == *df && x.source == *source)
+            {
                 let id = DEFAULT_PING_ID + v.len() as u16;
                 v.push(Stream {
                     size,
                     df: *df,
+                    source: *source,
                     id,
                     sent: Vec::new(),
                 });
@@ -44,6 +54,14 @@ pub(super) fn streams(s: &Scenario) -> Vec<Stream> {
         }
     }
     v
+}
+
+/// One stream's probes: (ICMP data size, DF, source alias, probes).
+pub(super) type SizedProbes = (u16, bool, Option<std::net::Ipv4Addr>, Vec<Probe>);
+
+/// The source aliases the streams need the host to hold.
+pub(super) fn aliases(streams: &[Stream]) -> Vec<std::net::Ipv4Addr> {
+    streams.iter().filter_map(|s| s.source).collect()
 }
 
 /// Sends one ping of every stream from `host` to `dst` at `tick`.
@@ -56,7 +74,7 @@ pub(super) fn send_all(
 ) {
     for st in streams {
         if let Some(seq) = sim.with_node(host, |h: &mut PingHost| {
-            h.send_ping_sized(dst, st.id, st.size, st.df)
+            h.send_ping_sized(dst, st.id, st.size, st.df, st.source)
         }) {
             st.sent.push((seq, tick));
         }
@@ -70,7 +88,7 @@ pub(super) fn probes(
     host: NodeId,
     epoch: Instant,
     streams: &[Stream],
-) -> Vec<(u16, bool, Vec<Probe>)> {
+) -> Vec<SizedProbes> {
     let Some(h) = sim.node::<PingHost>(host) else {
         return Vec::new();
     };
@@ -94,7 +112,7 @@ pub(super) fn probes(
                         .map(|(_, _, _, at)| *at - epoch),
                 })
                 .collect();
-            (st.size, st.df, probes)
+            (st.size, st.df, st.source, probes)
         })
         .collect()
 }
@@ -105,10 +123,10 @@ pub(super) fn probes(
 pub(super) fn mtu_diagnoses(
     sim: &lab::Sim,
     cgw: NodeId,
-    all: &[(u16, bool, Vec<Probe>)],
+    all: &[SizedProbes],
     ctx: &Context,
 ) -> Vec<Diagnosed> {
-    let Some((_, _, default)) = all.first() else {
+    let Some((_, _, _, default)) = all.first() else {
         return Vec::new();
     };
     if !default.iter().any(Probe::answered) {
@@ -121,8 +139,8 @@ pub(super) fn mtu_diagnoses(
     let suite = gw.and_then(|g| g.esp_suite(TunnelId(tunnel)));
     all[1..]
         .iter()
-        .filter(|(_, df, p)| *df && !p.is_empty() && !p.iter().any(Probe::answered))
-        .map(|(size, df, p)| {
+        .filter(|(_, df, _, p)| *df && !p.is_empty() && !p.iter().any(Probe::answered))
+        .map(|(size, df, _, p)| {
             let symptom = Symptom::LargePacketsLost {
                 // The IP packet: ICMP data plus the IP and ICMP headers.
                 size: size.saturating_add(28),

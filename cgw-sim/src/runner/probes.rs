@@ -79,7 +79,7 @@ impl Probes {
             }
             let (dst, id) = (r.dst, r.id);
             if let Some(seq) = sim.with_node(r.node, |h: &mut PingHost| {
-                h.send_ping_sized(dst, id, DEFAULT_PING_SIZE, false)
+                h.send_ping_sized(dst, id, DEFAULT_PING_SIZE, false, None)
             }) {
                 r.sent.push((seq, tick));
             }

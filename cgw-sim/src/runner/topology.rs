@@ -242,8 +242,20 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         cgw_cfg.lifetimes = Lifetimes {
             ike: cgw_t.ike.phase1_lifetime,
             child: cgw_t.ike.phase2_lifetime,
-            ..cgw_cfg.lifetimes
+            margin: cgw_t.ike.rekey_margin,
+            fuzz_percent: cgw_t.ike.rekey_fuzz,
         };
+        // A policy-based CGW: one child SA pair per (local, remote)
+        // selector pair, the first in IKE_AUTH, the others by
+        // CREATE_CHILD_SA once the IKE SA is up.
+        let mut pairs = selector_pairs(&cgw_t.ike)
+            .map_err(|e| format!("cgw.tunnel{}.ike: {e}", i + 1))?
+            .into_iter();
+        if let Some((l, r)) = pairs.next() {
+            cgw_cfg.local_ts = l;
+            cgw_cfg.remote_ts = r;
+        }
+        let extra_selectors: Vec<_> = pairs.collect();
         cgw_cfg.dpd = cgw_t.ike.dpd.as_ref().map(|d| Dpd {
             delay: d.interval,
             timeout: d.timeout,
@@ -257,6 +269,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             _ => None,
         };
         cgw_tunnels.push(TunnelConfig {
+            extra_selectors,
             ikev1,
             clear_df: cgw_t.clear_df,
             mss_clamp: cgw_t.mss_clamp,
@@ -290,6 +303,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
                 mss_clamp: None,
                 // AWS keeps idle tunnels (its DPD handles dead peers).
                 idle_timeout: None,
+                extra_selectors: Vec::new(),
             }],
             seed: seed_bytes(seed, 0x10 + i as u8),
         };
@@ -508,6 +522,32 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         cgw_ctx,
         aws_ctx,
     })
+}
+
+/// The CGW's child SA pairs: every local selector with every remote one,
+/// in order (a policy-based device's crypto ACL lines). The default
+/// 0.0.0.0/0 both ways is one pair (route-based).
+fn selector_pairs(ike: &CgwIke) -> Result<Vec<crate::node::SelectorPair>, String> {
+    let ts = |p: &Prefix| -> Result<ike::wire::TrafficSelector, String> {
+        let lp = lab_prefix(p).ok_or_else(|| format!("selector {p} is not IPv4"))?;
+        let lo = u32::from(lp.addr());
+        let hi = lo | u32::MAX.checked_shr(u32::from(lp.len())).unwrap_or(0);
+        Ok(ike::wire::TrafficSelector {
+            ts_type: ike::wire::TsType::IPV4_ADDR_RANGE,
+            ip_protocol: 0,
+            start_port: 0,
+            end_port: 65535,
+            start_addr: IpAddr::V4(Ipv4Addr::from(lo)),
+            end_addr: IpAddr::V4(Ipv4Addr::from(hi)),
+        })
+    };
+    let mut v = Vec::new();
+    for l in &ike.local_selectors {
+        for r in &ike.remote_selectors {
+            v.push((vec![ts(l)?], vec![ts(r)?]));
+        }
+    }
+    Ok(v)
 }
 
 pub(super) fn seed_bytes(seed: u64, salt: u8) -> [u8; 32] {

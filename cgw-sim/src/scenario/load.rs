@@ -301,6 +301,7 @@ struct RawPing {
     size: Option<u16>,
     #[serde(default)]
     df: bool,
+    source: Option<std::net::Ipv4Addr>,
 }
 
 /// The most a `tcp` expectation may send: one send buffer of the lab's
@@ -663,6 +664,21 @@ fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
         if ike.idle_timeout.is_some_and(|d| d < Duration::from_secs(1)) {
             return err(k("idle_timeout"), "an idle timeout is at least 1s");
         }
+        if ike.rekey_fuzz > 100 {
+            return err(
+                k("rekey_fuzz"),
+                format!("expected 0 to 100 (percent), found {}", ike.rekey_fuzz),
+            );
+        }
+        if ike.rekey_margin >= ike.phase2_lifetime || ike.rekey_margin >= ike.phase1_lifetime {
+            return err(
+                k("rekey_margin"),
+                format!(
+                    "must be shorter than both lifetimes, found {}",
+                    duration::format_duration(ike.rekey_margin)
+                ),
+            );
+        }
         if let Some(dpd) = &ike.dpd {
             if dpd.interval.is_zero() {
                 return err(k("dpd.interval"), "must be positive");
@@ -975,6 +991,7 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
                 to: p.to,
                 size: p.size,
                 df: p.df,
+                source: p.source,
                 result,
             }
         }

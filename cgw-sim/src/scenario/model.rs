@@ -658,6 +658,12 @@ fn default_p1_lifetime() -> Duration {
 fn default_p2_lifetime() -> Duration {
     Duration::from_secs(3_600)
 }
+fn default_rekey_margin() -> Duration {
+    Duration::from_secs(270)
+}
+fn default_rekey_fuzz() -> u32 {
+    100
+}
 fn default_any() -> Vec<Prefix> {
     vec![Prefix {
         addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -702,6 +708,13 @@ pub struct CgwIke {
     /// Phase 2 lifetime (default 1h).
     #[serde(default = "default_p2_lifetime", deserialize_with = "duration::de")]
     pub phase2_lifetime: Duration,
+    /// How long before a lifetime ends the CGW starts its rekey (default
+    /// 270s, AWS's default; strongSwan's `rekey_time` counts the other way).
+    #[serde(default = "default_rekey_margin", deserialize_with = "duration::de")]
+    pub rekey_margin: Duration,
+    /// Random extra margin, 0-100 % of `rekey_margin` (default 100).
+    #[serde(default = "default_rekey_fuzz")]
+    pub rekey_fuzz: u32,
     /// Dead peer detection (default off).
     #[serde(default)]
     pub dpd: Option<Dpd>,
@@ -738,6 +751,8 @@ impl Default for CgwIke {
             psk: None,
             phase1_lifetime: default_p1_lifetime(),
             phase2_lifetime: default_p2_lifetime(),
+            rekey_margin: default_rekey_margin(),
+            rekey_fuzz: default_rekey_fuzz(),
             dpd: None,
             role: Role::Initiator,
             source_address: None,
@@ -1176,6 +1191,10 @@ pub enum Assertion {
         size: Option<u16>,
         /// Set don't-fragment (default false).
         df: bool,
+        /// Source address of the pings (default: the host's own): another
+        /// address of the on-prem LAN the host also holds, e.g. in a
+        /// second subnet a policy-based CGW has its own selectors for.
+        source: Option<Ipv4Addr>,
         /// The expected result.
         result: PingResult,
     },

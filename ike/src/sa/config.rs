@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::proposal::{EspProposal, IkeProposal, PreferPeer, ProposalPolicy};
 use crate::crypto::Secret;
-use crate::wire::{IdType, Identification, TrafficSelector};
+use crate::wire::{IdType, Identification, NotifyType, TrafficSelector};
 
 /// An IKE identity (RFC 7296 3.5). AWS uses the outside IP addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +229,14 @@ pub struct IkeConfig {
     /// sent only after this long without sending anything to the peer.
     /// `None` disables them.
     pub natt_keepalive: Option<Duration>,
+    /// Responder: how many child SA pairs one IKE SA may hold (a rekey's
+    /// successor does not count); a CREATE_CHILD_SA request for one more
+    /// is refused with [`IkeConfig::extra_child_refusal`]. 1 by default:
+    /// the pair made in IKE_AUTH and no other, as AWS keeps it.
+    pub max_child_sas: usize,
+    /// The notify that refuses a child SA over [`IkeConfig::max_child_sas`]
+    /// (NO_ADDITIONAL_SAS, RFC 7296's word for it, by default).
+    pub extra_child_refusal: NotifyType,
 }
 
 impl IkeConfig {
@@ -264,6 +272,8 @@ impl IkeConfig {
             cookie_secret_lifetime: Duration::from_secs(300),
             half_open_limit: 1024,
             natt_keepalive: Some(Duration::from_secs(20)),
+            max_child_sas: 1,
+            extra_child_refusal: NotifyType::NO_ADDITIONAL_SAS,
         }
     }
 }

@@ -163,6 +163,15 @@ pub enum Failure {
     /// The peer sent something that breaks the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// We (responder) refused a child SA pair over the configured number
+    /// per IKE SA ([`super::IkeConfig::max_child_sas`]).
+    #[error("refused an additional child SA with {answered}: at most {limit} pair(s) per IKE SA")]
+    ChildSaLimit {
+        /// The configured number of pairs.
+        limit: usize,
+        /// The notify we answered with.
+        answered: NotifyType,
+    },
     /// A responder's IKE SA was never authenticated in time.
     #[error("half-open IKE SA timed out waiting for IKE_AUTH")]
     HalfOpenTimeout,
@@ -271,6 +280,33 @@ pub enum Event {
         old: SocketAddr,
         /// The address and port in use from now on.
         new: SocketAddr,
+    },
+    /// A child SA pair beyond the first (CREATE_CHILD_SA without
+    /// REKEY_SA, RFC 7296 1.3.1) could not be created: the peer refused
+    /// ours, or we refused the peer's. The IKE SA and its other pairs are
+    /// unaffected.
+    AdditionalChildSaFailed {
+        /// Why: `Peer*` when the peer refused, otherwise our refusal.
+        failure: Failure,
+        /// The initiator's selectors (TSi) of the refused pair.
+        tsi: Vec<TrafficSelector>,
+        /// The responder's selectors (TSr) of the refused pair.
+        tsr: Vec<TrafficSelector>,
+    },
+    /// Both ends rekeyed the same child SA at once (RFC 7296 2.8.1) and
+    /// both exchanges completed: one of the two new pairs is redundant.
+    /// Reported when the collision is resolved, before the deletes.
+    ChildRekeyCollision {
+        /// Our inbound SPI of the pair both ends rekeyed.
+        old_spi_in: u32,
+        /// Our inbound SPI of the new pair that survives.
+        kept_spi_in: u32,
+        /// Our inbound SPI of the redundant new pair, deleted by whichever
+        /// end created it (the exchange with the lowest nonce).
+        redundant_spi_in: u32,
+        /// Whether we delete the redundant pair (our exchange had the
+        /// lowest nonce); otherwise we delete the old pair.
+        we_delete_redundant: bool,
     },
 }
 

@@ -29,7 +29,7 @@ fn id_body(id: &Identification) -> Vec<u8> {
     b
 }
 
-fn ts_text(ts: &[TrafficSelector]) -> String {
+pub(super) fn ts_text(ts: &[TrafficSelector]) -> String {
     ts.iter()
         .map(|t| {
             format!(
@@ -41,7 +41,7 @@ fn ts_text(ts: &[TrafficSelector]) -> String {
         .join(", ")
 }
 
-fn summarize_esp(ps: &[EspProposal]) -> String {
+pub(super) fn summarize_esp(ps: &[EspProposal]) -> String {
     ps.iter()
         .map(|p| {
             let mut parts: Vec<String> = p.encr.iter().map(|e| e.name()).collect();

@@ -28,7 +28,7 @@ use super::ike_sa::{ChildState, IkeSa, Purpose, State};
 use super::lookup::Lookup;
 use super::proposal::{
     choose_esp, choose_ike, esp_suite_from_answer, esp_suite_to_wire, ike_suite_from_answer,
-    ike_suite_to_wire, EspSuite,
+    ike_suite_to_wire, EspChoice, EspSuite,
 };
 use super::protect::SkKeys;
 use super::selectors;
@@ -212,6 +212,40 @@ impl IkeSa {
         ok
     }
 
+    /// A CREATE_CHILD_SA request for a child SA pair with these selectors
+    /// (without REKEY_SA): our new inbound SPI, nonce, PFS key pair, and
+    /// the payloads SA, Ni, [KEi,] TSi, TSr.
+    pub(super) fn child_request(
+        &mut self,
+        pfs: Option<DhGroup>,
+        local_ts: &[TrafficSelector],
+        remote_ts: &[TrafficSelector],
+    ) -> (u32, Vec<u8>, Option<KeyPair>, Vec<Payload>) {
+        let new_spi_in = self.random_spi32();
+        let ni = self.random_nonce();
+        let dh = pfs.map(|g| KeyPair::generate(g, &mut self.rng));
+        let proposals = self
+            .config
+            .esp_proposals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p.to_wire(i as u8 + 1, new_spi_in, true))
+            .collect();
+        let mut payloads = vec![
+            Payload::Sa(SaPayload { proposals }),
+            Payload::Nonce(Nonce(ni.clone())),
+        ];
+        if let Some(d) = &dh {
+            payloads.push(Payload::Ke(KeyExchange {
+                group: d.group().id(),
+                data: d.public_key().to_vec(),
+            }));
+        }
+        payloads.push(Payload::TsI(TrafficSelectors(local_ts.to_vec())));
+        payloads.push(Payload::TsR(TrafficSelectors(remote_ts.to_vec())));
+        (new_spi_in, ni, dh, payloads)
+    }
+
     fn send_child_rekey(
         &mut self,
         now: Instant,
@@ -227,34 +261,17 @@ impl IkeSa {
         else {
             return;
         };
-        let new_spi_in = self.random_spi32();
-        let ni = self.random_nonce();
-        let dh = pfs.map(|g| KeyPair::generate(g, &mut self.rng));
-        let proposals = self
-            .config
-            .esp_proposals
-            .iter()
-            .enumerate()
-            .map(|(i, p)| p.to_wire(i as u8 + 1, new_spi_in, true))
-            .collect();
-        let mut payloads = vec![
+        let (new_spi_in, ni, dh, mut payloads) =
+            self.child_request(pfs, &child.local_ts, &child.remote_ts);
+        payloads.insert(
+            0,
             Payload::Notify(Notify {
                 protocol: ProtocolId::ESP,
                 spi: old_spi_in.to_be_bytes().to_vec(),
                 kind: NotifyType::REKEY_SA,
                 data: Vec::new(),
             }),
-            Payload::Sa(SaPayload { proposals }),
-            Payload::Nonce(Nonce(ni.clone())),
-        ];
-        if let Some(d) = &dh {
-            payloads.push(Payload::Ke(KeyExchange {
-                group: d.group().id(),
-                data: d.public_key().to_vec(),
-            }));
-        }
-        payloads.push(Payload::TsI(TrafficSelectors(child.local_ts.clone())));
-        payloads.push(Payload::TsR(TrafficSelectors(child.remote_ts.clone())));
+        );
         self.send_request(now, ExchangeType::CREATE_CHILD_SA, payloads);
         let req = RekeyChildRequest {
             old_spi_in,
@@ -435,8 +452,7 @@ impl IkeSa {
             _ => None,
         });
         let Some(peer_old_spi) = rekey else {
-            // AWS keeps one SA pair per tunnel: no additional child SAs.
-            return self.answer(id, vec![notify(NotifyType::NO_ADDITIONAL_SAS, Vec::new())]);
+            return self.respond_additional_child(now, id, &inner, sa, ni, ke);
         };
         let Some(old) = self.children.iter().position(|c| c.spi_out == peer_old_spi) else {
             let n = Notify {
@@ -450,43 +466,8 @@ impl IkeSa {
         if self.children[old].replaced {
             return self.answer(id, vec![notify(NotifyType::TEMPORARY_FAILURE, Vec::new())]);
         }
-        let choice = match choose_esp(
-            self.config.policy.as_ref(),
-            &sa.proposals,
-            &self.config.esp_proposals,
-            true,
-        ) {
-            Ok(c) => c,
-            Err(m) => {
-                self.answer(id, vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())]);
-                self.events
-                    .push_back(Event::ChildSaFailed(Failure::NoProposalChosen(m)));
-                return;
-            }
-        };
-        let (ke_out, shared) = match choice.suite.dh {
-            None => (None, None),
-            Some(g) => match ke.filter(|k| k.group == g.id()) {
-                None => {
-                    return self.answer(
-                        id,
-                        vec![notify(
-                            NotifyType::INVALID_KE_PAYLOAD,
-                            (g as u16).to_be_bytes().to_vec(),
-                        )],
-                    );
-                }
-                Some(k) => {
-                    let ours = KeyPair::generate(g, &mut self.rng);
-                    match ours.agree(&k.data) {
-                        Ok(s) => (Some(ours), Some(s)),
-                        Err(_) => {
-                            return self
-                                .answer(id, vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())])
-                        }
-                    }
-                }
-            },
+        let Some((choice, ke_out, shared)) = self.choose_child(id, sa, ke) else {
+            return;
         };
         let tsi = inner.tsi().map(<[TrafficSelector]>::to_vec);
         let tsr = inner.tsr().map(<[TrafficSelector]>::to_vec);
@@ -495,23 +476,8 @@ impl IkeSa {
         if narrowed_i.is_empty() || narrowed_r.is_empty() {
             return self.answer(id, vec![notify(NotifyType::TS_UNACCEPTABLE, Vec::new())]);
         }
-        let nr = self.random_nonce();
-        let new_spi_in = self.random_spi32();
-        let mut out = vec![
-            Payload::Sa(SaPayload {
-                proposals: vec![esp_suite_to_wire(choice.number, new_spi_in, &choice.suite)],
-            }),
-            Payload::Nonce(Nonce(nr.clone())),
-        ];
-        if let Some(k) = &ke_out {
-            out.push(Payload::Ke(KeyExchange {
-                group: k.group().id(),
-                data: k.public_key().to_vec(),
-            }));
-        }
-        out.push(Payload::TsI(TrafficSelectors(narrowed_i.clone())));
-        out.push(Payload::TsR(TrafficSelectors(narrowed_r.clone())));
-        self.answer(id, out);
+        let (nr, new_spi_in) =
+            self.answer_child(id, &choice, ke_out.as_ref(), &narrowed_i, &narrowed_r);
 
         let old_spi_in = self.children[old].spi_in;
         let ours_pending = matches!(
@@ -540,7 +506,84 @@ impl IkeSa {
         self.resolve_collision(old_spi_in);
     }
 
-    fn answer(&mut self, id: u32, payloads: Vec<Payload>) {
+    /// Chooses the child SA suite of a CREATE_CHILD_SA request and answers
+    /// its KE (PFS). On a refusal the error answer is sent and `None`
+    /// returned.
+    pub(super) fn choose_child(
+        &mut self,
+        id: u32,
+        sa: &SaPayload,
+        ke: Option<&KeyExchange>,
+    ) -> Option<(EspChoice, Option<KeyPair>, Option<Secret>)> {
+        let choice = match choose_esp(
+            self.config.policy.as_ref(),
+            &sa.proposals,
+            &self.config.esp_proposals,
+            true,
+        ) {
+            Ok(c) => c,
+            Err(m) => {
+                self.answer(id, vec![notify(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new())]);
+                self.events
+                    .push_back(Event::ChildSaFailed(Failure::NoProposalChosen(m)));
+                return None;
+            }
+        };
+        let (ke_out, shared) = match choice.suite.dh {
+            None => (None, None),
+            Some(g) => match ke.filter(|k| k.group == g.id()) {
+                None => {
+                    let data = (g as u16).to_be_bytes().to_vec();
+                    self.answer(id, vec![notify(NotifyType::INVALID_KE_PAYLOAD, data)]);
+                    return None;
+                }
+                Some(k) => {
+                    let ours = KeyPair::generate(g, &mut self.rng);
+                    match ours.agree(&k.data) {
+                        Ok(s) => (Some(ours), Some(s)),
+                        Err(_) => {
+                            self.answer(id, vec![notify(NotifyType::INVALID_SYNTAX, Vec::new())]);
+                            return None;
+                        }
+                    }
+                }
+            },
+        };
+        Some((choice, ke_out, shared))
+    }
+
+    /// Accepts a CREATE_CHILD_SA request: answers with the chosen suite, a
+    /// new inbound SPI, our nonce and KE, and the narrowed selectors.
+    /// Returns (our nonce, our new inbound SPI).
+    pub(super) fn answer_child(
+        &mut self,
+        id: u32,
+        choice: &EspChoice,
+        ke_out: Option<&KeyPair>,
+        narrowed_i: &[TrafficSelector],
+        narrowed_r: &[TrafficSelector],
+    ) -> (Vec<u8>, u32) {
+        let nr = self.random_nonce();
+        let new_spi_in = self.random_spi32();
+        let mut out = vec![
+            Payload::Sa(SaPayload {
+                proposals: vec![esp_suite_to_wire(choice.number, new_spi_in, &choice.suite)],
+            }),
+            Payload::Nonce(Nonce(nr.clone())),
+        ];
+        if let Some(k) = ke_out {
+            out.push(Payload::Ke(KeyExchange {
+                group: k.group().id(),
+                data: k.public_key().to_vec(),
+            }));
+        }
+        out.push(Payload::TsI(TrafficSelectors(narrowed_i.to_vec())));
+        out.push(Payload::TsR(TrafficSelectors(narrowed_r.to_vec())));
+        self.answer(id, out);
+        (nr, new_spi_in)
+    }
+
+    pub(super) fn answer(&mut self, id: u32, payloads: Vec<Payload>) {
         self.send_response(ExchangeType::CREATE_CHILD_SA, id, payloads);
     }
 
@@ -552,14 +595,26 @@ impl IkeSa {
             return;
         };
         let c = &mut self.children[i];
-        let (Some((ours_spi, ours_min)), Some((_, theirs_min))) =
+        let (Some((ours_spi, ours_min)), Some((theirs_spi, theirs_min))) =
             (c.collision.ours.clone(), c.collision.theirs.clone())
         else {
             return;
         };
         c.replaced = true;
         c.collision = Collision::default();
-        if nonce_lt(&ours_min, &theirs_min) {
+        let ours_redundant = nonce_lt(&ours_min, &theirs_min);
+        let (kept_spi_in, redundant_spi_in) = if ours_redundant {
+            (theirs_spi, ours_spi)
+        } else {
+            (ours_spi, theirs_spi)
+        };
+        self.events.push_back(Event::ChildRekeyCollision {
+            old_spi_in,
+            kept_spi_in,
+            redundant_spi_in,
+            we_delete_redundant: ours_redundant,
+        });
+        if ours_redundant {
             // Ours is redundant: delete it; the peer deletes the old pair.
             self.queue_child_delete(vec![ours_spi]);
         } else {
@@ -752,8 +807,54 @@ impl IkeSa {
         match purpose {
             Purpose::RekeyChild(req) => self.finish_child_rekey(now, &inner, req),
             Purpose::RekeyIke(req) => self.finish_ike_rekey(now, &inner, req),
+            Purpose::CreateChild(req) => self.finish_additional_child(now, &inner, req),
             _ => {}
         }
+    }
+
+    /// The parts of an accepting CREATE_CHILD_SA answer to a child SA
+    /// request of ours (`dh`: our PFS key pair): the peer's SPI, the
+    /// suite, its nonce and the PFS shared secret.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn child_answer_keys(
+        &self,
+        inner: &[Payload],
+        dh: Option<&KeyPair>,
+    ) -> Result<(u32, EspSuite, Vec<u8>, Option<Secret>), Failure> {
+        let sa = inner.sa();
+        let nr = inner.nonce().map(<[u8]>::to_vec);
+        let answer = sa.and_then(|s| match s.proposals.as_slice() {
+            [p] => esp_suite_from_answer(p, &self.config.esp_proposals, true),
+            _ => None,
+        });
+        let (Some((spi_out, suite)), Some(nr)) = (answer, nr) else {
+            return Err(Failure::Protocol(
+                "CREATE_CHILD_SA answer without a valid SA or nonce".into(),
+            ));
+        };
+        let shared = match (suite.dh, dh) {
+            (None, _) => None,
+            (Some(g), Some(ours)) if g == ours.group() => {
+                let ke = inner.ke();
+                match ke
+                    .filter(|k| k.group == g.id())
+                    .map(|k| ours.agree(&k.data))
+                {
+                    Some(Ok(s)) => Some(s),
+                    _ => {
+                        return Err(Failure::Protocol(
+                            "CREATE_CHILD_SA answer with a bad KE".into(),
+                        ))
+                    }
+                }
+            }
+            _ => {
+                return Err(Failure::Protocol(
+                    "PFS group in the answer differs from our KE".into(),
+                ))
+            }
+        };
+        Ok((spi_out, suite, nr, shared))
     }
 
     fn finish_child_rekey(&mut self, now: Instant, inner: &[Payload], req: RekeyChildRequest) {
@@ -795,42 +896,10 @@ impl IkeSa {
             }
             return;
         }
-        let sa = inner.sa();
-        let nr = inner.nonce().map(<[u8]>::to_vec);
-        let answer = sa.and_then(|s| match s.proposals.as_slice() {
-            [p] => esp_suite_from_answer(p, &self.config.esp_proposals, true),
-            _ => None,
-        });
-        let (Some((spi_out, suite)), Some(nr)) = (answer, nr) else {
-            self.events
-                .push_back(Event::ChildSaFailed(Failure::Protocol(
-                    "CREATE_CHILD_SA answer without a valid SA or nonce".into(),
-                )));
-            return;
-        };
-        let shared = match (suite.dh, &req.dh) {
-            (None, _) => None,
-            (Some(g), Some(ours)) if g == ours.group() => {
-                let ke = inner.ke();
-                match ke
-                    .filter(|k| k.group == g.id())
-                    .map(|k| ours.agree(&k.data))
-                {
-                    Some(Ok(s)) => Some(s),
-                    _ => {
-                        self.events
-                            .push_back(Event::ChildSaFailed(Failure::Protocol(
-                                "CREATE_CHILD_SA answer with a bad KE".into(),
-                            )));
-                        return;
-                    }
-                }
-            }
-            _ => {
-                self.events
-                    .push_back(Event::ChildSaFailed(Failure::Protocol(
-                        "PFS group in the answer differs from our KE".into(),
-                    )));
+        let (spi_out, suite, nr, shared) = match self.child_answer_keys(inner, req.dh.as_ref()) {
+            Ok(k) => k,
+            Err(f) => {
+                self.events.push_back(Event::ChildSaFailed(f));
                 return;
             }
         };

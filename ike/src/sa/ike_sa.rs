@@ -76,6 +76,8 @@ pub(super) enum Purpose {
     Plain,
     /// CREATE_CHILD_SA rekeying a child SA.
     RekeyChild(super::exchange_create_child::RekeyChildRequest),
+    /// CREATE_CHILD_SA creating an additional child SA pair.
+    CreateChild(super::exchange_additional_child::CreateChildRequest),
     /// CREATE_CHILD_SA rekeying the IKE SA.
     RekeyIke(super::exchange_create_child::RekeyIkeRequest),
     /// INFORMATIONAL deleting child SAs by our inbound SPIs: those still

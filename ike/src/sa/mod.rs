@@ -8,6 +8,7 @@ mod config;
 mod cookie;
 mod endpoint;
 mod event;
+mod exchange_additional_child;
 mod exchange_auth;
 mod exchange_create_child;
 mod exchange_init;
