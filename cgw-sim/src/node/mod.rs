@@ -12,6 +12,6 @@ pub use bgp_host::{BgpHost, BGP_PORT};
 pub use keylog::KeyLog;
 
 pub use tunnel::{
-    DownCause, GatewayConfig, GatewayEvent, GatewayStats, SelectorPair, TunnelConfig,
+    tunnel_iface, DownCause, GatewayConfig, GatewayEvent, GatewayStats, SelectorPair, TunnelConfig,
     TunnelEventKind, TunnelGateway, TunnelId, TunnelRole, CONTROL, INSIDE, OUTSIDE,
 };

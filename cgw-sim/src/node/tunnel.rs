@@ -46,6 +46,13 @@ pub const INSIDE: IfaceId = IfaceId(1);
 /// comes in here and is routed like the gateway's own packets.
 pub const CONTROL: IfaceId = IfaceId(2);
 
+/// The interface of tunnel `t` when the gateway uses one interface per
+/// tunnel ([`TunnelGateway::use_tunnel_interfaces`]): what a TUN device is
+/// on a real host. Interfaces 3, 4, ...
+pub fn tunnel_iface(t: TunnelId) -> IfaceId {
+    IfaceId(3 + u16::try_from(t.0).unwrap_or(u16::MAX - 3))
+}
+
 /// Anti-replay window of inbound SAs (AWS's default).
 const REPLAY_WINDOW: u32 = 1024;
 
@@ -382,6 +389,9 @@ pub struct TunnelGateway {
     iv_counter: u64,
     /// A control-plane host is attached on [`CONTROL`].
     control: bool,
+    /// One interface per tunnel ([`tunnel_iface`]) instead of a route
+    /// table and [`INSIDE`].
+    tunnel_ifaces: bool,
     /// The keys negotiated so far, only when asked for (a capture).
     keylog: Option<KeyLog>,
 }
@@ -441,6 +451,7 @@ impl TunnelGateway {
             iv_seed,
             iv_counter: 0,
             control: false,
+            tunnel_ifaces: false,
             keylog: None,
         }
     }
@@ -450,6 +461,18 @@ impl TunnelGateway {
     /// [`TunnelGateway::received_local`].
     pub fn attach_control_plane(&mut self) {
         self.control = true;
+    }
+
+    /// Switches to one interface per tunnel, as on a host with a TUN
+    /// device per tunnel: a packet arriving on [`tunnel_iface`]`(t)` goes
+    /// into tunnel `t` (the host's routing chose the device), and what
+    /// tunnel `t` decapsulates leaves on that interface whole, addressed to
+    /// the gateway's inside address or not (the host's stack owns the
+    /// inside address, answers pings and runs BGP; it also forwards and
+    /// decrements the TTL). [`INSIDE`], [`CONTROL`] and the route table are
+    /// unused then.
+    pub fn use_tunnel_interfaces(&mut self) {
+        self.tunnel_ifaces = true;
     }
 
     /// Whether a control-plane host is attached.
@@ -980,6 +1003,21 @@ impl TunnelGateway {
         self.encapsulate(now, tid, &p);
     }
 
+    /// A packet the host routed into tunnel `tid`'s interface.
+    fn handle_tunnel_iface(&mut self, now: Instant, tid: TunnelId, packet: &[u8]) {
+        let Some(info) = Ipv4Info::parse(packet) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let mut p = packet[..info.total_len].to_vec();
+        if let Some(mss) = self.tunnels[tid.0].cfg.mss_clamp {
+            if lab::mss::clamp_mss(&mut p, mss).is_some() {
+                self.stats.mss_clamped += 1;
+            }
+        }
+        self.encapsulate(now, tid, &p);
+    }
+
     fn is_local(&self, ip: Ipv4Addr) -> bool {
         ip == self.outer || self.tunnels.iter().any(|t| t.cfg.inside_local == ip)
     }
@@ -1217,6 +1255,17 @@ impl TunnelGateway {
             self.stats.malformed += 1;
             return;
         };
+        if self.tunnel_ifaces {
+            let mut p = inner[..info.total_len].to_vec();
+            if let Some(mss) = self.tunnels[ti].cfg.mss_clamp {
+                if lab::mss::clamp_mss(&mut p, mss).is_some() {
+                    self.stats.mss_clamped += 1;
+                }
+            }
+            self.stats.to_inside += 1;
+            self.out.push_back((tunnel_iface(TunnelId(ti)), p));
+            return;
+        }
         if self.is_local(info.dst) {
             self.local_inner(now, &info, &inner);
             return;
@@ -1243,6 +1292,9 @@ impl Node for TunnelGateway {
             OUTSIDE => self.handle_outside(now, packet),
             INSIDE => self.forward_inner(now, packet, true),
             CONTROL if self.control => self.forward_inner(now, packet, false),
+            i if self.tunnel_ifaces && i.0 >= 3 && usize::from(i.0 - 3) < self.tunnels.len() => {
+                self.handle_tunnel_iface(now, TunnelId(usize::from(i.0 - 3)), packet)
+            }
             _ => self.stats.malformed += 1,
         }
         self.pump(now);
