@@ -25,18 +25,6 @@ pub struct TimedBgpRecord {
     pub record: BgpLogRecord,
 }
 
-/// AWS prints the FSM states with these names.
-fn state_name(s: State) -> &'static str {
-    match s {
-        State::Idle => "Idle",
-        State::Connect => "Connect",
-        State::Active => "Active",
-        State::OpenSent => "OpenSent",
-        State::OpenConfirm => "OpenConfirm",
-        State::Established => "Established",
-    }
-}
-
 fn as_path(r: &Route) -> Vec<u32> {
     r.attrs
         .as_path
@@ -81,7 +69,7 @@ pub fn bgp_records(
                 } else {
                     BgpStatus::Down
                 };
-                BgpLogRecord::session(ms, status, state_name(*from), state_name(*to), neighbor)
+                BgpLogRecord::session(ms, status, from.name(), to.name(), neighbor)
             }
             SpeakerEvent::Rib(RibEvent::BestChanged {
                 prefix,
