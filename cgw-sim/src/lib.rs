@@ -15,6 +15,7 @@ pub mod aws;
 pub mod diagnosis;
 pub mod fleet;
 pub mod node;
+pub mod os;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;

@@ -1,0 +1,8 @@
+//! The OS driver (issue 6): the gateway node on a real host. A
+//! [`crate::node::TunnelGateway`] speaks in IPv4 packets on its interfaces;
+//! on a host its outside interface is a pair of UDP sockets (500, 4500) and
+//! a raw ESP socket, and each tunnel is a TUN device
+//! ([`crate::node::TunnelGateway::use_tunnel_interfaces`]). This module
+//! translates between the two; the sockets and devices come next.
+
+pub mod outer;
