@@ -85,3 +85,16 @@ fn the_list_is_the_directory() {
     assert_eq!(on_disk, listed, "scenarios/ and this file's list differ");
     assert!(FILES.len() >= 20, "the catalogue has {} files", FILES.len());
 }
+
+/// The catalogue's verdicts do not hang on its seeds: with other seeds
+/// (other SPIs, nonces, jitter and loss draws) every file still passes.
+#[test]
+fn every_file_passes_with_other_seeds() {
+    for name in FILES {
+        let s = Scenario::load(path(name)).unwrap_or_else(|e| panic!("{e}"));
+        for seed in [2, 7, 42] {
+            let r = runner::run_with_seed(&s, seed);
+            assert!(r.passed, "{name} with seed {seed}:\n{r}");
+        }
+    }
+}
