@@ -85,3 +85,11 @@ impl Tun {
         }
     }
 }
+
+/// The device's descriptor, for an event loop to wait on readiness (the OS
+/// driver registers it with tokio's `AsyncFd`); it stays owned by the [`Tun`].
+impl std::os::fd::AsRawFd for Tun {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.dev.as_raw_fd()
+    }
+}
