@@ -1,5 +1,5 @@
-//! Where packets flow: the simulated network (this module tree) and, later,
-//! the kernel lab (issue 6).
+//! Where packets flow: the simulated network (this module tree) and, on
+//! Linux, the kernel lab's plumbing ([`kernel`]: namespaces, netlink, TUN).
 //!
 //! The simulated network is a discrete-event simulator on a virtual clock.
 //! Nodes are sans-IO like the protocol engines ([`Node`]): they are handed
@@ -23,6 +23,8 @@ use std::time::Instant;
 pub mod firewall;
 pub mod frag;
 pub mod host;
+#[cfg(target_os = "linux")]
+pub mod kernel;
 pub mod mss;
 pub mod nat;
 pub mod pcap;

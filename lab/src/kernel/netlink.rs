@@ -1,0 +1,371 @@
+//! Interface, address and route configuration over rtnetlink, inside a
+//! [`Netns`]: each call opens a netlink socket in the namespace and drives
+//! it with a tokio current-thread runtime, bounded by [`NETLINK_TIMEOUT`].
+
+use super::guard::{check_addr, check_prefix};
+use super::{check_ifname, KernelError, Netns, Result};
+use futures_util::TryStreamExt;
+use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteScope};
+use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+/// How long one netlink operation may take before it is abandoned.
+const NETLINK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The main routing table's id.
+const RT_TABLE_MAIN: u32 = 254;
+
+/// Where a route sends its traffic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteVia {
+    /// Straight out of an interface (`dev NAME`, link scope).
+    Device(String),
+    /// Through a next hop on a connected subnet (`via A.B.C.D`).
+    Gateway(Ipv4Addr),
+}
+
+/// An IPv4 route in the main table, checked against the lab plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Destination network.
+    pub dest: Ipv4Addr,
+    /// Destination prefix length (never 0: no default routes).
+    pub prefix_len: u8,
+    /// Device or gateway.
+    pub via: RouteVia,
+}
+
+/// One IPv4 address as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrEntry {
+    /// Interface name.
+    pub dev: String,
+    /// The address.
+    pub addr: Ipv4Addr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+}
+
+/// One IPv4 route of the main table as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteEntry {
+    /// Destination network (0.0.0.0 for a default route).
+    pub dest: Ipv4Addr,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// Next hop, if any.
+    pub gateway: Option<Ipv4Addr>,
+    /// Output interface name, if any.
+    pub dev: Option<String>,
+}
+
+/// One interface as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkEntry {
+    /// Interface index.
+    pub index: u32,
+    /// Interface name.
+    pub name: String,
+    /// MTU.
+    pub mtu: u32,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
+}
+
+fn nl_err(op: &str, ns: &Netns) -> impl FnOnce(rtnetlink::Error) -> KernelError {
+    let (op, ns) = (op.to_string(), ns.name().to_string());
+    move |source| KernelError::Netlink { op, ns, source }
+}
+
+async fn link_index(handle: &Handle, ns: &Netns, dev: &str) -> Result<u32> {
+    let mut links = handle.link().get().match_name(dev.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(msg)) => Ok(msg.header.index),
+        // ENODEV comes back as an error message, not an empty dump.
+        Ok(None) | Err(rtnetlink::Error::NetlinkError(_)) => Err(KernelError::NoSuchLink {
+            dev: dev.to_string(),
+            ns: ns.name().to_string(),
+        }),
+        Err(e) => Err(nl_err(&format!("looking up {dev}"), ns)(e)),
+    }
+}
+
+fn link_entry(msg: &LinkMessage) -> LinkEntry {
+    let mut entry = LinkEntry {
+        index: msg.header.index,
+        name: String::new(),
+        mtu: 0,
+        up: msg.header.flags.contains(LinkFlags::Up),
+    };
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => entry.name = n.clone(),
+            LinkAttribute::Mtu(m) => entry.mtu = *m,
+            _ => {}
+        }
+    }
+    entry
+}
+
+impl Netns {
+    /// Run a netlink conversation inside the namespace.
+    fn netlink<F, Fut, R>(&self, op: &str, f: F) -> Result<R>
+    where
+        F: FnOnce(Handle) -> Fut + Send,
+        Fut: Future<Output = Result<R>>,
+        R: Send,
+    {
+        self.run(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build()
+                .map_err(|e| KernelError::io("starting a tokio runtime", e))?;
+            rt.block_on(async {
+                let (conn, handle, _) = rtnetlink::new_connection()
+                    .map_err(|e| KernelError::io("opening a netlink socket", e))?;
+                tokio::spawn(conn);
+                tokio::time::timeout(NETLINK_TIMEOUT, f(handle))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(KernelError::Timeout {
+                            op: op.to_string(),
+                            ns: self.name().to_string(),
+                            secs: NETLINK_TIMEOUT.as_secs(),
+                        })
+                    })
+            })
+        })?
+    }
+
+    /// Bring an interface up.
+    pub fn link_up(&self, dev: &str) -> Result<()> {
+        check_ifname(dev)?;
+        self.netlink("link up", |h| async move {
+            let index = link_index(&h, self, dev).await?;
+            h.link()
+                .set(LinkUnspec::new_with_index(index).up().build())
+                .execute()
+                .await
+                .map_err(nl_err(&format!("setting {dev} up"), self))
+        })
+    }
+
+    /// Set an interface's MTU.
+    pub fn set_mtu(&self, dev: &str, mtu: u32) -> Result<()> {
+        check_ifname(dev)?;
+        self.netlink("set mtu", |h| async move {
+            let index = link_index(&h, self, dev).await?;
+            h.link()
+                .set(LinkUnspec::new_with_index(index).mtu(mtu).build())
+                .execute()
+                .await
+                .map_err(nl_err(&format!("setting mtu {mtu} on {dev}"), self))
+        })
+    }
+
+    /// Create a veth pair `name` (here) and `peer`, and move `peer` into
+    /// `peer_ns`. Both ends start down.
+    pub fn add_veth(&self, name: &str, peer: &str, peer_ns: &Netns) -> Result<()> {
+        check_ifname(name)?;
+        check_ifname(peer)?;
+        let target = peer_ns.open()?;
+        self.netlink("add veth", |h| async move {
+            h.link()
+                .add(LinkVeth::new(name, peer).build())
+                .execute()
+                .await
+                .map_err(nl_err(&format!("creating veth {name}/{peer}"), self))?;
+            let index = link_index(&h, self, peer).await?;
+            h.link()
+                .set(
+                    LinkUnspec::new_with_index(index)
+                        .setns_by_fd(target.as_raw_fd())
+                        .build(),
+                )
+                .execute()
+                .await
+                .map_err(nl_err(
+                    &format!("moving {peer} to namespace {}", peer_ns.name()),
+                    self,
+                ))
+        })
+    }
+
+    /// Add an IPv4 address with its prefix length to an interface; both
+    /// the address and its subnet must be inside the lab plan.
+    pub fn add_address(&self, dev: &str, addr: Ipv4Addr, prefix_len: u8) -> Result<()> {
+        check_addr(addr)?;
+        check_prefix(addr, prefix_len)?;
+        check_ifname(dev)?;
+        self.netlink("add address", |h| async move {
+            let index = link_index(&h, self, dev).await?;
+            h.address()
+                .add(index, IpAddr::V4(addr), prefix_len)
+                .execute()
+                .await
+                .map_err(nl_err(
+                    &format!("adding {addr}/{prefix_len} to {dev}"),
+                    self,
+                ))
+        })
+    }
+
+    fn route_message(
+        &self,
+        route: &Route,
+        index: Option<u32>,
+    ) -> rtnetlink::packet_route::route::RouteMessage {
+        let b =
+            RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(route.dest, route.prefix_len);
+        match (&route.via, index) {
+            (RouteVia::Device(_), Some(index)) => b.output_interface(index).scope(RouteScope::Link),
+            (RouteVia::Gateway(gw), _) => b.gateway(*gw),
+            (RouteVia::Device(_), None) => b,
+        }
+        .build()
+    }
+
+    fn check_route(route: &Route) -> Result<()> {
+        check_prefix(route.dest, route.prefix_len)?;
+        match &route.via {
+            RouteVia::Device(dev) => check_ifname(dev),
+            RouteVia::Gateway(gw) => check_addr(*gw),
+        }
+    }
+
+    /// Install a route in the main table (refused outside the lab plan and
+    /// for default routes).
+    pub fn add_route(&self, route: &Route) -> Result<()> {
+        Self::check_route(route)?;
+        self.netlink("add route", |h| async move {
+            let index = match &route.via {
+                RouteVia::Device(dev) => Some(link_index(&h, self, dev).await?),
+                RouteVia::Gateway(_) => None,
+            };
+            h.route()
+                .add(self.route_message(route, index))
+                .execute()
+                .await
+                .map_err(nl_err(&format!("adding route {route:?}"), self))
+        })
+    }
+
+    /// Remove a route installed by [`Netns::add_route`].
+    pub fn del_route(&self, route: &Route) -> Result<()> {
+        Self::check_route(route)?;
+        self.netlink("delete route", |h| async move {
+            let index = match &route.via {
+                RouteVia::Device(dev) => Some(link_index(&h, self, dev).await?),
+                RouteVia::Gateway(_) => None,
+            };
+            let mut msg = self.route_message(route, index);
+            // RT_SCOPE_NOWHERE matches any scope on delete, as `ip route del` does.
+            msg.header.scope = RouteScope::NoWhere;
+            h.route()
+                .del(msg)
+                .execute()
+                .await
+                .map_err(nl_err(&format!("deleting route {route:?}"), self))
+        })
+    }
+
+    /// Every interface in the namespace.
+    pub fn links(&self) -> Result<Vec<LinkEntry>> {
+        self.netlink("dump links", |h| async move {
+            let msgs: Vec<LinkMessage> = h
+                .link()
+                .get()
+                .execute()
+                .try_collect()
+                .await
+                .map_err(nl_err("dumping links", self))?;
+            Ok(msgs.iter().map(link_entry).collect())
+        })
+    }
+
+    /// Every IPv4 address in the namespace.
+    pub fn addresses(&self) -> Result<Vec<AddrEntry>> {
+        let links = self.links()?;
+        let name_of = |index: u32| {
+            links
+                .iter()
+                .find(|l| l.index == index)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| format!("if{index}"))
+        };
+        let msgs = self.netlink("dump addresses", |h| async move {
+            h.address()
+                .get()
+                .execute()
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(nl_err("dumping addresses", self))
+        })?;
+        let mut out = Vec::new();
+        for msg in msgs {
+            // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the
+            // peer's on point-to-point links, so prefer the former.
+            let mut local = None;
+            let mut address = None;
+            for attr in &msg.attributes {
+                match attr {
+                    AddressAttribute::Local(IpAddr::V4(a)) => local = Some(*a),
+                    AddressAttribute::Address(IpAddr::V4(a)) => address = Some(*a),
+                    _ => {}
+                }
+            }
+            if let Some(addr) = local.or(address) {
+                out.push(AddrEntry {
+                    dev: name_of(msg.header.index),
+                    addr,
+                    prefix_len: msg.header.prefix_len,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every IPv4 route of the main table.
+    pub fn routes(&self) -> Result<Vec<RouteEntry>> {
+        let links = self.links()?;
+        let msgs = self.netlink("dump routes", |h| async move {
+            h.route()
+                .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+                .execute()
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(nl_err("dumping routes", self))
+        })?;
+        let mut out = Vec::new();
+        for msg in msgs {
+            let mut table = u32::from(msg.header.table);
+            let mut entry = RouteEntry {
+                dest: Ipv4Addr::UNSPECIFIED,
+                prefix_len: msg.header.destination_prefix_length,
+                gateway: None,
+                dev: None,
+            };
+            for attr in &msg.attributes {
+                match attr {
+                    RouteAttribute::Destination(RouteAddress::Inet(a)) => entry.dest = *a,
+                    RouteAttribute::Gateway(RouteAddress::Inet(a)) => entry.gateway = Some(*a),
+                    RouteAttribute::Oif(i) => {
+                        entry.dev = links.iter().find(|l| l.index == *i).map(|l| l.name.clone())
+                    }
+                    RouteAttribute::Table(t) => table = *t,
+                    _ => {}
+                }
+            }
+            if table == RT_TABLE_MAIN {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+}
