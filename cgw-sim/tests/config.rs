@@ -672,3 +672,36 @@ fn cli_exit_codes() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+// ---------------------------------------------------------------- docs
+
+/// The ```toml blocks of docs/config.md, in order.
+fn doc_toml_blocks() -> Vec<String> {
+    let doc = std::fs::read_to_string(repo_file("docs/config.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut rest = doc.as_str();
+    while let Some(start) = rest.find("```toml\n") {
+        let body = &rest[start + "```toml\n".len()..];
+        let end = body.find("```").expect("a closed block");
+        blocks.push(body[..end].to_owned());
+        rest = &body[end..];
+    }
+    blocks
+}
+
+#[test]
+fn docs_examples_are_the_example_files() {
+    let blocks = doc_toml_blocks();
+    assert_eq!(blocks.len(), 2, "a gateway and a mock example");
+    let examples = repo_file("examples");
+    let g = GatewayConfig::from_toml(&blocks[0], "docs/config.md", &examples).unwrap();
+    assert_eq!(
+        g,
+        GatewayConfig::load(repo_file("examples/gateway.toml")).unwrap()
+    );
+    let m = MockConfig::from_toml(&blocks[1], "docs/config.md", &examples).unwrap();
+    assert_eq!(
+        m,
+        MockConfig::load(repo_file("examples/mock-aws.toml")).unwrap()
+    );
+}
