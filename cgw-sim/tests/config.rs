@@ -221,11 +221,11 @@ fn unknown_key() {
     let text = edit(
         MOCK,
         "[mock.tunnel2]\n",
-        "[mock.tunnel2]\naddress = \"1.2.3.4\"\n",
+        "[mock.tunnel2]\naddress = \"192.0.2.99\"\n",
     );
     mock_error(
         &text,
-        "address = \"1.2.3.4\"",
+        "address = \"192.0.2.99\"",
         "mock.tunnel2.address",
         "unknown key",
     );
