@@ -482,6 +482,8 @@ fn aws_option_out_of_range() {
     assert_eq!(e.line, Some(line_of(&text, "99")), "{e}");
     let text = format!("{MOCK}\n[aws]\nasn = 100\n");
     mock_error(&text, "asn = 100", "aws.asn", "64512");
+    let text = format!("{MOCK}\n[aws]\ncgw_asn = 0\n");
+    mock_error(&text, "cgw_asn = 0", "aws.cgw_asn", "1-2147483647");
 }
 
 #[test]

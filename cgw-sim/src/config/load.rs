@@ -11,7 +11,9 @@ use serde::Deserialize;
 use super::{ConfigError, GatewayConfig, GatewayTunnel, LogFormat, MockConfig, MockTunnel, Psk};
 use crate::aws::{self, Ipv4Cidr, OptionError};
 use crate::scenario::duration;
-use crate::scenario::{check_aws, check_cgw, defaults, Aws, Cgw, Prefix, Routing, Topology};
+use crate::scenario::{
+    check_aws, check_cgw, check_vpn_rules, defaults, Aws, Cgw, Prefix, Routing, Topology,
+};
 use crate::toml_file::{self, err, Check};
 
 /// `/metrics` listens here unless `gateway.metrics_listen` says otherwise:
@@ -450,21 +452,13 @@ fn convert_mock(raw: RawMockFile, base: &Path) -> Check<MockConfig> {
             ),
         );
     }
-    if let Err(errors) = vpn.validate() {
-        let e = &errors[0];
-        let option = e.option();
-        let field = option.split(['[', ' ']).next().unwrap_or(option);
-        let key = match field {
-            "aws_asn" => "aws.asn".to_owned(),
-            "cgw_asn" => "aws.cgw_asn".to_owned(),
-            "cgw_ip" => "mock.cgw_address".to_owned(),
-            "tunnel1.psk" => psk_keys[0].clone(),
-            "tunnel2.psk" => psk_keys[1].clone(),
-            f if f.starts_with("tunnel") => format!("aws.{f}"),
-            _ => "aws".to_owned(),
-        };
-        return err(key, option_message(e));
-    }
+    check_vpn_rules(&vpn, |field| match field {
+        "cgw_asn" => Some("aws.cgw_asn".to_owned()),
+        "cgw_ip" => Some("mock.cgw_address".to_owned()),
+        "tunnel1.psk" => Some(psk_keys[0].clone()),
+        "tunnel2.psk" => Some(psk_keys[1].clone()),
+        _ => None,
+    })?;
     let [t1, t2]: [MockTunnel; 2] = match tunnels.try_into() {
         Ok(t) => t,
         Err(_) => return err("mock", "needs tunnel1 and tunnel2"),

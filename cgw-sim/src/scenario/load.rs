@@ -390,7 +390,24 @@ pub(crate) fn check_aws(aws: &Aws) -> Check<()> {
 /// AWS's rules on the whole connection (`VpnConnection::validate`), each
 /// violation placed at the key that set the value.
 fn check_vpn(scenario: &Scenario) -> Check<()> {
-    let Err(errors) = scenario.vpn_connection().validate() else {
+    let vpn = scenario.vpn_connection();
+    check_vpn_rules(&vpn, |field| match field {
+        "cgw_asn" if scenario.aws.cgw_asn.is_some() => Some("aws.cgw_asn".to_owned()),
+        "cgw_asn" => Some("cgw.bgp.asn".to_owned()),
+        "cgw_ip" => Some("topology.cgw_address".to_owned()),
+        _ => None,
+    })
+}
+
+/// AWS's rules on a VPN connection built from an `[aws]` section: the
+/// first violation, placed by `key_of` (given the option's name, e.g.
+/// `cgw_ip`, `tunnel1.psk`), else at `aws.asn` / `aws.tunnelN.<option>` /
+/// `aws`. The message leaves out the option's name (the key says it).
+pub(crate) fn check_vpn_rules(
+    vpn: &crate::aws::VpnConnection,
+    key_of: impl Fn(&str) -> Option<String>,
+) -> Check<()> {
+    let Err(errors) = vpn.validate() else {
         return Ok(());
     };
     let e = &errors[0];
@@ -401,14 +418,11 @@ fn check_vpn(scenario: &Scenario) -> Check<()> {
         .unwrap_or(&message)
         .to_owned();
     let field = option.split(['[', ' ']).next().unwrap_or(option);
-    let key = match field {
+    let key = key_of(field).unwrap_or_else(|| match field {
         "aws_asn" => "aws.asn".to_owned(),
-        "cgw_asn" if scenario.aws.cgw_asn.is_some() => "aws.cgw_asn".to_owned(),
-        "cgw_asn" => "cgw.bgp.asn".to_owned(),
-        "cgw_ip" => "topology.cgw_address".to_owned(),
         f if f.starts_with("tunnel") => format!("aws.{f}"),
         _ => "aws".to_owned(),
-    };
+    });
     err(key, message)
 }
 
