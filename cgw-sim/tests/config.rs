@@ -355,6 +355,22 @@ fn psk_rules_are_aws_rules_and_never_echo_the_key() {
 }
 
 #[test]
+fn psk_type_and_syntax_errors_do_not_echo_the_key() {
+    let text = edit(GATEWAY, "\"tunnel1.key.abcdef\"", "98765432");
+    let e = gateway_error(
+        &text,
+        "98765432",
+        "cgw.tunnel1.ike.psk",
+        "expected a string",
+    );
+    assert!(!e.to_string().contains("98765432"), "{e}");
+    let text = edit(GATEWAY, "\"tunnel1.key.abcdef\"", "\"tunnel1.key.abcdef");
+    let e = gateway(&text).unwrap_err();
+    assert_eq!(e.line, Some(line_of(&text, "tunnel1.key")), "{e}");
+    assert!(!e.to_string().contains("tunnel1.key"), "{e}");
+}
+
+#[test]
 fn psk_inline_or_file_exactly_once() {
     let text = edit(GATEWAY, "psk = \"tunnel2.key.abcdef\"\n", "");
     gateway_error(
