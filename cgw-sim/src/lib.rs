@@ -3,15 +3,18 @@
 //! command line.
 //!
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
+//! - [`config`]: the host configuration of `run`, `validate` and `mock-aws`.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
 //! - [`node`]: lab nodes: the IPsec tunnel gateway.
 //! - [`runner`]: runs scenarios in the simulated lab and reports.
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
+//! - [`toml_file`]: TOML files read with errors placed at file:line:column and key.
 
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod config;
 pub mod diagnosis;
 pub mod fleet;
 pub mod node;
@@ -19,3 +22,4 @@ pub mod os;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;
+pub mod toml_file;

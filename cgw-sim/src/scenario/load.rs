@@ -4,232 +4,28 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
-use toml::de::{DeTable, DeValue};
 
 use super::duration;
 use super::model::*;
+use crate::toml_file::{self, err, Check};
 
 /// A scenario file that could not be loaded. Displays as
 /// `file:line:column: key.path: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
-    /// The file, as given to the loader.
-    pub file: String,
-    /// 1-based line, if the error has a place in the file.
-    pub line: Option<usize>,
-    /// 1-based column (in characters), with `line`.
-    pub column: Option<usize>,
-    /// Dotted key path (`cgw.tunnel1.ike.dh_groups`, `fault[2].at`; array
-    /// indexes are 1-based), empty for the whole file.
-    pub key: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let (Some(l), Some(c)) = (self.line, self.column) {
-            write!(f, ":{l}:{c}")?;
-        }
-        if !self.key.is_empty() {
-            write!(f, ": {}", self.key)?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
-
-impl std::error::Error for ScenarioError {}
+pub type ScenarioError = toml_file::FileError;
 
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
-        let path = path.as_ref();
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: name.clone(),
-            line: None,
-            column: None,
-            key: String::new(),
-            message: format!("cannot read: {e}"),
-        })?;
-        Scenario::from_toml(&text, &name)
+        toml_file::load(path.as_ref(), convert)
     }
 
     /// Parses and checks scenario text; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        let index = match DeTable::parse(text) {
-            Ok(table) => {
-                let mut index = Index::default();
-                index.walk_table(table.get_ref(), "");
-                index
-            }
-            Err(e) => {
-                return Err(place(
-                    text,
-                    file,
-                    e.span(),
-                    String::new(),
-                    e.message().to_owned(),
-                ));
-            }
-        };
-        let raw: RawFile = match toml::from_str(text) {
-            Ok(raw) => raw,
-            Err(e) => {
-                let key = e
-                    .span()
-                    .and_then(|s| index.path_at(s.start))
-                    .unwrap_or_default();
-                let span = index.key_span(&key).or(e.span());
-                return Err(place(text, file, span, key, translate(e.message())));
-            }
-        };
-        convert(raw).map_err(|(key, message)| {
-            let span = index.key_span(&key);
-            place(text, file, span, key, message)
-        })
-    }
-}
-
-fn place(
-    text: &str,
-    file: &str,
-    span: Option<Range<usize>>,
-    key: String,
-    message: String,
-) -> ScenarioError {
-    let (line, column) = match span {
-        Some(s) => {
-            let start = s.start.min(text.len());
-            let before = text.get(..start).unwrap_or(text);
-            let line = before.matches('\n').count() + 1;
-            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-            (Some(line), Some(column))
-        }
-        None => (None, None),
-    };
-    ScenarioError {
-        file: file.to_owned(),
-        line,
-        column,
-        key,
-        message,
-    }
-}
-
-/// Rewrites serde's "invalid type: X, expected Y" as "expected Y, found X".
-fn translate(message: &str) -> String {
-    let message = message.trim_end();
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        return format!("unknown key {rest}");
-    }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        return format!("missing key {rest}");
-    }
-    let Some(rest) = message
-        .strip_prefix("invalid type: ")
-        .or_else(|| message.strip_prefix("invalid value: "))
-    else {
-        return message.to_owned();
-    };
-    let Some((found, expected)) = rest.split_once(", expected ") else {
-        return message.to_owned();
-    };
-    let kind = |s: &str| -> String {
-        let word = s.split([' ', '`']).next().unwrap_or(s);
-        match word {
-            "string" => "a string".into(),
-            "integer" => "an integer".into(),
-            "floating" => "a float".into(),
-            "boolean" => "a boolean".into(),
-            "sequence" => "a list".into(),
-            "map" => "a table".into(),
-            "struct" => "a table".into(),
-            "u8" => "an integer from 0 to 255".into(),
-            "u16" => "an integer from 0 to 65535".into(),
-            "u32" => "an integer from 0 to 4294967295".into(),
-            "u64" => "a non-negative integer".into(),
-            "a" | "an" => s
-                .replace("a sequence", "a list")
-                .replace("a map", "a table"),
-            _ => s.to_owned(),
-        }
-    };
-    let found = match found.strip_prefix("integer `") {
-        Some(n) if message.starts_with("invalid value") => n.trim_end_matches('`').to_owned(),
-        _ => kind(found),
-    };
-    format!("expected {}, found {found}", kind(expected))
-}
-
-#[derive(Default)]
-struct Index {
-    /// (path, key span, value span) of every key and array element.
-    entries: Vec<(String, Option<Range<usize>>, Range<usize>)>,
-}
-
-impl Index {
-    fn walk_table(&mut self, table: &DeTable<'_>, prefix: &str) {
-        for (k, v) in table {
-            let path = if prefix.is_empty() {
-                k.get_ref().to_string()
-            } else {
-                format!("{prefix}.{}", k.get_ref())
-            };
-            self.entries.push((path.clone(), Some(k.span()), v.span()));
-            self.walk_value(v.get_ref(), &path);
-        }
-    }
-
-    fn walk_value(&mut self, value: &DeValue<'_>, path: &str) {
-        match value {
-            DeValue::Table(t) => self.walk_table(t, path),
-            DeValue::Array(a) => {
-                for (i, item) in a.iter().enumerate() {
-                    let p = format!("{path}[{}]", i + 1);
-                    self.entries.push((p.clone(), None, item.span()));
-                    self.walk_value(item.get_ref(), &p);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The most specific key whose key or value contains `pos`.
-    fn path_at(&self, pos: usize) -> Option<String> {
-        self.entries
-            .iter()
-            .filter_map(|(p, k, v)| {
-                let hit = |r: &Range<usize>| r.start <= pos && pos < r.end.max(r.start + 1);
-                if k.as_ref().is_some_and(hit) {
-                    Some((0, p))
-                } else if hit(v) {
-                    Some((v.end - v.start, p))
-                } else {
-                    None
-                }
-            })
-            .min_by_key(|(size, p)| (*size, usize::MAX - p.len()))
-            .map(|(_, p)| p.clone())
-    }
-
-    /// Where the key (or array element) at `path` starts, or for a path
-    /// that is not in the file (a missing key), its nearest parent.
-    fn key_span(&self, path: &str) -> Option<Range<usize>> {
-        let mut path = path;
-        loop {
-            if let Some((_, k, v)) = self.entries.iter().find(|(p, _, _)| p == path) {
-                return Some(k.clone().unwrap_or_else(|| v.clone()));
-            }
-            let cut = path.rfind(['.', '['])?;
-            path = &path[..cut];
-        }
+        toml_file::parse(text, file, convert)
     }
 }
 
@@ -396,12 +192,6 @@ struct RawExpect {
 }
 
 // ---------------------------------------------------------------- checks
-
-type Check<T> = Result<T, (String, String)>;
-
-fn err<T>(key: impl Into<String>, message: impl Into<String>) -> Check<T> {
-    Err((key.into(), message.into()))
-}
 
 /// Exactly one of the named options is set: its name.
 fn exactly_one(base: &str, what: &str, present: &[(&'static str, bool)]) -> Check<&'static str> {
@@ -587,7 +377,7 @@ fn check_groups(key: String, values: &[u16], allow_empty: bool) -> Check<()> {
     Ok(())
 }
 
-fn check_aws(aws: &Aws) -> Check<()> {
+pub(crate) fn check_aws(aws: &Aws) -> Check<()> {
     if aws.routing == Routing::Bgp && !aws.static_routes.is_empty() {
         return err(
             "aws.static_routes",
@@ -600,7 +390,24 @@ fn check_aws(aws: &Aws) -> Check<()> {
 /// AWS's rules on the whole connection (`VpnConnection::validate`), each
 /// violation placed at the key that set the value.
 fn check_vpn(scenario: &Scenario) -> Check<()> {
-    let Err(errors) = scenario.vpn_connection().validate() else {
+    let vpn = scenario.vpn_connection();
+    check_vpn_rules(&vpn, |field| match field {
+        "cgw_asn" if scenario.aws.cgw_asn.is_some() => Some("aws.cgw_asn".to_owned()),
+        "cgw_asn" => Some("cgw.bgp.asn".to_owned()),
+        "cgw_ip" => Some("topology.cgw_address".to_owned()),
+        _ => None,
+    })
+}
+
+/// AWS's rules on a VPN connection built from an `[aws]` section: the
+/// first violation, placed by `key_of` (given the option's name, e.g.
+/// `cgw_ip`, `tunnel1.psk`), else at `aws.asn` / `aws.tunnelN.<option>` /
+/// `aws`. The message leaves out the option's name (the key says it).
+pub(crate) fn check_vpn_rules(
+    vpn: &crate::aws::VpnConnection,
+    key_of: impl Fn(&str) -> Option<String>,
+) -> Check<()> {
+    let Err(errors) = vpn.validate() else {
         return Ok(());
     };
     let e = &errors[0];
@@ -611,14 +418,11 @@ fn check_vpn(scenario: &Scenario) -> Check<()> {
         .unwrap_or(&message)
         .to_owned();
     let field = option.split(['[', ' ']).next().unwrap_or(option);
-    let key = match field {
+    let key = key_of(field).unwrap_or_else(|| match field {
         "aws_asn" => "aws.asn".to_owned(),
-        "cgw_asn" if scenario.aws.cgw_asn.is_some() => "aws.cgw_asn".to_owned(),
-        "cgw_asn" => "cgw.bgp.asn".to_owned(),
-        "cgw_ip" => "topology.cgw_address".to_owned(),
         f if f.starts_with("tunnel") => format!("aws.{f}"),
         _ => "aws".to_owned(),
-    };
+    });
     err(key, message)
 }
 
@@ -636,7 +440,7 @@ fn check_host(key: String, name: &str) -> Check<()> {
     }
 }
 
-fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
+pub(crate) fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
     let _ = topology;
     for (n, t) in [(1, &cgw.tunnel1), (2, &cgw.tunnel2)] {
         let k = |f: &str| format!("cgw.tunnel{n}.ike.{f}");

@@ -9,10 +9,11 @@
 
 #![deny(missing_docs)]
 
-mod duration;
+pub(crate) mod duration;
 mod load;
 mod model;
 
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use load::ScenarioError;
+pub(crate) use load::{check_aws, check_cgw, check_vpn_rules};
 pub use model::*;

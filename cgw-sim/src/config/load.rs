@@ -1,0 +1,473 @@
+//! Reading a host configuration: TOML into raw structs (unknown keys
+//! refused), then the scenario loader's checks of `[cgw]` / `[aws]` and the
+//! host's own. Errors are placed at the key they name (`toml_file`).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, GatewayConfig, GatewayTunnel, LogFormat, MockConfig, MockTunnel, Psk};
+use crate::aws::{self, Ipv4Cidr, OptionError};
+use crate::scenario::duration;
+use crate::scenario::{
+    check_aws, check_cgw, check_vpn_rules, defaults, Aws, Cgw, Prefix, Routing, Topology,
+};
+use crate::toml_file::{self, err, Check};
+
+/// `/metrics` listens here unless `gateway.metrics_listen` says otherwise:
+/// loopback, so that nothing is exposed by default.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9184);
+
+/// How long `validate` waits by default for both tunnels, BGP and the
+/// targets.
+pub const DEFAULT_VALIDATE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Linux's interface names: at most 15 bytes (IFNAMSIZ - 1).
+const MAX_IFNAME: usize = 15;
+
+impl GatewayConfig {
+    /// Reads and checks a customer gateway configuration (`[gateway]` +
+    /// `[cgw]`). A `psk_file` is read relative to the file's directory.
+    pub fn load(path: impl AsRef<Path>) -> Result<GatewayConfig, ConfigError> {
+        let path = path.as_ref();
+        let base = base_dir(path);
+        toml_file::load(path, |raw| convert_gateway(raw, &base))
+    }
+
+    /// Parses and checks configuration text; `file` names it in errors and
+    /// `psk_file`s are relative to `base`.
+    pub fn from_toml(text: &str, file: &str, base: &Path) -> Result<GatewayConfig, ConfigError> {
+        toml_file::parse(text, file, |raw| convert_gateway(raw, base))
+    }
+}
+
+impl MockConfig {
+    /// Reads and checks an AWS mock configuration (`[mock]` + `[aws]`). A
+    /// `psk_file` is read relative to the file's directory.
+    pub fn load(path: impl AsRef<Path>) -> Result<MockConfig, ConfigError> {
+        let path = path.as_ref();
+        let base = base_dir(path);
+        toml_file::load(path, |raw| convert_mock(raw, &base))
+    }
+
+    /// Parses and checks configuration text; `file` names it in errors and
+    /// `psk_file`s are relative to `base`.
+    pub fn from_toml(text: &str, file: &str, base: &Path) -> Result<MockConfig, ConfigError> {
+        toml_file::parse(text, file, |raw| convert_mock(raw, base))
+    }
+}
+
+fn base_dir(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------- raw forms
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGatewayFile {
+    gateway: RawGateway,
+    #[serde(default)]
+    cgw: Cgw,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGateway {
+    local_address: Ipv4Addr,
+    #[serde(default)]
+    interface: Option<String>,
+    #[serde(default)]
+    metrics_listen: Option<SocketAddr>,
+    #[serde(default)]
+    log_format: LogFormat,
+    #[serde(default)]
+    routing: Routing,
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    validate_timeout: Option<Duration>,
+    tunnel1: RawGatewayTunnel,
+    tunnel2: RawGatewayTunnel,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGatewayTunnel {
+    aws_address: Ipv4Addr,
+    inside_cidr: Ipv4Cidr,
+    #[serde(default)]
+    psk_file: Option<PathBuf>,
+    #[serde(default)]
+    tun: Option<String>,
+    #[serde(default)]
+    validate: RawTargets,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTargets {
+    #[serde(default)]
+    ping: Vec<IpAddr>,
+    #[serde(default)]
+    tcp: Vec<SocketAddr>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMockFile {
+    mock: RawMock,
+    #[serde(default)]
+    aws: Aws,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMock {
+    cgw_address: Ipv4Addr,
+    vpc_cidrs: Vec<Prefix>,
+    #[serde(default)]
+    log_path: Option<PathBuf>,
+    tunnel1: RawMockTunnel,
+    tunnel2: RawMockTunnel,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMockTunnel {
+    listen: Ipv4Addr,
+    #[serde(default)]
+    psk_file: Option<PathBuf>,
+}
+
+// ---------------------------------------------------------------- checks
+
+/// An address a peer can send to: not 0.0.0.0, loopback, multicast or
+/// broadcast. (Any other address is fine: a real host talks to real AWS.)
+fn check_unicast(key: String, a: Ipv4Addr) -> Check<()> {
+    if a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_broadcast() {
+        return err(key, format!("expected a unicast IPv4 address, found {a}"));
+    }
+    Ok(())
+}
+
+/// A Linux interface name: 1 to 15 bytes of letters, digits, `.`, `_`, `-`.
+fn check_ifname(key: String, name: &str) -> Check<()> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_IFNAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        && name != "."
+        && name != "..";
+    if ok {
+        Ok(())
+    } else {
+        err(
+            key,
+            format!(
+                "an interface name is 1 to {MAX_IFNAME} characters of A-Z a-z 0-9 . _ -, found \"{name}\""
+            ),
+        )
+    }
+}
+
+fn check_inside_cidr(key: String, c: &Ipv4Cidr) -> Check<()> {
+    if aws::options::inside_cidr_ok(c) {
+        Ok(())
+    } else {
+        err(
+            key,
+            format!(
+                "expected a /30 in 169.254.0.0/16 (not one AWS reserves), host bits clear; found {c}"
+            ),
+        )
+    }
+}
+
+/// The message of an AWS rule violation without its option name (the
+/// caller names the key instead).
+fn option_message(e: &OptionError) -> String {
+    let option = e.option();
+    let message = e.to_string();
+    message
+        .strip_prefix(&format!("{option}: "))
+        .unwrap_or(&message)
+        .to_owned()
+}
+
+/// The PSK of one tunnel: exactly one of the inline key (`inline_key`) and
+/// a key file (`file_key`, read relative to `base`); AWS's PSK rules apply.
+/// Messages describe the key, never show it.
+fn resolve_psk(
+    inline: Option<String>,
+    inline_key: &str,
+    file: Option<&Path>,
+    file_key: &str,
+    base: &Path,
+) -> Check<Psk> {
+    let (psk, key) = match (inline, file) {
+        (Some(_), Some(_)) => {
+            return err(
+                file_key,
+                format!("give `{inline_key}` or `{file_key}`, not both"),
+            )
+        }
+        (None, None) => {
+            return err(
+                file_key,
+                format!("a pre-shared key is required: `{inline_key}` or `{file_key}`"),
+            )
+        }
+        (Some(p), None) => (p, inline_key),
+        (None, Some(f)) => {
+            let path = base.join(f);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                (
+                    file_key.to_owned(),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            // A key file commonly ends with a newline; the key is one line.
+            (text.trim_end_matches(['\n', '\r']).to_owned(), file_key)
+        }
+    };
+    if let Some(e) = aws::options::psk_violations(&psk).first() {
+        return err(key, option_message(e));
+    }
+    Ok(Psk(psk))
+}
+
+fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
+    let RawGatewayFile {
+        gateway: g,
+        mut cgw,
+    } = raw;
+    check_unicast("gateway.local_address".into(), g.local_address)?;
+    if let Some(i) = &g.interface {
+        check_ifname("gateway.interface".into(), i)?;
+    }
+    if g.validate_timeout.is_some_and(|d| d.is_zero()) {
+        return err("gateway.validate_timeout", "must be positive");
+    }
+    if !cgw.probes.is_empty() {
+        // Scenario probes run between the lab's named hosts; a real host
+        // has none, its checks are per tunnel.
+        return err(
+            "cgw.probe",
+            "probes name lab hosts; on a real host give `gateway.tunnelN.validate` targets",
+        );
+    }
+    check_cgw(&cgw, &Topology::default())?;
+    if !(1..=2_147_483_647).contains(&cgw.bgp.asn) {
+        return err(
+            "cgw.bgp.asn",
+            format!("expected 1 to 2147483647, found {}", cgw.bgp.asn),
+        );
+    }
+    let aws_asn = cgw.bgp.peer_asn.unwrap_or(defaults::AWS_ASN);
+    match g.routing {
+        Routing::Bgp => {
+            if !((64512..=65534).contains(&aws_asn)
+                || (4_200_000_000..=4_294_967_294).contains(&aws_asn))
+            {
+                return err(
+                    "cgw.bgp.peer_asn",
+                    format!(
+                        "an Amazon-side ASN is 64512-65534 or 4200000000-4294967294, found {aws_asn}"
+                    ),
+                );
+            }
+            if cgw.bgp.announce.is_empty() {
+                return err(
+                    "cgw.bgp.announce",
+                    "with `routing = \"bgp\"` give the on-premises prefixes to announce",
+                );
+            }
+        }
+        Routing::Static => {
+            if cgw.static_routes.is_empty() {
+                return err(
+                    "cgw.static_routes",
+                    "with `routing = \"static\"` give the VPC prefixes to route through the tunnels",
+                );
+            }
+        }
+    }
+    let mut tunnels = Vec::with_capacity(2);
+    for (n, t) in [(1, g.tunnel1), (2, g.tunnel2)] {
+        let k = |f: &str| format!("gateway.tunnel{n}.{f}");
+        check_unicast(k("aws_address"), t.aws_address)?;
+        check_inside_cidr(k("inside_cidr"), &t.inside_cidr)?;
+        let ike = if n == 1 {
+            &mut cgw.tunnel1.ike
+        } else {
+            &mut cgw.tunnel2.ike
+        };
+        let psk = resolve_psk(
+            ike.psk.take(),
+            &format!("cgw.tunnel{n}.ike.psk"),
+            t.psk_file.as_deref(),
+            &k("psk_file"),
+            base,
+        )?;
+        let tun = t.tun.unwrap_or_else(|| format!("cgwsim{n}"));
+        check_ifname(k("tun"), &tun)?;
+        for (i, a) in t.validate.ping.iter().enumerate() {
+            if a.is_unspecified() || a.is_multicast() {
+                return err(
+                    format!("{}[{}]", k("validate.ping"), i + 1),
+                    format!("expected a unicast address, found {a}"),
+                );
+            }
+        }
+        for (i, a) in t.validate.tcp.iter().enumerate() {
+            if a.port() == 0 || a.ip().is_unspecified() || a.ip().is_multicast() {
+                return err(
+                    format!("{}[{}]", k("validate.tcp"), i + 1),
+                    format!("expected a unicast address and a port from 1, found {a}"),
+                );
+            }
+        }
+        tunnels.push(GatewayTunnel {
+            aws_address: t.aws_address,
+            inside_cidr: t.inside_cidr,
+            psk,
+            tun,
+            ping_targets: t.validate.ping,
+            tcp_targets: t.validate.tcp,
+        });
+    }
+    let [t1, t2]: [GatewayTunnel; 2] = match tunnels.try_into() {
+        Ok(t) => t,
+        Err(_) => return err("gateway", "needs tunnel1 and tunnel2"),
+    };
+    if t1.aws_address == t2.aws_address {
+        return err(
+            "gateway.tunnel2.aws_address",
+            format!(
+                "AWS's two tunnels have different outside addresses; both are {}",
+                t1.aws_address
+            ),
+        );
+    }
+    if t1.inside_cidr.overlaps(&t2.inside_cidr) {
+        return err(
+            "gateway.tunnel2.inside_cidr",
+            format!(
+                "{} overlaps tunnel1's inside CIDR {}",
+                t2.inside_cidr, t1.inside_cidr
+            ),
+        );
+    }
+    if t1.tun == t2.tun {
+        return err(
+            "gateway.tunnel2.tun",
+            format!("both tunnels use the TUN device \"{}\"", t2.tun),
+        );
+    }
+    Ok(GatewayConfig {
+        local_address: g.local_address,
+        interface: g.interface,
+        metrics_listen: g.metrics_listen.unwrap_or(DEFAULT_METRICS_LISTEN),
+        log_format: g.log_format,
+        routing: g.routing,
+        aws_asn,
+        validate_timeout: g.validate_timeout.unwrap_or(DEFAULT_VALIDATE_TIMEOUT),
+        tunnels: [t1, t2],
+        cgw,
+    })
+}
+
+fn convert_mock(raw: RawMockFile, base: &Path) -> Check<MockConfig> {
+    let RawMockFile { mock: m, mut aws } = raw;
+    check_unicast("mock.cgw_address".into(), m.cgw_address)?;
+    if m.vpc_cidrs.is_empty() {
+        return err("mock.vpc_cidrs", "give at least the VPC's CIDR");
+    }
+    if m.log_path.as_deref() == Some(Path::new("")) {
+        return err(
+            "mock.log_path",
+            "must not be empty (omit it for standard output)",
+        );
+    }
+    check_aws(&aws)?;
+    let mut vpn = aws::VpnConnection::new(m.cgw_address);
+    vpn.routing = match aws.routing {
+        Routing::Bgp => aws::Routing::Bgp { aws_asn: aws.asn },
+        Routing::Static => aws::Routing::Static,
+    };
+    vpn.cgw_asn = aws.cgw_asn.unwrap_or(defaults::CGW_ASN);
+    vpn.gateway = aws.gateway;
+    let mut tunnels = Vec::with_capacity(2);
+    let mut psk_keys = [String::new(), String::new()];
+    for (n, t) in [(1, &m.tunnel1), (2, &m.tunnel2)] {
+        let k = format!("mock.tunnel{n}");
+        check_unicast(format!("{k}.listen"), t.listen)?;
+        if t.listen == m.cgw_address {
+            return err(
+                format!("{k}.listen"),
+                "the mock's endpoint and the customer gateway need different addresses",
+            );
+        }
+        let opts = if n == 1 {
+            &mut aws.tunnel1
+        } else {
+            &mut aws.tunnel2
+        };
+        let Some(inside_cidr) = opts.inside_cidr else {
+            return err(
+                format!("aws.tunnel{n}.inside_cidr"),
+                "the mock needs each tunnel's inside CIDR (the device is configured with it)",
+            );
+        };
+        psk_keys[n - 1] = if opts.psk.is_some() {
+            format!("aws.tunnel{n}.psk")
+        } else {
+            format!("{k}.psk_file")
+        };
+        let psk = resolve_psk(
+            opts.psk.take(),
+            &format!("aws.tunnel{n}.psk"),
+            t.psk_file.as_deref(),
+            &format!("{k}.psk_file"),
+            base,
+        )?;
+        let mut resolved = opts.resolve();
+        resolved.psk = Some(psk.expose().to_owned());
+        vpn.tunnels[n - 1] = resolved;
+        tunnels.push(MockTunnel {
+            listen: t.listen,
+            inside_cidr,
+            psk,
+        });
+    }
+    if m.tunnel1.listen == m.tunnel2.listen {
+        return err(
+            "mock.tunnel2.listen",
+            format!(
+                "AWS's two tunnels have different outside addresses; both are {}",
+                m.tunnel1.listen
+            ),
+        );
+    }
+    check_vpn_rules(&vpn, |field| match field {
+        "cgw_asn" => Some("aws.cgw_asn".to_owned()),
+        "cgw_ip" => Some("mock.cgw_address".to_owned()),
+        "tunnel1.psk" => Some(psk_keys[0].clone()),
+        "tunnel2.psk" => Some(psk_keys[1].clone()),
+        _ => None,
+    })?;
+    let [t1, t2]: [MockTunnel; 2] = match tunnels.try_into() {
+        Ok(t) => t,
+        Err(_) => return err("mock", "needs tunnel1 and tunnel2"),
+    };
+    Ok(MockConfig {
+        cgw_address: m.cgw_address,
+        vpc_cidrs: m.vpc_cidrs,
+        log_path: m.log_path,
+        tunnels: [t1, t2],
+        aws,
+    })
+}
