@@ -32,8 +32,9 @@ pub use load::{DEFAULT_METRICS_LISTEN, DEFAULT_VALIDATE_TIMEOUT};
 pub type ConfigError = crate::toml_file::FileError;
 
 /// A pre-shared key. Its `Debug` and `Display` print `<redacted>`; only
-/// [`Psk::expose`] gives the key, for the IKE engine.
-#[derive(Clone, PartialEq, Eq)]
+/// [`Psk::expose`] gives the key, for the IKE engine. Zeroized when
+/// dropped.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct Psk(String);
 
 impl Psk {
