@@ -6,63 +6,20 @@
 //! fails saying so.
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::net::Ipv4Addr;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use cgw_sim::aws::{aws_esp_proposals, aws_ike_proposals};
-use cgw_sim::node::{GatewayConfig, TunnelConfig, TunnelGateway, TunnelId, TunnelRole};
+use cgw_sim::node::TunnelId;
 use cgw_sim::os::driver::run_for;
-use ike::crypto::Secret;
-use ike::sa::{IkeConfig, PreferOwn};
 use lab::kernel::{Netns, Route, RouteVia, TunConfig};
 
 const CGW: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const AWS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 const CGW_INSIDE: Ipv4Addr = Ipv4Addr::new(169, 254, 10, 2);
 const AWS_INSIDE: Ipv4Addr = Ipv4Addr::new(169, 254, 10, 1);
-
-fn gateway(
-    outer: Ipv4Addr,
-    peer: Ipv4Addr,
-    local: Ipv4Addr,
-    remote: Ipv4Addr,
-    aws: bool,
-) -> TunnelGateway {
-    let mut ike = IkeConfig::new(
-        Secret::new(b"os-driver-test-psk".to_vec()),
-        aws_ike_proposals(),
-        aws_esp_proposals(&[]),
-    );
-    // No raw ESP socket yet: ESP travels in UDP 4500.
-    ike.force_encapsulation = true;
-    if aws {
-        ike.policy = Arc::new(PreferOwn);
-    }
-    let mut g = TunnelGateway::new(GatewayConfig {
-        outer,
-        tunnels: vec![TunnelConfig {
-            peer,
-            inside_local: local,
-            inside_remote: remote,
-            ike: Arc::new(ike),
-            role: if aws {
-                TunnelRole::Responder
-            } else {
-                TunnelRole::Initiator
-            },
-            ikev1: None,
-            clear_df: false,
-            mss_clamp: None,
-            idle_timeout: None,
-            extra_selectors: Vec::new(),
-        }],
-        seed: [7 + u8::from(aws); 32],
-    });
-    g.use_tunnel_interfaces();
-    g
-}
 
 #[test]
 fn kernel_ping_crosses_our_tunnel_between_two_namespaces() {
@@ -100,8 +57,8 @@ fn kernel_ping_crosses_our_tunnel_between_two_namespaces() {
     };
     let tun_a = tun(&a, "cgwsim1", CGW_INSIDE);
     let tun_b = tun(&b, "awssim1", AWS_INSIDE);
-    let cgw = gateway(CGW, AWS, CGW_INSIDE, AWS_INSIDE, false);
-    let aws = gateway(AWS, CGW, AWS_INSIDE, CGW_INSIDE, true);
+    let cgw = common::tunnel_gateway(CGW, AWS, (CGW_INSIDE, AWS_INSIDE), false, true);
+    let aws = common::tunnel_gateway(AWS, CGW, (AWS_INSIDE, CGW_INSIDE), true, true);
     let run = Duration::from_secs(6);
     let (cgw_done, aws_done, ping) = std::thread::scope(|s| {
         let ta = s.spawn(|| {

@@ -5,16 +5,12 @@
 //! it answers pings and runs TCP (BGP's transport) through the tunnel,
 //! and the gateway's route table stays empty.
 
+mod common;
+
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cgw_sim::aws::{aws_esp_proposals, aws_ike_proposals};
-use cgw_sim::node::{
-    tunnel_iface, GatewayConfig, TunnelConfig, TunnelGateway, TunnelId, TunnelRole, OUTSIDE,
-};
-use ike::crypto::Secret;
-use ike::sa::{IkeConfig, PreferOwn};
+use cgw_sim::node::{tunnel_iface, TunnelGateway, TunnelId, OUTSIDE};
 use lab::wire::Prefix;
 use lab::{Host, HostConfig, IfaceId, LinkConfig, NodeId, Router, Sim, TcpState};
 
@@ -23,45 +19,6 @@ const AWS: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 10);
 const CGW_INSIDE: Ipv4Addr = Ipv4Addr::new(169, 254, 10, 2);
 const AWS_INSIDE: Ipv4Addr = Ipv4Addr::new(169, 254, 10, 1);
 const T0: TunnelId = TunnelId(0);
-
-fn gateway(
-    outer: Ipv4Addr,
-    peer: Ipv4Addr,
-    local: Ipv4Addr,
-    remote: Ipv4Addr,
-    aws: bool,
-) -> TunnelGateway {
-    let mut ike = IkeConfig::new(
-        Secret::new(b"tunnel-interfaces-psk".to_vec()),
-        aws_ike_proposals(),
-        aws_esp_proposals(&[]),
-    );
-    if aws {
-        ike.policy = Arc::new(PreferOwn);
-    }
-    let mut g = TunnelGateway::new(GatewayConfig {
-        outer,
-        tunnels: vec![TunnelConfig {
-            peer,
-            inside_local: local,
-            inside_remote: remote,
-            ike: Arc::new(ike),
-            role: if aws {
-                TunnelRole::Responder
-            } else {
-                TunnelRole::Initiator
-            },
-            ikev1: None,
-            clear_df: false,
-            mss_clamp: None,
-            idle_timeout: None,
-            extra_selectors: Vec::new(),
-        }],
-        seed: [u8::from(aws); 32],
-    });
-    g.use_tunnel_interfaces();
-    g
-}
 
 struct Lab {
     sim: Sim,
@@ -73,8 +30,20 @@ struct Lab {
 fn lab() -> Lab {
     let epoch = Instant::now();
     let mut sim = Sim::new(epoch, 3);
-    let cgw = sim.add_node(gateway(CGW, AWS, CGW_INSIDE, AWS_INSIDE, false));
-    let aws = sim.add_node(gateway(AWS, CGW, AWS_INSIDE, CGW_INSIDE, true));
+    let cgw = sim.add_node(common::tunnel_gateway(
+        CGW,
+        AWS,
+        (CGW_INSIDE, AWS_INSIDE),
+        false,
+        false,
+    ));
+    let aws = sim.add_node(common::tunnel_gateway(
+        AWS,
+        CGW,
+        (AWS_INSIDE, CGW_INSIDE),
+        true,
+        false,
+    ));
     let router = sim.add_node(
         Router::new()
             .with_route(Prefix::host(CGW), IfaceId(0))
