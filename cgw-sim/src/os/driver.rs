@@ -5,9 +5,8 @@
 //! The gateway runs in one-interface-per-tunnel mode: tunnel `t` is TUN
 //! device `tuns[t]` (its inside address and routes are the kernel's). The
 //! outside interface is a UDP socket on port 500 and one on 4500 bound to
-//! the local address. Raw ESP (IP protocol 50) is not carried yet: a
-//! gateway here must UDP-encapsulate (`IkeConfig::force_encapsulation`),
-//! and ESP packets it would send raw are counted and dropped.
+//! the local address, and a raw ESP socket ([`RawEsp`]) for ESP that is
+//! not UDP-encapsulated.
 //!
 //! This is the only place besides `main.rs` that reads the clock.
 
@@ -19,6 +18,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::net::UdpSocket;
 
 use super::outer::{self, Outgoing};
+use super::raw_esp::RawEsp;
 use crate::node::{tunnel_iface, TunnelGateway, TunnelId, OUTSIDE};
 
 /// Largest datagram or packet read.
@@ -35,8 +35,10 @@ pub struct DriverStats {
     pub tun_in: u64,
     /// Packets written to the TUN devices.
     pub tun_out: u64,
-    /// Raw ESP packets the gateway wanted to send (not carried yet).
-    pub raw_esp_dropped: u64,
+    /// Raw ESP packets received.
+    pub esp_in: u64,
+    /// Raw ESP packets sent.
+    pub esp_out: u64,
     /// Outgoing packets that were not UDP or ESP, or did not parse.
     pub unsendable: u64,
     /// TUN writes refused because the device queue was full.
@@ -94,6 +96,12 @@ pub fn run_for(
         let s4500 = UdpSocket::bind(SocketAddrV4::new(local, 4500))
             .await
             .map_err(io(format!("binding {local}:4500")))?;
+        let esp = RawEsp::open(local).map_err(io(format!("opening a raw ESP socket on {local}")))?;
+        // SAFETY: `RawEsp` owns its descriptor for its whole life and the
+        // `AsyncFd` owns the `RawEsp`.
+        let esp = unsafe { AsyncFd::register(esp) }
+            .map_err(|e| e.into_parts().1)
+            .map_err(io("registering the raw ESP socket"))?;
         let mut fds = Vec::new();
         for t in tuns {
             // SAFETY: a `Tun` owns its descriptor (tun-rs's device) for its
@@ -112,7 +120,7 @@ pub fn run_for(
         let mut buf2 = vec![0u8; BUF];
         let mut tbuf = vec![0u8; BUF];
         loop {
-            flush(&mut gw, &s500, &s4500, &fds, &mut stats).await;
+            flush(&mut gw, &s500, &s4500, esp.get_ref(), &fds, &mut stats).await;
             let now = Instant::now();
             if now >= end {
                 break;
@@ -130,6 +138,20 @@ pub fn run_for(
                     let (n, from) = r.map_err(io("receiving on port 4500"))?;
                     stats.udp_in += 1;
                     received(&mut gw, from, SocketAddrV4::new(local, 4500), &buf2[..n]);
+                }
+                g = esp.readable() => {
+                    let mut g = g.map_err(io("waiting on the raw ESP socket"))?;
+                    // Bounded: a flood cannot starve the other sources.
+                    for _ in 0..256 {
+                        match g.get_inner().recv(&mut tbuf) {
+                            Ok(n) => {
+                                stats.esp_in += 1;
+                                lab::Node::handle_packet(&mut gw, Instant::now(), OUTSIDE, &tbuf[..n]);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    g.clear_ready();
                 }
                 g = readable(fds.first()) => {
                     let mut g = g.map_err(io("waiting on TUN 1"))?;
@@ -185,6 +207,7 @@ async fn flush(
     gw: &mut TunnelGateway,
     s500: &UdpSocket,
     s4500: &UdpSocket,
+    esp: &RawEsp,
     tuns: &[AsyncFd<Tun>],
     stats: &mut DriverStats,
 ) {
@@ -199,7 +222,13 @@ async fn flush(
                         stats.unsendable += 1;
                     }
                 }
-                Ok(Outgoing::Esp { .. }) => stats.raw_esp_dropped += 1,
+                Ok(Outgoing::Esp { dst, payload, .. }) => {
+                    if esp.send_to(payload, dst).is_ok() {
+                        stats.esp_out += 1;
+                    } else {
+                        stats.unsendable += 1;
+                    }
+                }
                 Err(_) => stats.unsendable += 1,
             }
             continue;

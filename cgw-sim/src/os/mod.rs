@@ -8,3 +8,5 @@
 #[cfg(target_os = "linux")]
 pub mod driver;
 pub mod outer;
+#[cfg(target_os = "linux")]
+pub mod raw_esp;
