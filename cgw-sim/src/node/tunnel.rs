@@ -21,7 +21,7 @@
 //! gateway's own packets that match no tunnel route (answers to LAN hosts
 //! that pinged it) leave on the inside interface.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -297,8 +297,13 @@ struct DataPlane {
 }
 
 impl DataPlane {
-    /// Drops lingering inbound SAs once a newer one has carried traffic.
-    fn reap(&mut self) {
+    /// Drops lingering inbound SAs once a newer one has carried traffic;
+    /// returns their SPIs. Called per received packet: nothing to do in
+    /// the common case of no lingering SA.
+    fn reap(&mut self) -> Vec<u32> {
+        if self.lingering.is_empty() {
+            return Vec::new();
+        }
         let inbound = &self.inbound;
         let lingering = &self.lingering;
         let keep: Vec<u32> = lingering
@@ -320,6 +325,7 @@ impl DataPlane {
             .collect();
         self.inbound.retain(|(s, _, _)| !gone.contains(s));
         self.lingering = keep;
+        gone
     }
 
     fn is_up(&self) -> bool {
@@ -379,6 +385,10 @@ pub struct TunnelGateway {
     routes: Vec<(Prefix, TunnelId)>,
     /// Which tunnel each IKE SA belongs to.
     sa_tunnel: Vec<(SaId, TunnelId)>,
+    /// Which tunnel holds each inbound SPI: the per-packet lookup, which
+    /// must not scan every tunnel when a gateway terminates many (the AWS
+    /// side of a fleet).
+    spi_tunnel: HashMap<u32, usize>,
     out: VecDeque<(IfaceId, Vec<u8>)>,
     events: Vec<GatewayEvent>,
     stats: GatewayStats,
@@ -444,6 +454,7 @@ impl TunnelGateway {
                 .collect(),
             routes: Vec::new(),
             sa_tunnel: Vec::new(),
+            spi_tunnel: HashMap::new(),
             out: VecDeque::new(),
             events: Vec::new(),
             stats: GatewayStats::default(),
@@ -901,6 +912,7 @@ impl TunnelGateway {
                 let dp = &mut self.tunnels[tid.0].dp;
                 dp.outbound.push((c.spi_in, o, c.encapsulation));
                 dp.inbound.push((c.spi_in, i, 0));
+                self.spi_tunnel.insert(c.spi_in, tid.0);
                 dp.selectors
                     .push((c.spi_in, (c.local_ts.clone(), c.remote_ts.clone())));
                 if let Some(replaces) = c.replaces {
@@ -922,7 +934,9 @@ impl TunnelGateway {
                 dp.outbound.retain(|(s, _, _)| *s != spi_in);
                 dp.selectors.retain(|(s, _)| *s != spi_in);
                 dp.lingering.push(spi_in);
-                dp.reap();
+                for gone in dp.reap() {
+                    self.spi_tunnel.remove(&gone);
+                }
                 self.push_event(now, tid, TunnelEventKind::ChildRemoved { spi_out, by });
             }
             Event::IkeSaFailed(f) => {
@@ -995,11 +1009,7 @@ impl TunnelGateway {
             }
             return;
         };
-        if let Some(mss) = self.tunnels[tid.0].cfg.mss_clamp {
-            if lab::mss::clamp_mss(&mut p, mss).is_some() {
-                self.stats.mss_clamped += 1;
-            }
-        }
+        self.clamp_mss(tid.0, &mut p);
         self.encapsulate(now, tid, &p);
     }
 
@@ -1010,12 +1020,17 @@ impl TunnelGateway {
             return;
         };
         let mut p = packet[..info.total_len].to_vec();
-        if let Some(mss) = self.tunnels[tid.0].cfg.mss_clamp {
-            if lab::mss::clamp_mss(&mut p, mss).is_some() {
+        self.clamp_mss(tid.0, &mut p);
+        self.encapsulate(now, tid, &p);
+    }
+
+    /// Lowers the MSS of a TCP SYN crossing tunnel `ti`, if it clamps.
+    fn clamp_mss(&mut self, ti: usize, p: &mut [u8]) {
+        if let Some(mss) = self.tunnels[ti].cfg.mss_clamp {
+            if lab::mss::clamp_mss(p, mss).is_some() {
                 self.stats.mss_clamped += 1;
             }
         }
-        self.encapsulate(now, tid, &p);
     }
 
     fn is_local(&self, ip: Ipv4Addr) -> bool {
@@ -1221,11 +1236,13 @@ impl TunnelGateway {
             self.stats.malformed += 1;
             return;
         };
-        let found = self.tunnels.iter().enumerate().find_map(|(ti, t)| {
-            t.dp.inbound
+        let found = self.spi_tunnel.get(&spi).and_then(|&ti| {
+            let i = self.tunnels[ti]
+                .dp
+                .inbound
                 .iter()
-                .position(|(s, _, _)| *s == spi)
-                .map(|i| (ti, i))
+                .position(|(s, _, _)| *s == spi)?;
+            Some((ti, i))
         });
         let Some((ti, i)) = found else {
             self.stats.no_inbound += 1;
@@ -1237,7 +1254,9 @@ impl TunnelGateway {
             Ok(_) => {
                 // Dummy (59) or IPv6: authenticated, nothing to forward.
                 dp.inbound[i].2 += 1;
-                dp.reap();
+                for gone in dp.reap() {
+                    self.spi_tunnel.remove(&gone);
+                }
                 self.endpoint.note_inbound_esp(now, spi);
                 return;
             }
@@ -1247,7 +1266,9 @@ impl TunnelGateway {
             }
         };
         dp.inbound[i].2 += 1;
-        dp.reap();
+        for gone in dp.reap() {
+            self.spi_tunnel.remove(&gone);
+        }
         self.tunnels[ti].idle.on_traffic(now);
         self.stats.decapsulated += 1;
         self.endpoint.note_inbound_esp(now, spi);
@@ -1257,11 +1278,7 @@ impl TunnelGateway {
         };
         if self.tunnel_ifaces {
             let mut p = inner[..info.total_len].to_vec();
-            if let Some(mss) = self.tunnels[ti].cfg.mss_clamp {
-                if lab::mss::clamp_mss(&mut p, mss).is_some() {
-                    self.stats.mss_clamped += 1;
-                }
-            }
+            self.clamp_mss(ti, &mut p);
             self.stats.to_inside += 1;
             self.out.push_back((tunnel_iface(TunnelId(ti)), p));
             return;
@@ -1276,11 +1293,7 @@ impl TunnelGateway {
         }
         let mut p = inner[..info.total_len].to_vec();
         wire::decrement_ttl(&mut p);
-        if let Some(mss) = self.tunnels[ti].cfg.mss_clamp {
-            if lab::mss::clamp_mss(&mut p, mss).is_some() {
-                self.stats.mss_clamped += 1;
-            }
-        }
+        self.clamp_mss(ti, &mut p);
         self.stats.to_inside += 1;
         self.out.push_back((INSIDE, p));
     }
