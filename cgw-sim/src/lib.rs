@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod assemble;
 pub mod aws;
 pub mod config;
 pub mod diagnosis;

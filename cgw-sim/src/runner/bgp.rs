@@ -26,30 +26,24 @@ use std::time::{Duration, Instant};
 
 use bgp::rib::{PeerId, Rib, RibEvent, RouteSource};
 use bgp::route::{IpNet, PathAttributes};
-use bgp::session::{SessionConfig, SessionEvent, State};
-use bgp::speaker::{PeerConfig, Speaker, SpeakerEvent};
+use bgp::session::{SessionEvent, State};
+use bgp::speaker::{Speaker, SpeakerEvent};
 use lab::wire::Prefix as LabPrefix;
 use lab::{Host, HostConfig, IfaceId, LinkConfig, NodeId, Router, Sim};
 
 use super::observed::Diagnosed;
+use crate::assemble::Inside;
 use crate::aws::path_choice::{choose_tunnels, VpnRoute, VpnRouteSource};
-use crate::aws::GatewayKind;
 use crate::diagnosis::{Diagnosis, Side};
 use crate::node::{BgpHost, TunnelGateway, TunnelId, CONTROL};
 use crate::scenario::Scenario;
 
-/// AWS's BGP keepalive interval.
-const AWS_KEEPALIVE: Duration = Duration::from_secs(10);
-/// AWS's BGP hold time (seconds).
-const AWS_HOLD: u16 = 30;
 /// The MTU of the speakers' tunnel interfaces: what AWS's configuration
 /// downloads set on a CGW's tunnel interface (`ip mtu 1400`), and below
 /// every ESP overhead of AWS's table, so BGP's segments are never too big
 /// for the outside link once encrypted.
 const TUNNEL_MTU: usize = 1400;
-/// The MED AWS sends with the VPC CIDR (lowered on the other tunnel during
-/// an endpoint's maintenance).
-pub(super) const AWS_MED: u32 = 100;
+pub(super) use crate::assemble::bgp::AWS_MED;
 
 /// The BGP part of a lab.
 pub(super) struct BgpLab {
@@ -88,14 +82,6 @@ fn lab_net(n: &IpNet) -> Option<LabPrefix> {
     }
 }
 
-fn session(local_as: u32, peer_as: u32, id: Ipv4Addr, hold: u16, passive: bool) -> SessionConfig {
-    let mut sc = SessionConfig::new(local_as, peer_as, id);
-    sc.hold_time = hold;
-    sc.keepalive = (hold > 0).then(|| Duration::from_secs(u64::from(hold / 3).max(1)));
-    sc.passive = passive;
-    sc
-}
-
 /// Adds the speakers to `sim` and links them to the gateways' control
 /// interfaces. `inside`: (AWS, CGW) inside address per tunnel.
 pub(super) fn attach(
@@ -111,11 +97,6 @@ pub(super) fn attach(
     let cgw_as = s.cgw.bgp.asn;
     let cgw_expects = s.cgw.bgp.peer_asn.unwrap_or(s.aws.asn);
     let aws_expects = s.aws.cgw_asn.unwrap_or(cgw_as);
-    let hold = u16::try_from(s.cgw.bgp.hold_time.as_secs()).unwrap_or(u16::MAX);
-    let limit = match s.aws.gateway {
-        GatewayKind::Vgw => 100,
-        GatewayKind::Tgw => 1000,
-    };
 
     // The CGW: both inside addresses on one host.
     let mut hc = HostConfig::new(inside[0].1, 30)
@@ -130,16 +111,11 @@ pub(super) fn attach(
     );
     let mut cgw_peers = Vec::new();
     for ((aws_in, cgw_in), t) in inside.into_iter().zip([&s.cgw.tunnel1, &s.cgw.tunnel2]) {
-        let mut pc = PeerConfig::new(
-            session(cgw_as, cgw_expects, router_id, hold, false),
-            IpAddr::V4(aws_in),
-        );
-        pc.export.next_hop_self = Some(IpAddr::V4(cgw_in));
-        // Sender-side loop detection: what AWS announced on one tunnel is not
-        // sent back to AWS on the other (AWS would deny it: own AS).
-        pc.export.suppress_peer_as = true;
-        pc.export.prepend = usize::from(t.bgp.prepend);
-        pc.export.med = t.bgp.med;
+        let inside = Inside {
+            aws: aws_in,
+            cgw: cgw_in,
+        };
+        let pc = crate::assemble::bgp::cgw_peer(&s.cgw.bgp, t, cgw_expects, router_id, inside);
         let peer = cgw_node.add_peer(pc).map_err(|e| format!("cgw.bgp: {e}"))?;
         cgw_peers.push(peer);
     }
@@ -180,12 +156,11 @@ pub(super) fn attach(
             Host::new(epoch, hc),
             Speaker::new(Rib::new(s.aws.asn, aws_in)),
         );
-        let mut sc = session(s.aws.asn, aws_expects, aws_in, AWS_HOLD, true);
-        sc.keepalive = Some(AWS_KEEPALIVE);
-        let mut pc = PeerConfig::new(sc, IpAddr::V4(cgw_in));
-        pc.import.max_prefixes = Some(limit);
-        pc.export.next_hop_self = Some(IpAddr::V4(aws_in));
-        pc.export.med = Some(AWS_MED);
+        let inside = Inside {
+            aws: aws_in,
+            cgw: cgw_in,
+        };
+        let pc = crate::assemble::bgp::aws_peer(s.aws.asn, aws_expects, s.aws.gateway, inside);
         let peer = node
             .add_peer(pc)
             .map_err(|e| format!("aws BGP (tunnel {}): {e}", i + 1))?;

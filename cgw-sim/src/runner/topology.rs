@@ -3,11 +3,9 @@
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ike::crypto::{DhGroup, Secret};
-use ike::sa::{Dpd, EspProposal, IkeConfig, IkeProposal, Lifetimes};
+use ike::crypto::Secret;
 use lab::wire::Prefix as LabPrefix;
 use lab::{IfaceId, LinkConfig, LinkId, Nat, NatConfig, NodeId, Router, RuleId, Sim};
 
@@ -15,127 +13,15 @@ use super::bgp::BgpLab;
 use super::hosts::PingHost;
 use super::maintenance::AwsSide;
 use super::wan_faults::SourceRewrite;
+use crate::assemble::aws::aws_tunnel;
+use crate::assemble::cgw::{cgw_proposals, cgw_tunnel};
+use crate::assemble::Inside;
 use crate::aws::options::generate_psk;
-use crate::aws::{Encryption, Integrity, StartupAction};
 use crate::diagnosis::Context;
-use crate::node::{
-    GatewayConfig, GatewayEvent, TunnelConfig, TunnelGateway, TunnelId, TunnelRole, INSIDE, OUTSIDE,
-};
-use crate::scenario::{CgwIke, Filter, Prefix, Role, Routing, Scenario};
+use crate::node::{GatewayConfig, GatewayEvent, TunnelGateway, TunnelId, INSIDE, OUTSIDE};
+use crate::scenario::{Filter, Routing, Scenario};
 
-pub(super) fn lab_prefix(p: &Prefix) -> Option<LabPrefix> {
-    match p.addr {
-        IpAddr::V4(a) => LabPrefix::new(a, p.len),
-        IpAddr::V6(_) => None,
-    }
-}
-
-/// The CGW's proposals from its AWS-style algorithm names: a CBC proposal
-/// and an AEAD proposal as needed. Unknown names are errors.
-pub(super) fn cgw_proposals(ike: &CgwIke) -> Result<(Vec<IkeProposal>, Vec<EspProposal>), String> {
-    let encr = |names: &[String]| -> Result<Vec<Encryption>, String> {
-        names
-            .iter()
-            .map(|n| n.parse::<Encryption>().map_err(|e| e.to_string()))
-            .collect()
-    };
-    let integ = |names: &[String]| -> Result<Vec<Integrity>, String> {
-        names
-            .iter()
-            .map(|n| n.parse::<Integrity>().map_err(|e| e.to_string()))
-            .collect()
-    };
-    let groups = |ids: &[u16]| -> Result<Vec<DhGroup>, String> {
-        ids.iter()
-            .map(|g| DhGroup::from_id(*g).ok_or_else(|| format!("unknown DH group {g}")))
-            .collect()
-    };
-    let p1e = encr(&ike.encryption)?;
-    let p1i = integ(&ike.integrity)?;
-    let p1g = groups(&ike.dh_groups)?;
-    let p2e = encr(&ike.phase2_encryption)?;
-    let p2i = integ(&ike.phase2_integrity)?;
-    let p2g = groups(&ike.phase2_dh_groups)?;
-    let prf: Vec<_> = p1i.iter().map(|i| i.prf()).collect();
-    let mut ikep = Vec::new();
-    let (cbc, gcm): (Vec<Encryption>, Vec<Encryption>) =
-        p1e.iter().copied().partition(|e| !e.is_aead());
-    if !cbc.is_empty() {
-        ikep.push(IkeProposal {
-            encr: cbc.iter().map(|e| e.alg()).collect(),
-            prf: prf.clone(),
-            integ: p1i.iter().map(|i| i.integ()).collect(),
-            dh: p1g.clone(),
-        });
-    }
-    if !gcm.is_empty() {
-        ikep.push(IkeProposal {
-            encr: gcm.iter().map(|e| e.alg()).collect(),
-            prf,
-            integ: Vec::new(),
-            dh: p1g,
-        });
-    }
-    let mut espp = Vec::new();
-    let (cbc, gcm): (Vec<Encryption>, Vec<Encryption>) =
-        p2e.iter().copied().partition(|e| !e.is_aead());
-    if !cbc.is_empty() {
-        espp.push(EspProposal {
-            encr: cbc.iter().map(|e| e.alg()).collect(),
-            integ: p2i.iter().map(|i| i.integ()).collect(),
-            dh: p2g.clone(),
-        });
-    }
-    if !gcm.is_empty() {
-        espp.push(EspProposal {
-            encr: gcm.iter().map(|e| e.alg()).collect(),
-            integ: Vec::new(),
-            dh: p2g,
-        });
-    }
-    if ikep.is_empty() || espp.is_empty() {
-        return Err("the CGW offers no phase 1 or no phase 2 encryption".into());
-    }
-    Ok((ikep, espp))
-}
-
-/// An IKEv1 CGW's Main Mode suites: every combination of its phase 1
-/// encryption, integrity and DH group, in the order written (IKEv1 offers
-/// whole suites, one per transform). AES-GCM has no IKEv1 phase 1 form.
-pub(super) fn cgw_ikev1_suites(ike: &CgwIke) -> Result<Vec<ike::ikev1::Suite>, String> {
-    use ike::ikev1::{Cipher, Hash, Suite};
-    let mut suites = Vec::new();
-    for e in &ike.encryption {
-        let cipher = match e.parse::<Encryption>().map_err(|x| x.to_string())? {
-            Encryption::Aes128 => Cipher::AesCbc(128),
-            Encryption::Aes256 => Cipher::AesCbc(256),
-            gcm => return Err(format!("{gcm} is not an IKEv1 phase 1 cipher")),
-        };
-        for i in &ike.integrity {
-            let hash = match i.parse::<Integrity>().map_err(|x| x.to_string())? {
-                Integrity::Sha1 => Hash::Sha1,
-                Integrity::Sha2_256 => Hash::Sha2_256,
-                Integrity::Sha2_384 => Hash::Sha2_384,
-                Integrity::Sha2_512 => Hash::Sha2_512,
-            };
-            for g in &ike.dh_groups {
-                suites.push(Suite {
-                    cipher,
-                    hash,
-                    group: *g,
-                    lifetime_secs: u32::try_from(ike.phase1_lifetime.as_secs()).unwrap_or(u32::MAX),
-                });
-            }
-        }
-    }
-    if suites.is_empty() || suites.len() > 255 {
-        return Err(format!(
-            "IKEv1 Main Mode offers 1 to 255 suites; this configuration makes {}",
-            suites.len()
-        ));
-    }
-    Ok(suites)
-}
+pub(super) use crate::assemble::lab_prefix;
 
 /// A gateway by name ("cgw", "aws1", "aws2"): node, configuration and
 /// routes, to restart it.
@@ -233,78 +119,26 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
             ),
         };
         inside[i] = (inside_aws, inside_cgw);
-        let (ikep, espp) =
-            cgw_proposals(&cgw_t.ike).map_err(|e| format!("cgw.tunnel{}.ike: {e}", i + 1))?;
         if i == 0 {
-            cgw_ike_all = (ikep.clone(), espp.clone());
+            cgw_ike_all =
+                cgw_proposals(&cgw_t.ike).map_err(|e| format!("cgw.tunnel{}.ike: {e}", i + 1))?;
         }
-        let mut cgw_cfg = IkeConfig::new(Secret::new(cgw_psk.into_bytes()), ikep, espp);
-        cgw_cfg.lifetimes = Lifetimes {
-            ike: cgw_t.ike.phase1_lifetime,
-            child: cgw_t.ike.phase2_lifetime,
-            margin: cgw_t.ike.rekey_margin,
-            fuzz_percent: cgw_t.ike.rekey_fuzz,
+        let ins = Inside {
+            aws: inside_aws,
+            cgw: inside_cgw,
         };
-        // A policy-based CGW: one child SA pair per (local, remote)
-        // selector pair, the first in IKE_AUTH, the others by
-        // CREATE_CHILD_SA once the IKE SA is up.
-        let mut pairs = selector_pairs(&cgw_t.ike)
-            .map_err(|e| format!("cgw.tunnel{}.ike: {e}", i + 1))?
-            .into_iter();
-        if let Some((l, r)) = pairs.next() {
-            cgw_cfg.local_ts = l;
-            cgw_cfg.remote_ts = r;
-        }
-        let extra_selectors: Vec<_> = pairs.collect();
-        cgw_cfg.dpd = cgw_t.ike.dpd.as_ref().map(|d| Dpd {
-            delay: d.interval,
-            timeout: d.timeout,
-            action: d.action.engine(),
-        });
-        let ikev1 = match cgw_t.ike.version {
-            1 => Some(
-                cgw_ikev1_suites(&cgw_t.ike)
-                    .map_err(|e| format!("cgw.tunnel{}.ike: {e}", i + 1))?,
-            ),
-            _ => None,
-        };
-        cgw_tunnels.push(TunnelConfig {
-            extra_selectors,
-            ikev1,
-            clear_df: cgw_t.clear_df,
-            mss_clamp: cgw_t.mss_clamp,
-            idle_timeout: cgw_t.ike.idle_timeout,
-            peer: aws_addr[i],
-            inside_local: inside_cgw,
-            inside_remote: inside_aws,
-            ike: Arc::new(cgw_cfg),
-            role: match (cgw_t.enabled, cgw_t.ike.role) {
-                (true, Role::Initiator) => TunnelRole::Initiator,
-                _ => TunnelRole::Responder,
-            },
-        });
-        let eng = opts.engine_config(Secret::new(aws_psk.into_bytes()));
+        cgw_tunnels.push(
+            cgw_tunnel(cgw_t, aws_addr[i], ins, Secret::new(cgw_psk.into_bytes()))
+                .map_err(|e| format!("cgw.tunnel{}.{e}", i + 1))?,
+        );
         let gcfg = GatewayConfig {
             outer: aws_addr[i],
-            tunnels: vec![TunnelConfig {
-                peer: aws_sees,
-                inside_local: inside_aws,
-                inside_remote: inside_cgw,
-                ike: Arc::new(eng.ike),
-                role: if opts.startup_action == StartupAction::Start {
-                    TunnelRole::Initiator
-                } else {
-                    TunnelRole::Responder
-                },
-                ikev1: None,
-                // Large packets with DF set from the VPC draw an ICMP
-                // "fragmentation needed"; others are fragmented.
-                clear_df: false,
-                mss_clamp: None,
-                // AWS keeps idle tunnels (its DPD handles dead peers).
-                idle_timeout: None,
-                extra_selectors: Vec::new(),
-            }],
+            tunnels: vec![aws_tunnel(
+                opts,
+                aws_sees,
+                ins,
+                Secret::new(aws_psk.into_bytes()),
+            )],
             seed: seed_bytes(seed, 0x10 + i as u8),
         };
         let mut gw = TunnelGateway::new(gcfg.clone());
@@ -524,37 +358,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
     })
 }
 
-/// The CGW's child SA pairs: every local selector with every remote one,
-/// in order (a policy-based device's crypto ACL lines). The default
-/// 0.0.0.0/0 both ways is one pair (route-based).
-fn selector_pairs(ike: &CgwIke) -> Result<Vec<crate::node::SelectorPair>, String> {
-    let ts = |p: &Prefix| -> Result<ike::wire::TrafficSelector, String> {
-        let lp = lab_prefix(p).ok_or_else(|| format!("selector {p} is not IPv4"))?;
-        let lo = u32::from(lp.addr());
-        let hi = lo | u32::MAX.checked_shr(u32::from(lp.len())).unwrap_or(0);
-        Ok(ike::wire::TrafficSelector {
-            ts_type: ike::wire::TsType::IPV4_ADDR_RANGE,
-            ip_protocol: 0,
-            start_port: 0,
-            end_port: 65535,
-            start_addr: IpAddr::V4(Ipv4Addr::from(lo)),
-            end_addr: IpAddr::V4(Ipv4Addr::from(hi)),
-        })
-    };
-    let mut v = Vec::new();
-    for l in &ike.local_selectors {
-        for r in &ike.remote_selectors {
-            v.push((vec![ts(l)?], vec![ts(r)?]));
-        }
-    }
-    Ok(v)
-}
-
-pub(super) fn seed_bytes(seed: u64, salt: u8) -> [u8; 32] {
-    let mut b = [salt; 32];
-    b[..8].copy_from_slice(&seed.to_le_bytes());
-    b
-}
+pub(super) use crate::assemble::seed_bytes;
 
 /// The address a LAN host uses as its gateway: the first of the LAN's
 /// prefix (the second when the host holds the first).

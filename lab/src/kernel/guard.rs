@@ -55,6 +55,30 @@ pub fn check_prefix(addr: Ipv4Addr, prefix_len: u8) -> Result<()> {
     }
 }
 
+impl super::Netns {
+    /// [`check_addr`], for a namespace held to the lab plan
+    /// ([`super::Netns::guarded`]).
+    pub(crate) fn check_addr(&self, addr: Ipv4Addr) -> Result<()> {
+        if self.guarded() {
+            check_addr(addr)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// [`check_prefix`] for a guarded namespace; elsewhere only the prefix
+    /// length is checked.
+    pub(crate) fn check_prefix(&self, addr: Ipv4Addr, prefix_len: u8) -> Result<()> {
+        if self.guarded() {
+            check_prefix(addr, prefix_len)
+        } else if prefix_len > 32 {
+            Err(KernelError::BadPrefixLen { addr, prefix_len })
+        } else {
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

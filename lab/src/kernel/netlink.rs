@@ -2,7 +2,6 @@
 //! [`Netns`]: each call opens a netlink socket in the namespace and drives
 //! it with a tokio current-thread runtime, bounded by [`NETLINK_TIMEOUT`].
 
-use super::guard::{check_addr, check_prefix};
 use super::{check_ifname, KernelError, Netns, Result};
 use futures_util::TryStreamExt;
 use rtnetlink::packet_route::address::AddressAttribute;
@@ -200,8 +199,8 @@ impl Netns {
     /// Add an IPv4 address with its prefix length to an interface; both
     /// the address and its subnet must be inside the lab plan.
     pub fn add_address(&self, dev: &str, addr: Ipv4Addr, prefix_len: u8) -> Result<()> {
-        check_addr(addr)?;
-        check_prefix(addr, prefix_len)?;
+        self.check_addr(addr)?;
+        self.check_prefix(addr, prefix_len)?;
         check_ifname(dev)?;
         self.netlink("add address", |h| async move {
             let index = link_index(&h, self, dev).await?;
@@ -231,18 +230,18 @@ impl Netns {
         .build()
     }
 
-    fn check_route(route: &Route) -> Result<()> {
-        check_prefix(route.dest, route.prefix_len)?;
+    fn check_route(&self, route: &Route) -> Result<()> {
+        self.check_prefix(route.dest, route.prefix_len)?;
         match &route.via {
             RouteVia::Device(dev) => check_ifname(dev),
-            RouteVia::Gateway(gw) => check_addr(*gw),
+            RouteVia::Gateway(gw) => self.check_addr(*gw),
         }
     }
 
     /// Install a route in the main table (refused outside the lab plan and
     /// for default routes).
     pub fn add_route(&self, route: &Route) -> Result<()> {
-        Self::check_route(route)?;
+        self.check_route(route)?;
         self.netlink("add route", |h| async move {
             let index = match &route.via {
                 RouteVia::Device(dev) => Some(link_index(&h, self, dev).await?),
@@ -258,7 +257,7 @@ impl Netns {
 
     /// Remove a route installed by [`Netns::add_route`].
     pub fn del_route(&self, route: &Route) -> Result<()> {
-        Self::check_route(route)?;
+        self.check_route(route)?;
         self.netlink("delete route", |h| async move {
             let index = match &route.via {
                 RouteVia::Device(dev) => Some(link_index(&h, self, dev).await?),

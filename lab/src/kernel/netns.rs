@@ -28,6 +28,9 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 pub struct Netns {
     name: String,
     path: PathBuf,
+    /// `Some` for [`Netns::here`]: the namespace we were started in, held
+    /// open (it has no file of ours under [`NETNS_DIR`]).
+    here: Option<File>,
 }
 
 impl Netns {
@@ -45,7 +48,11 @@ impl Netns {
         File::create_new(&path)
             .map_err(|e| KernelError::io(format!("creating {}", path.display()), e))?;
         // From here on Drop removes whatever exists.
-        let ns = Netns { name, path };
+        let ns = Netns {
+            name,
+            path,
+            here: None,
+        };
         let target = ns.path.clone();
         std::thread::scope(|s| {
             s.spawn(move || -> Result<()> {
@@ -86,6 +93,28 @@ impl Netns {
         Ok(ns)
     }
 
+    /// The calling thread's own network namespace, as a handle the same
+    /// operations work on: what `cgw-sim run` and `mock-aws` configure on a
+    /// real host (or inside a namespace the kernel lab started them in).
+    /// Unlike a namespace from [`Netns::new`], it is never deleted, and it
+    /// is not held to the lab address plan: a real gateway installs the
+    /// routes its configuration and BGP give it (a VPC's 10.0.0.0/16).
+    pub fn here() -> Result<Netns> {
+        let file = File::open("/proc/thread-self/ns/net")
+            .map_err(|e| KernelError::io("opening /proc/thread-self/ns/net", e))?;
+        Ok(Netns {
+            name: "(this namespace)".to_string(),
+            path: PathBuf::from("/proc/thread-self/ns/net"),
+            here: Some(file),
+        })
+    }
+
+    /// Whether addresses and routes are checked against the lab plan
+    /// (every namespace from [`Netns::new`]; not [`Netns::here`]).
+    pub fn guarded(&self) -> bool {
+        self.here.is_none()
+    }
+
     /// The namespace's name, as `ip netns list` shows it.
     pub fn name(&self) -> &str {
         &self.name
@@ -105,8 +134,7 @@ impl Netns {
         F: FnOnce() -> R + Send,
         R: Send,
     {
-        let file = File::open(&self.path)
-            .map_err(|e| KernelError::io(format!("opening {}", self.path.display()), e))?;
+        let file = self.open()?;
         std::thread::scope(|s| {
             s.spawn(move || {
                 setns(&file, CloneFlags::CLONE_NEWNET)
@@ -120,6 +148,11 @@ impl Netns {
 
     /// An open descriptor of the namespace (to move an interface into it).
     pub(crate) fn open(&self) -> Result<File> {
+        if let Some(f) = &self.here {
+            return f
+                .try_clone()
+                .map_err(|e| KernelError::io("duplicating the namespace descriptor", e));
+        }
         File::open(&self.path)
             .map_err(|e| KernelError::io(format!("opening {}", self.path.display()), e))
     }
@@ -147,6 +180,9 @@ fn delete(path: &Path) -> Result<()> {
 
 impl Drop for Netns {
     fn drop(&mut self) {
+        if self.here.is_some() {
+            return;
+        }
         if let Err(e) = delete(&self.path) {
             // Drop cannot fail; cleanup_stale() retries after this process exits.
             eprintln!("kernel lab: deleting namespace {}: {e}", self.name);

@@ -1,6 +1,5 @@
 //! TUN devices inside a namespace (tun-rs), configured over netlink.
 
-use super::guard::{check_addr, check_prefix};
 use super::{check_ifname, KernelError, Netns, Result};
 use std::io::ErrorKind;
 use std::net::Ipv4Addr;
@@ -38,8 +37,8 @@ impl Netns {
     /// bring it up, and switch it to non-blocking I/O.
     pub fn open_tun(&self, config: &TunConfig) -> Result<Tun> {
         check_ifname(&config.name)?;
-        check_addr(config.addr)?;
-        check_prefix(config.addr, config.prefix_len)?;
+        self.check_addr(config.addr)?;
+        self.check_prefix(config.addr, config.prefix_len)?;
         let name = config.name.clone();
         let dev = self
             .run(|| {
@@ -63,6 +62,14 @@ impl Tun {
     /// The interface name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Change the device's MTU (a tunnel's MTU follows the algorithms its
+    /// SA negotiated).
+    pub fn set_mtu(&self, mtu: u16) -> Result<()> {
+        self.dev
+            .set_mtu(mtu)
+            .map_err(|e| KernelError::io(format!("setting mtu {mtu} on TUN {}", self.name), e))
     }
 
     /// Read one packet into `buf` without blocking: `Ok(None)` when no

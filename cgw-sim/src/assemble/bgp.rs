@@ -1,0 +1,84 @@
+//! The BGP sessions of a VPN connection: the customer gateway's session to
+//! AWS on each tunnel, and AWS's side of it (passive, hold 30 s, keepalive
+//! 10 s, the prefix limit, the MED it sends).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bgp::session::SessionConfig;
+use bgp::speaker::PeerConfig;
+
+use super::Inside;
+use crate::aws::GatewayKind;
+use crate::scenario::{CgwBgp, CgwTunnel};
+
+/// AWS's BGP keepalive interval.
+pub const AWS_KEEPALIVE: Duration = Duration::from_secs(10);
+/// AWS's BGP hold time (seconds).
+pub const AWS_HOLD: u16 = 30;
+/// The MED AWS sends with the VPC CIDR (lowered on the other tunnel during
+/// an endpoint's maintenance).
+pub const AWS_MED: u32 = 100;
+
+/// A session's configuration: keepalive a third of the hold time (none
+/// with hold time 0).
+pub fn session(
+    local_as: u32,
+    peer_as: u32,
+    id: Ipv4Addr,
+    hold: u16,
+    passive: bool,
+) -> SessionConfig {
+    let mut sc = SessionConfig::new(local_as, peer_as, id);
+    sc.hold_time = hold;
+    sc.keepalive = (hold > 0).then(|| Duration::from_secs(u64::from(hold / 3).max(1)));
+    sc.passive = passive;
+    sc
+}
+
+/// The customer gateway's session on one tunnel (`cgw.bgp` and
+/// `cgw.tunnelN.bgp`): active, to AWS's inside address, expecting
+/// `aws_asn`, sending itself as next hop, with the tunnel's prepend and
+/// MED.
+pub fn cgw_peer(
+    bgp: &CgwBgp,
+    tunnel: &CgwTunnel,
+    aws_asn: u32,
+    router_id: Ipv4Addr,
+    inside: Inside,
+) -> PeerConfig {
+    let hold = u16::try_from(bgp.hold_time.as_secs()).unwrap_or(u16::MAX);
+    let mut pc = PeerConfig::new(
+        session(bgp.asn, aws_asn, router_id, hold, false),
+        IpAddr::V4(inside.aws),
+    );
+    pc.export.next_hop_self = Some(IpAddr::V4(inside.cgw));
+    // Sender-side loop detection: what AWS announced on one tunnel is not
+    // sent back to AWS on the other (AWS would deny it: own AS).
+    pc.export.suppress_peer_as = true;
+    pc.export.prepend = usize::from(tunnel.bgp.prepend);
+    pc.export.med = tunnel.bgp.med;
+    pc
+}
+
+/// The most prefixes AWS accepts from a customer gateway on one session.
+pub fn prefix_limit(gateway: GatewayKind) -> u32 {
+    match gateway {
+        GatewayKind::Vgw => 100,
+        GatewayKind::Tgw => 1000,
+    }
+}
+
+/// AWS's session on one tunnel: passive, hold 30 s / keepalive 10 s, the
+/// prefix limit of the gateway kind, expecting the customer gateway's
+/// `cgw_asn`, sending its inside address as next hop and MED
+/// [`AWS_MED`].
+pub fn aws_peer(aws_asn: u32, cgw_asn: u32, gateway: GatewayKind, inside: Inside) -> PeerConfig {
+    let mut sc = session(aws_asn, cgw_asn, inside.aws, AWS_HOLD, true);
+    sc.keepalive = Some(AWS_KEEPALIVE);
+    let mut pc = PeerConfig::new(sc, IpAddr::V4(inside.cgw));
+    pc.import.max_prefixes = Some(prefix_limit(gateway));
+    pc.export.next_hop_self = Some(IpAddr::V4(inside.aws));
+    pc.export.med = Some(AWS_MED);
+    pc
+}
