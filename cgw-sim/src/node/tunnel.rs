@@ -722,6 +722,29 @@ impl TunnelGateway {
         &self.events
     }
 
+    /// Takes the events gathered so far (a long-running daemon drains them,
+    /// so the log does not grow without bound).
+    pub fn take_events(&mut self) -> Vec<GatewayEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Deletes every IKE SA (and with it every child SA) with an
+    /// INFORMATIONAL Delete to the peer: a clean shutdown. Returns how many
+    /// deletes were started; the packets come out of `poll_transmit`.
+    pub fn close_all(&mut self, now: Instant) -> usize {
+        let ids: Vec<SaId> = self.endpoint.sas().map(|(id, _)| id).collect();
+        let mut started = 0;
+        for id in ids {
+            if let Some(sa) = self.endpoint.sa_mut(id) {
+                if sa.delete_ike(now).is_ok() {
+                    started += 1;
+                }
+            }
+        }
+        self.pump(now);
+        started
+    }
+
     /// Counters.
     pub fn stats(&self) -> GatewayStats {
         self.stats

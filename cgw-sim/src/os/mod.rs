@@ -1,12 +1,27 @@
-//! The OS driver (issue 6): the gateway node on a real host. A
+//! The gateway nodes on a real host (issue 6). A
 //! [`crate::node::TunnelGateway`] speaks in IPv4 packets on its interfaces;
 //! on a host its outside interface is a pair of UDP sockets (500, 4500) and
 //! a raw ESP socket, and each tunnel is a TUN device
-//! ([`crate::node::TunnelGateway::use_tunnel_interfaces`]). `outer` translates between the two; `driver` runs the gateway on a
-//! host's sockets and TUN devices.
+//! ([`crate::node::TunnelGateway::use_tunnel_interfaces`]).
+//!
+//! - `outer`: translation between outer packets and socket payloads;
+//! - `site`: one gateway's sockets and TUN devices;
+//! - `bgp_tcp`: a BGP speaker on the kernel's TCP;
+//! - `routes`: the kernel routes a daemon installs;
+//! - `host_loop`: the event loop of the daemons (gateways, speakers, a
+//!   controller);
+//! - `driver`: one bare gateway for a fixed time (tests, benchmarks).
 
 #[cfg(target_os = "linux")]
+pub mod bgp_tcp;
+#[cfg(target_os = "linux")]
 pub mod driver;
+#[cfg(target_os = "linux")]
+pub mod host_loop;
 pub mod outer;
 #[cfg(target_os = "linux")]
 pub mod raw_esp;
+#[cfg(target_os = "linux")]
+pub mod routes;
+#[cfg(target_os = "linux")]
+pub mod site;
