@@ -16,6 +16,8 @@
 pub mod assemble;
 pub mod aws;
 pub mod config;
+#[cfg(target_os = "linux")]
+pub mod daemon;
 pub mod diagnosis;
 pub mod fleet;
 pub mod node;

@@ -13,9 +13,14 @@ use cgw_sim::selftest;
 /// Exit code of a configuration that does not load (clap's usage errors
 /// exit 2 as well).
 const EXIT_CONFIG: u8 = 2;
-/// Exit code of a command whose real data plane is not built yet; distinct
+/// Exit code of a command that needs Linux on another system; distinct
 /// from 1, which `validate` keeps for "the tunnels did not hold".
+#[cfg(not(target_os = "linux"))]
 const EXIT_NOT_BUILT: u8 = 3;
+/// Exit code of `validate` when the gateway could not even be set up (a
+/// TUN device, a socket): distinct from 1, "the tunnels did not hold".
+#[cfg(target_os = "linux")]
+const EXIT_SETUP: u8 = 3;
 
 /// Customer-gateway VPN simulator and tunnel test harness for AWS
 /// Site-to-Site VPN.
@@ -271,35 +276,101 @@ fn lab_run(args: RunArgs) -> ExitCode {
     }
 }
 
-/// What `run`, `validate` and `mock-aws` do until the OS driver exists:
-/// never pretend to run.
-fn not_built(command: &str) -> ExitCode {
-    eprintln!(
-        "cgw-sim {command}: the real data plane is not built yet (issue 6); \
-         `--check` loads and checks the configuration"
-    );
+/// 32 bytes from the OS's randomness: the IKE engine's seed (SPIs,
+/// nonces, DH private keys) on a real host.
+fn os_seed() -> Result<[u8; 32], String> {
+    use std::io::Read;
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut seed))
+        .map_err(|e| format!("reading /dev/urandom: {e}"))?;
+    Ok(seed)
+}
+
+/// Runs a daemon body with the OS seed; exit 1 with the error.
+#[cfg(target_os = "linux")]
+fn daemon_exit(
+    command: &str,
+    body: impl FnOnce([u8; 32]) -> Result<(), cgw_sim::daemon::DaemonError>,
+) -> ExitCode {
+    let seed = match os_seed() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cgw-sim {command}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match body(seed) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cgw-sim {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The real data plane needs Linux (TUN devices, netlink).
+#[cfg(not(target_os = "linux"))]
+fn daemon_exit(command: &str, _: impl FnOnce([u8; 32]) -> Result<(), String>) -> ExitCode {
+    eprintln!("cgw-sim {command}: runs on Linux only (TUN devices, netlink)");
     ExitCode::from(EXIT_NOT_BUILT)
 }
 
-fn gateway_command(
-    command: &str,
+/// Loads a gateway configuration; `Err` is the exit code (the error was
+/// printed). With `check`, prints it resolved and returns success.
+fn load_gateway(
     config: &Path,
     check: bool,
     adjust: impl FnOnce(&mut GatewayConfig),
-) -> ExitCode {
+) -> Result<GatewayConfig, ExitCode> {
     let mut cfg = match GatewayConfig::load(config) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return Err(ExitCode::from(EXIT_CONFIG));
         }
     };
     adjust(&mut cfg);
     if check {
         print!("{cfg}");
-        return ExitCode::SUCCESS;
+        return Err(ExitCode::SUCCESS);
     }
-    not_built(command)
+    Ok(cfg)
+}
+
+#[cfg(target_os = "linux")]
+fn validate(cfg: &GatewayConfig, json: bool) -> ExitCode {
+    let seed = match os_seed() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cgw-sim validate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cgw_sim::daemon::validate::run(cfg, seed) {
+        Ok(v) => {
+            if json {
+                println!("{}", cgw_sim::daemon::validate::to_json(&v));
+            } else {
+                print!("{v}");
+            }
+            if v.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("cgw-sim validate: {e}");
+            ExitCode::from(EXIT_SETUP)
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn validate(_: &GatewayConfig, _: bool) -> ExitCode {
+    eprintln!("cgw-sim validate: runs on Linux only (TUN devices, netlink)");
+    ExitCode::from(EXIT_NOT_BUILT)
 }
 
 fn main() -> ExitCode {
@@ -308,28 +379,30 @@ fn main() -> ExitCode {
             config,
             log_format,
             check,
-        } => gateway_command("run", &config, check, |c| {
+        } => match load_gateway(&config, check, |c| {
             if let Some(f) = log_format {
                 c.log_format = match f {
                     LogFormatArg::Text => LogFormat::Text,
                     LogFormatArg::Json => LogFormat::Json,
                 };
             }
-        }),
+        }) {
+            Err(code) => code,
+            Ok(cfg) => daemon_exit("run", |seed| cgw_sim::daemon::cgw::run(&cfg, seed)),
+        },
         Command::Validate {
             config,
             timeout,
             json,
             check,
-        } => {
-            // `--json` shapes the verdict, which needs the data plane.
-            let _ = json;
-            gateway_command("validate", &config, check, |c| {
-                if let Some(t) = timeout {
-                    c.validate_timeout = t;
-                }
-            })
-        }
+        } => match load_gateway(&config, check, |c| {
+            if let Some(t) = timeout {
+                c.validate_timeout = t;
+            }
+        }) {
+            Err(code) => code,
+            Ok(cfg) => validate(&cfg, json),
+        },
         Command::MockAws { config, check } => match MockConfig::load(&config) {
             Err(e) => {
                 eprintln!("{e}");
@@ -339,7 +412,7 @@ fn main() -> ExitCode {
                 print!("{cfg}");
                 ExitCode::SUCCESS
             }
-            Ok(_) => not_built("mock-aws"),
+            Ok(cfg) => daemon_exit("mock-aws", |seed| cgw_sim::daemon::mock::run(&cfg, seed)),
         },
         Command::Selftest => {
             if selftest::run() {

@@ -8,6 +8,7 @@
 //! - `site`: one gateway's sockets and TUN devices;
 //! - `bgp_tcp`: a BGP speaker on the kernel's TCP;
 //! - `routes`: the kernel routes a daemon installs;
+//! - `reach`: pings and TCP connects pinned to one tunnel;
 //! - `host_loop`: the event loop of the daemons (gateways, speakers, a
 //!   controller);
 //! - `driver`: one bare gateway for a fixed time (tests, benchmarks).
@@ -21,6 +22,8 @@ pub mod host_loop;
 pub mod outer;
 #[cfg(target_os = "linux")]
 pub mod raw_esp;
+#[cfg(target_os = "linux")]
+pub mod reach;
 #[cfg(target_os = "linux")]
 pub mod routes;
 #[cfg(target_os = "linux")]

@@ -153,7 +153,9 @@ fn unsupported_config(s: &Scenario) -> Vec<String> {
     v
 }
 
-fn cause_code(cause: &DownCause, ctx: &Context) -> (&'static str, Option<Diagnosis>) {
+/// The cause code of a tunnel failure and its diagnosis (none for the
+/// causes that need no explanation: deletes, DPD timeouts).
+pub fn diagnose_down_cause(cause: &DownCause, ctx: &Context) -> (&'static str, Option<Diagnosis>) {
     match cause {
         DownCause::IkeFailed(f) => {
             let d = Diagnosis::from_ike_failure(f, ctx);
@@ -193,7 +195,7 @@ fn cause_code(cause: &DownCause, ctx: &Context) -> (&'static str, Option<Diagnos
 /// The cause code a [`DownCause`] maps to on the CGW's side (with AWS's
 /// default accepted sets), e.g. `"no-proposal-chosen"`.
 pub fn down_cause_code(cause: &DownCause) -> &'static str {
-    cause_code(cause, &Context::cgw()).0
+    diagnose_down_cause(cause, &Context::cgw()).0
 }
 
 fn timing_end(t: &Timing) -> Duration {
@@ -527,7 +529,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
                     ctx.aws_ike = opts.ike_proposals();
                     ctx.aws_esp = opts.esp_proposals();
                     ctx.aws_initiates = opts.startup_action == StartupAction::Start;
-                    let (code, d) = cause_code(cause, &ctx);
+                    let (code, d) = diagnose_down_cause(cause, &ctx);
                     if let Some(d) = d {
                         obs.diagnoses.push(Diagnosed {
                             at,

@@ -146,6 +146,23 @@ impl Netns {
         })
     }
 
+    /// Start a thread that enters this namespace and runs `f` (a daemon
+    /// that lives as long as the caller wants, unlike [`Netns::run`]). The
+    /// thread's result is `Err` if it could not enter the namespace.
+    pub fn spawn<F, R>(&self, f: F) -> Result<std::thread::JoinHandle<Result<R>>>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let file = self.open()?;
+        let name = self.name.clone();
+        Ok(std::thread::spawn(move || {
+            setns(&file, CloneFlags::CLONE_NEWNET)
+                .map_err(|e| KernelError::io(format!("setns into {name}"), e.into()))?;
+            Ok(f())
+        }))
+    }
+
     /// An open descriptor of the namespace (to move an interface into it).
     pub(crate) fn open(&self) -> Result<File> {
         if let Some(f) = &self.here {

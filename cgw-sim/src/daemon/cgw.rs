@@ -1,0 +1,442 @@
+//! `cgw-sim run`: the customer gateway on this host. One
+//! [`TunnelGateway`] with a TUN device per tunnel (inside /30 address,
+//! MTU set from the negotiated algorithms once the tunnel is up), IKE and
+//! ESP on the outside address, one BGP session per tunnel on the kernel's
+//! TCP (started when its tunnel comes up, reset when it goes down), and
+//! the routes BGP learns (or the static routes) installed into the kernel
+//! towards the tunnel's TUN device, removed at exit.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use bgp::rib::{Rib, RouteSource};
+use bgp::route::{IpNet, PathAttributes};
+use bgp::session::State;
+use bgp::speaker::{PeerId, Speaker, SpeakerEvent};
+use ike::crypto::Secret;
+use lab::kernel::{Netns, TunConfig};
+use lab::wire::Prefix;
+
+use super::background::Background;
+use super::view::{View, ViewTx};
+use super::{
+    log_gateway_event, log_speaker_event, serve, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
+};
+use crate::assemble::{self, Inside};
+use crate::config::GatewayConfig;
+use crate::node::{self, DownCause, TunnelEventKind, TunnelGateway, TunnelId};
+use crate::os::host_loop::{Controller, Host};
+use crate::os::routes::{prefix_text, KernelRoutes, RouteChange};
+use crate::os::site::SiteIo;
+use crate::scenario::Routing;
+
+/// What one tunnel of the running gateway looks like to its controller.
+#[derive(Debug, Clone, Default)]
+pub struct TunnelView {
+    /// The IKE SA is established.
+    pub ike_up: bool,
+    /// A child SA pair is installed (traffic flows).
+    pub up: bool,
+    /// When it came up last.
+    pub up_since: Option<Instant>,
+    /// The last failure, if any.
+    pub last_failure: Option<DownCause>,
+    /// The TUN device's MTU now.
+    pub mtu: u32,
+    /// The BGP session's state (BGP routing).
+    pub bgp: Option<State>,
+    /// When the BGP session was established last.
+    pub bgp_since: Option<Instant>,
+    /// The last BGP NOTIFICATION or error, as text.
+    pub bgp_error: Option<String>,
+    /// Prefixes learned from AWS on this tunnel now.
+    pub learned: Vec<Prefix>,
+}
+
+/// The customer gateway's controller. See the module documentation.
+pub struct CgwDaemon {
+    cfg: GatewayConfig,
+    inside: [Inside; 2],
+    peers: Option<[PeerId; 2]>,
+    /// Per tunnel.
+    pub tunnels: [TunnelView; 2],
+    routes: KernelRoutes,
+    routes_dirty: bool,
+    started: Option<Instant>,
+    /// When the daemon started.
+    pub epoch: Instant,
+    publisher: Publisher,
+}
+
+/// The devices, sockets and nodes of a customer gateway, ready to run.
+pub struct CgwSetup {
+    /// The event loop's state (the gateway, the speaker).
+    pub host: Host,
+    /// The outside sockets and the TUN devices.
+    pub sites: Vec<SiteIo>,
+    /// The controller.
+    pub daemon: CgwDaemon,
+}
+
+fn kernel(what: impl Into<String>) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Kernel {
+        what,
+        source: Box::new(source),
+    }
+}
+
+/// Builds the gateway from `cfg` in the calling thread's namespace: TUN
+/// devices, sockets, the BGP speaker. Must run inside the daemon's tokio
+/// runtime. `seed` seeds the IKE engine (SPIs, nonces, DH keys): take it
+/// from the OS's randomness in production.
+pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, DaemonError> {
+    super::check_local_address(cfg.local_address, "gateway.local_address")?;
+    let here = Netns::here().map_err(kernel("opening this network namespace"))?;
+    let mut tunnels = Vec::new();
+    let mut inside = [Inside {
+        aws: Ipv4Addr::UNSPECIFIED,
+        cgw: Ipv4Addr::UNSPECIFIED,
+    }; 2];
+    let mut tuns = Vec::new();
+    for (i, gt) in cfg.tunnels.iter().enumerate() {
+        let ct = if i == 0 {
+            &cfg.cgw.tunnel1
+        } else {
+            &cfg.cgw.tunnel2
+        };
+        inside[i] = Inside::of(gt.inside_cidr);
+        let psk = Secret::new(gt.psk.expose().as_bytes().to_vec());
+        tunnels.push(
+            assemble::cgw::cgw_tunnel(ct, gt.aws_address, inside[i], psk)
+                .map_err(|e| DaemonError::Config(format!("cgw.tunnel{}.{e}", i + 1)))?,
+        );
+        tuns.push(
+            here.open_tun(&TunConfig {
+                name: gt.tun.clone(),
+                addr: inside[i].cgw,
+                prefix_len: 30,
+                mtu: INITIAL_TUN_MTU,
+            })
+            .map_err(kernel(format!("creating TUN {}", gt.tun)))?,
+        );
+    }
+    let mut gw = TunnelGateway::new(node::GatewayConfig {
+        outer: cfg.local_address,
+        tunnels,
+        seed,
+    });
+    gw.use_tunnel_interfaces();
+    let sites = vec![SiteIo::open(cfg.local_address, tuns).await?];
+    let mut host = Host::new(vec![gw]);
+    let now = Instant::now();
+    let peers = if cfg.routing == Routing::Bgp {
+        let router_id = cfg.local_address;
+        let sp = host.add_speaker(Speaker::new(Rib::new(cfg.cgw.bgp.asn, router_id)));
+        let mut ids = Vec::new();
+        for (i, t) in [&cfg.cgw.tunnel1, &cfg.cgw.tunnel2].into_iter().enumerate() {
+            let pc = assemble::bgp::cgw_peer(&cfg.cgw.bgp, t, cfg.aws_asn, router_id, inside[i]);
+            let id = host.speakers[sp]
+                .add_peer(pc, inside[i].cgw)
+                .map_err(|e| DaemonError::Config(format!("cgw.bgp: {e}")))?;
+            ids.push(id);
+        }
+        for p in &cfg.cgw.bgp.announce {
+            if let Some(net) = ip_net(p.addr, p.len) {
+                host.speakers[sp].speaker_mut().originate(
+                    net,
+                    PathAttributes::originated(IpAddr::V4(inside[0].cgw)),
+                    now,
+                );
+            }
+        }
+        Some([ids[0], ids[1]])
+    } else {
+        None
+    };
+    let routes = KernelRoutes::here().map_err(kernel("opening this network namespace"))?;
+    let mut tv = [TunnelView::default(), TunnelView::default()];
+    for t in &mut tv {
+        t.mtu = INITIAL_TUN_MTU;
+    }
+    Ok(CgwSetup {
+        host,
+        sites,
+        daemon: CgwDaemon {
+            cfg: cfg.clone(),
+            inside,
+            peers,
+            tunnels: tv,
+            routes,
+            routes_dirty: true,
+            started: None,
+            epoch: now,
+            publisher: Publisher::default(),
+        },
+    })
+}
+
+fn ip_net(addr: IpAddr, len: u8) -> Option<IpNet> {
+    IpNet::new(addr, len).ok()
+}
+
+impl CgwDaemon {
+    /// The configuration it runs.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.cfg
+    }
+
+    /// The routes installed in the kernel now (prefix, TUN device).
+    pub fn installed_routes(&self) -> &BTreeMap<Prefix, String> {
+        self.routes.installed()
+    }
+
+    /// Publishes its view on `tx` from now on.
+    pub fn publish_to(&mut self, tx: ViewTx) {
+        self.publisher.tx = Some(tx);
+    }
+
+    fn view(&self, host: &Host, now: Instant) -> View {
+        View {
+            role: "cgw",
+            tunnels: self.tunnels.clone(),
+            routes: self
+                .routes
+                .installed()
+                .iter()
+                .map(|(p, d)| (*p, d.clone()))
+                .collect(),
+            diagnoses: Vec::new(),
+            records: [Vec::new(), Vec::new()],
+            stats: host.stats,
+            uptime: super::secs_since(self.epoch, now),
+        }
+    }
+
+    fn tunnel_events(&mut self, host: &mut Host, sites: &[SiteIo], now: Instant) {
+        for e in host.gateways[0].take_events() {
+            let t = e.tunnel.0;
+            if t >= 2 {
+                continue;
+            }
+            log_gateway_event("cgw", t + 1, &e);
+            let view = &mut self.tunnels[t];
+            match &e.kind {
+                TunnelEventKind::IkeUp { .. } => view.ike_up = true,
+                TunnelEventKind::Up => {
+                    view.up = true;
+                    view.up_since = Some(now);
+                    self.routes_dirty = true;
+                    // The MTU AWS's table gives for the negotiated suite.
+                    if let (Some(mtu), Some(tun)) =
+                        (host.gateways[0].tunnel_mtu(TunnelId(t)), sites[0].tun(t))
+                    {
+                        let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
+                        match tun.set_mtu(mtu) {
+                            Ok(()) => {
+                                view.mtu = u32::from(mtu);
+                                tracing::info!(
+                                    tunnel = t + 1,
+                                    mtu,
+                                    dev = tun.name(),
+                                    "tunnel MTU set"
+                                )
+                            }
+                            Err(e) => {
+                                tracing::warn!(tunnel = t + 1, error = %e, "cannot set the tunnel MTU")
+                            }
+                        }
+                    }
+                    if let Some(peers) = self.peers {
+                        host.speakers[0].start(peers[t], now);
+                    }
+                }
+                TunnelEventKind::Down { cause, .. } => {
+                    let was_up = view.up;
+                    view.up = false;
+                    view.ike_up = false;
+                    view.up_since = None;
+                    view.last_failure = Some(cause.clone());
+                    self.routes_dirty = true;
+                    if let (Some(peers), true) = (self.peers, was_up) {
+                        // Fast external fallover: the session under a
+                        // tunnel that went down is reset at once.
+                        let sp = &mut host.speakers[0];
+                        sp.speaker_mut().stop(peers[t], now);
+                        sp.pump(now);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn bgp_events(&mut self, host: &mut Host, now: Instant) {
+        let Some(peers) = self.peers else {
+            return;
+        };
+        let sp = &mut host.speakers[0];
+        for (_, e) in sp.take_events() {
+            let peer = match &e {
+                SpeakerEvent::Session { peer, .. }
+                | SpeakerEvent::MaxPrefixExceeded { peer, .. }
+                | SpeakerEvent::SendFailed { peer, .. } => Some(*peer),
+                SpeakerEvent::Rib(_) => None,
+            };
+            let t = peer.and_then(|p| peers.iter().position(|x| *x == p));
+            log_speaker_event("cgw", t.map_or(0, |t| t + 1), &e);
+            self.routes_dirty = true;
+            if let (Some(t), SpeakerEvent::Session { event, .. }) = (t, &e) {
+                use bgp::session::SessionEvent as S;
+                match event {
+                    S::Established { .. } => self.tunnels[t].bgp_since = Some(now),
+                    S::NotificationSent(n) | S::NotificationReceived(n) => {
+                        self.tunnels[t].bgp_error = Some(format!("{n:?}"))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (t, p) in peers.iter().enumerate() {
+            let st = sp.speaker().state(*p);
+            self.tunnels[t].bgp = Some(st);
+            if st != State::Established {
+                self.tunnels[t].bgp_since = None;
+            }
+        }
+    }
+
+    /// The routes the kernel should have: BGP's best routes by next hop
+    /// (an AWS inside address names the tunnel), or the static routes
+    /// through the first tunnel that is up.
+    fn wanted_routes(&mut self, host: &Host) -> BTreeMap<Prefix, String> {
+        let mut want = BTreeMap::new();
+        for t in &mut self.tunnels {
+            t.learned.clear();
+        }
+        if let Some(sp) = host.speakers.first() {
+            for (prefix, route) in sp.speaker().rib().iter_best() {
+                if !matches!(route.source, RouteSource::Peer(_)) {
+                    continue;
+                }
+                let t = self
+                    .inside
+                    .iter()
+                    .position(|i| IpAddr::V4(i.aws) == route.next_hop());
+                let IpNet::V4(n) = prefix else { continue };
+                if let (Some(p), Some(t)) = (Prefix::new(n.network(), n.prefix_len()), t) {
+                    want.insert(p, self.cfg.tunnels[t].tun.clone());
+                }
+            }
+            // Every tunnel's learned prefixes (not only the best).
+            for (t, peer) in self.peers.iter().flatten().enumerate() {
+                for (net, _, accepted) in sp.speaker().rib().adj_rib_in(*peer) {
+                    if let (IpNet::V4(n), true) = (net, accepted) {
+                        if let Some(p) = Prefix::new(n.network(), n.prefix_len()) {
+                            self.tunnels[t].learned.push(p);
+                        }
+                    }
+                }
+            }
+        } else if let Some(t) = self.tunnels.iter().position(|t| t.up) {
+            for p in &self.cfg.cgw.static_routes {
+                if let Some(p) = assemble::lab_prefix(p) {
+                    want.insert(p, self.cfg.tunnels[t].tun.clone());
+                }
+            }
+        }
+        want
+    }
+}
+
+impl Withdraw for CgwDaemon {
+    fn withdraw_routes(&mut self) {
+        for c in self.routes.clear() {
+            log_route_change(&c);
+        }
+    }
+}
+
+fn log_route_change(c: &RouteChange) {
+    match c {
+        RouteChange::Added { prefix, dev } => {
+            tracing::info!(prefix = prefix_text(*prefix), dev, "route installed")
+        }
+        RouteChange::Removed { prefix, dev } => {
+            tracing::info!(prefix = prefix_text(*prefix), dev, "route withdrawn")
+        }
+        RouteChange::Failed { prefix, error } => {
+            tracing::warn!(prefix = prefix_text(*prefix), error, "route change refused")
+        }
+    }
+}
+
+impl Controller for CgwDaemon {
+    fn step(&mut self, host: &mut Host, sites: &[SiteIo], now: Instant) {
+        if self.started.is_none() {
+            self.started = Some(now);
+            host.gateways[0].initiate_all(now);
+            tracing::info!(
+                local = %self.cfg.local_address,
+                tunnel1 = %self.cfg.tunnels[0].aws_address,
+                tunnel2 = %self.cfg.tunnels[1].aws_address,
+                routing = ?self.cfg.routing,
+                "customer gateway started"
+            );
+        }
+        self.tunnel_events(host, sites, now);
+        self.bgp_events(host, now);
+        let changed = self.routes_dirty;
+        if self.routes_dirty {
+            self.routes_dirty = false;
+            let want = self.wanted_routes(host);
+            for c in self.routes.sync(&want) {
+                log_route_change(&c);
+            }
+        }
+        if self.publisher.due(changed, now) {
+            let v = self.view(host, now);
+            self.publisher.publish(v, now);
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+/// `cgw-sim run`: runs the customer gateway until SIGINT or SIGTERM, then
+/// deletes the SAs, withdraws the routes and removes the TUN devices.
+pub fn run(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<(), DaemonError> {
+    super::runtime()?.block_on(async {
+        let CgwSetup {
+            mut host,
+            sites,
+            mut daemon,
+        } = setup(cfg, seed).await?;
+        serve(&mut host, &sites, &mut daemon, super::shutdown_signal()).await?;
+        tracing::info!("customer gateway stopped: SAs deleted, routes withdrawn");
+        Ok(())
+    })
+}
+
+/// Runs the customer gateway on a thread inside `ns` until
+/// [`Background::stop`].
+pub fn spawn(ns: &Netns, cfg: GatewayConfig, seed: [u8; 32]) -> Result<Background, DaemonError> {
+    Background::spawn(ns, "cgw", move |ctl| {
+        super::runtime()?.block_on(async {
+            let CgwSetup {
+                mut host,
+                sites,
+                mut daemon,
+            } = setup(&cfg, seed).await?;
+            daemon.publish_to(ctl.view);
+            let stop = async {
+                let _ = ctl.stop.await;
+            };
+            serve(&mut host, &sites, &mut daemon, stop).await
+        })
+    })
+    .map_err(kernel("starting the customer gateway's thread"))
+}

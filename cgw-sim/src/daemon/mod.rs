@@ -1,0 +1,145 @@
+//! The commands that run on a real host: `cgw-sim run` (a customer
+//! gateway, [`cgw`]), `cgw-sim validate` (the same gateway until a verdict,
+//! [`validate`]) and `cgw-sim mock-aws` (AWS's two tunnel endpoints,
+//! [`mock`]). Each is a [`Controller`](crate::os::host_loop::Controller)
+//! on the OS event loop ([`crate::os::host_loop`]): the nodes come from
+//! [`crate::assemble`] exactly as in the simulated lab, the I/O is the
+//! host's sockets and TUN devices, BGP runs on the kernel's TCP over the
+//! tunnels' inside addresses, and routes go into the kernel's table.
+//!
+//! Everything happens in the calling thread's network namespace, so the
+//! kernel lab and the interop tests run a daemon inside a namespace by
+//! calling it from a thread that entered one.
+
+pub mod background;
+pub mod cgw;
+mod events;
+pub mod mock;
+pub mod validate;
+pub mod view;
+
+use std::time::{Duration, Instant};
+
+pub use events::{log_gateway_event, log_speaker_event};
+
+/// How long a clean shutdown waits for the Deletes to go out and be
+/// answered.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// The TUN devices' MTU before a tunnel's algorithms are known: what AWS's
+/// configuration downloads set on a tunnel interface (`ip mtu 1400`).
+pub const INITIAL_TUN_MTU: u32 = 1400;
+
+/// Why a daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The configuration cannot be turned into gateways.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A TUN device, an address or a route could not be set up.
+    #[error("{what}: {source}")]
+    Kernel {
+        /// What was being set up.
+        what: String,
+        /// The kernel's answer (boxed: it is large, and errors are rare).
+        source: Box<lab::kernel::KernelError>,
+    },
+    /// A socket failed.
+    #[error(transparent)]
+    Io(#[from] crate::os::site::IoError),
+}
+
+/// Refuses to start on an outside address this host does not have, before
+/// anything (a TUN device, a route) is created.
+pub fn check_local_address(addr: std::net::Ipv4Addr, key: &str) -> Result<(), DaemonError> {
+    std::net::UdpSocket::bind((addr, 0)).map(drop).map_err(|e| {
+        DaemonError::Config(format!(
+            "{key} = {addr} is not an address of this host ({e}); \
+             configure it on an interface first"
+        ))
+    })
+}
+
+/// A tokio runtime for one daemon: one thread, I/O and timers.
+pub fn runtime() -> Result<tokio::runtime::Runtime, DaemonError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| {
+            DaemonError::Io(crate::os::site::IoError {
+                what: "starting the tokio runtime".into(),
+                source: e,
+            })
+        })
+}
+
+/// Completes at the first SIGINT or SIGTERM (a clean shutdown follows).
+/// Must run inside the runtime.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot listen for SIGINT/SIGTERM; stop with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// Seconds since `start`, for logs and verdicts.
+pub fn secs_since(start: Instant, now: Instant) -> f64 {
+    now.saturating_duration_since(start).as_secs_f64()
+}
+
+/// A controller that installed kernel routes and removes them at exit.
+pub trait Withdraw {
+    /// Removes every route it installed.
+    fn withdraw_routes(&mut self);
+}
+
+/// Runs a daemon until `stop`, then shuts it down cleanly: Deletes sent
+/// (and their answers awaited for [`SHUTDOWN_GRACE`]), routes withdrawn.
+/// The TUN devices go when the sites drop.
+pub async fn serve<C: crate::os::host_loop::Controller + Withdraw>(
+    host: &mut crate::os::host_loop::Host,
+    sites: &[crate::os::site::SiteIo],
+    ctl: &mut C,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    crate::os::host_loop::run(host, sites, ctl, None, stop).await?;
+    crate::os::host_loop::close(host, sites, ctl, SHUTDOWN_GRACE).await?;
+    ctl.withdraw_routes();
+    Ok(())
+}
+
+/// When a controller publishes its view: on changes, and once a second
+/// for the counters.
+#[derive(Default)]
+pub struct Publisher {
+    tx: Option<view::ViewTx>,
+    last: Option<Instant>,
+}
+
+impl Publisher {
+    /// Whether to publish now.
+    pub fn due(&self, changed: bool, now: Instant) -> bool {
+        self.tx.is_some()
+            && (changed
+                || self
+                    .last
+                    .is_none_or(|l| now.saturating_duration_since(l) >= Duration::from_secs(1)))
+    }
+
+    /// Publishes `v`.
+    pub fn publish(&mut self, v: view::View, now: Instant) {
+        if let Some(tx) = &self.tx {
+            tx.send_replace(v);
+        }
+        self.last = Some(now);
+    }
+}

@@ -1,0 +1,225 @@
+//! Our customer gateway daemon (`cgw-sim run`'s) against our AWS mock
+//! daemon (`cgw-sim mock-aws`'s), each in its own network namespace on
+//! real sockets and TUN devices: both tunnels up, BGP established on both
+//! over the kernel's TCP, routes in both kernels' tables (the VPC CIDR
+//! towards tunnel 1 on the CGW, the on-prem prefix towards tunnel 1 in the
+//! mock's "VPC"), a kernel ping between the two LANs, and a clean stop that
+//! leaves no route and no TUN device. Needs root.
+#![cfg(target_os = "linux")]
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cgw_sim::config::{GatewayConfig, MockConfig};
+use cgw_sim::daemon::{cgw, mock, view::View};
+use lab::kernel::{Netns, Route, RouteVia};
+
+const GATEWAY: &str = r#"
+[gateway]
+local_address = "192.0.2.10"
+routing = "bgp"
+[gateway.tunnel1]
+aws_address = "198.51.100.10"
+inside_cidr = "169.254.10.0/30"
+[gateway.tunnel2]
+aws_address = "198.51.100.20"
+inside_cidr = "169.254.20.0/30"
+[cgw.bgp]
+asn = 65000
+announce = ["198.18.0.0/24"]
+[cgw.tunnel1.ike]
+psk = "tunnel1_key.1234"
+[cgw.tunnel2.ike]
+psk = "tunnel2_key.5678"
+"#;
+
+const MOCK: &str = r#"
+[mock]
+cgw_address = "192.0.2.10"
+vpc_cidrs = ["198.19.0.0/16"]
+[mock.tunnel1]
+listen = "198.51.100.10"
+[mock.tunnel2]
+listen = "198.51.100.20"
+[aws]
+asn = 64512
+[aws.tunnel1]
+inside_cidr = "169.254.10.0/30"
+psk = "tunnel1_key.1234"
+[aws.tunnel2]
+inside_cidr = "169.254.20.0/30"
+psk = "tunnel2_key.5678"
+"#;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cgw-sim-daemons-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Two namespaces joined by a veth: the CGW at 192.0.2.10 with the on-prem
+/// address 198.18.0.10 on `lo`, the AWS side at 198.51.100.10 and .20 with
+/// the VPC address 198.19.0.10 on `lo`.
+fn topology() -> (Netns, Netns) {
+    let c = Netns::new().unwrap();
+    let a = Netns::new().unwrap();
+    c.add_veth("wan0", "awswan0", &a).unwrap();
+    c.add_address("wan0", Ipv4Addr::new(192, 0, 2, 10), 24)
+        .unwrap();
+    c.link_up("wan0").unwrap();
+    c.add_address("lo", Ipv4Addr::new(198, 18, 0, 10), 32)
+        .unwrap();
+    a.add_address("awswan0", Ipv4Addr::new(198, 51, 100, 10), 24)
+        .unwrap();
+    a.add_address("awswan0", Ipv4Addr::new(198, 51, 100, 20), 24)
+        .unwrap();
+    a.link_up("awswan0").unwrap();
+    a.add_address("lo", Ipv4Addr::new(198, 19, 0, 10), 32)
+        .unwrap();
+    c.add_route(&Route {
+        dest: Ipv4Addr::new(198, 51, 100, 0),
+        prefix_len: 24,
+        via: RouteVia::Device("wan0".into()),
+    })
+    .unwrap();
+    a.add_route(&Route {
+        dest: Ipv4Addr::new(192, 0, 2, 0),
+        prefix_len: 24,
+        via: RouteVia::Device("awswan0".into()),
+    })
+    .unwrap();
+    (c, a)
+}
+
+fn wait_for(
+    what: &str,
+    limit: Duration,
+    mut ok: impl FnMut() -> bool,
+    context: impl Fn() -> String,
+) {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what}: not within {limit:?}\n{}", context());
+}
+
+fn routes_of(v: &View) -> Vec<String> {
+    v.routes
+        .iter()
+        .map(|(p, d)| format!("{}/{} {d}", p.addr(), p.len()))
+        .collect()
+}
+
+#[test]
+fn our_cgw_and_our_mock_bring_up_both_tunnels_bgp_and_routes_on_kernel_networking() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "this test creates network namespaces and TUN devices and needs root (CI runs as root)"
+    );
+    let dir = temp_dir("bgp");
+    std::fs::write(dir.join("gw.toml"), GATEWAY).unwrap();
+    let mock = MOCK.replace(
+        "[mock]\n",
+        &format!("[mock]\nlog_path = {:?}\n", dir.join("aws.log")),
+    );
+    std::fs::write(dir.join("mock.toml"), mock).unwrap();
+    let gcfg = GatewayConfig::load(dir.join("gw.toml")).unwrap();
+    let mcfg = MockConfig::load(dir.join("mock.toml")).unwrap();
+    let (cns, ans) = topology();
+    let aws = mock::spawn(&ans, mcfg, [7; 32]).unwrap();
+    let gw = cgw::spawn(&cns, gcfg, [9; 32]).unwrap();
+    let started = Instant::now();
+    let ctx = || format!("cgw: {:#?}\naws: {:#?}", gw.view(), aws.view());
+    wait_for(
+        "both tunnels up and BGP established on both, both sides",
+        Duration::from_secs(30),
+        || {
+            let (g, a) = (gw.view(), aws.view());
+            (0..2).all(|t| {
+                g.tunnels[t].up
+                    && a.tunnels[t].up
+                    && g.tunnels[t].bgp_since.is_some()
+                    && a.tunnels[t].bgp_since.is_some()
+            })
+        },
+        ctx,
+    );
+    let up = started.elapsed();
+    wait_for(
+        "routes installed on both sides",
+        Duration::from_secs(10),
+        || {
+            routes_of(&gw.view()) == ["198.19.0.0/16 cgwsim1"]
+                && routes_of(&aws.view()) == ["198.18.0.0/24 awssim1"]
+        },
+        ctx,
+    );
+    eprintln!("tunnels and BGP up in {up:?}");
+    let g = gw.view();
+    for t in 0..2 {
+        assert_eq!(g.tunnels[t].learned.len(), 1, "{:#?}", g.tunnels[t]);
+        // AWS's table: 1400 MTU before, the negotiated suite's after.
+        assert!(
+            g.tunnels[t].mtu < 1500 && g.tunnels[t].mtu > 1300,
+            "{}",
+            g.tunnels[t].mtu
+        );
+    }
+    // The kernel's routes say the same.
+    let kr = cns.routes().unwrap();
+    assert!(
+        kr.iter().any(|r| r.dest == Ipv4Addr::new(198, 19, 0, 0)
+            && r.prefix_len == 16
+            && r.dev.as_deref() == Some("cgwsim1")),
+        "{kr:?}"
+    );
+    // A kernel ping from the on-prem address to the VPC address crosses
+    // the tunnel both ways (the mock's kernel routes the answer back).
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            cns.name(),
+            "ping",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+        ])
+        .args(["-I", "198.18.0.10", "198.19.0.10"])
+        .output()
+        .expect("ping runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 received"), "{text}\n{}", ctx());
+    let a = aws.view();
+    assert!(
+        a.records[0].iter().any(|r| r.contains("\"phase2\"")
+            || r.contains("ESTABLISHED")
+            || r.contains("established")),
+        "AWS log records of tunnel 1: {:#?}",
+        a.records[0]
+    );
+    gw.stop().unwrap();
+    aws.stop().unwrap();
+    let links = cns.links().unwrap();
+    assert!(
+        !links.iter().any(|l| l.name.starts_with("cgwsim")),
+        "{links:?}"
+    );
+    let kr = cns.routes().unwrap();
+    assert!(
+        !kr.iter().any(|r| r.dest == Ipv4Addr::new(198, 19, 0, 0)),
+        "{kr:?}"
+    );
+    let log = std::fs::read_to_string(dir.join("aws.log")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(log.lines().count() >= 2, "the mock's AWS log: {log}");
+}
