@@ -84,6 +84,9 @@ pub struct BirdConfig {
     pub static_routes: Vec<String>,
     /// Extra raw lines for the BGP protocol block.
     pub extra_bgp: Vec<String>,
+    /// Extra raw top-level blocks appended to bird.conf (more protocols:
+    /// a `kernel` protocol, a second BGP session...).
+    pub extra_config: Vec<String>,
 }
 
 impl BirdConfig {
@@ -114,6 +117,7 @@ impl BirdConfig {
             receive_limit: None,
             static_routes: Vec::new(),
             extra_bgp: Vec::new(),
+            extra_config: Vec::new(),
         }
     }
 
@@ -181,6 +185,9 @@ impl BirdConfig {
             );
         }
         let _ = writeln!(s, "}}");
+        for block in &self.extra_config {
+            let _ = writeln!(s, "{block}");
+        }
         s
     }
 }

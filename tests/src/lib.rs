@@ -19,9 +19,16 @@
 //! - [`strongswan`]: a charon daemon in a namespace, driven through swanctl.
 //! - [`tshark`]: captures, malformed-packet checks, Wireshark key files.
 //! - [`proc`]: bounded command execution, daemons, scratch directories.
+//! - [`vpn_topology`]: the end-to-end VPN lab (on-prem, CGW, internet, AWS's
+//!   two endpoints, VPC) with slots for real peers or our daemons, and the
+//!   data-plane checks (ping, TCP transfer, failover time).
+//! - [`vpn_side`], [`aws_peer`], [`cgw_peer`]: strongSwan + BIRD playing
+//!   AWS or a customer device in that lab; [`vpn_lab`] puts it together.
 
+pub mod aws_peer;
 pub mod bgp_engine;
 pub mod bird;
+pub mod cgw_peer;
 pub mod engine;
 pub mod icmp;
 pub mod lab_capture;
@@ -30,6 +37,9 @@ pub mod proc;
 pub mod require;
 pub mod strongswan;
 pub mod tshark;
+pub mod vpn_lab;
+pub mod vpn_side;
+pub mod vpn_topology;
 
 pub use bird::{Bird, BirdConfig, LimitAction};
 pub use netns::{InsideNet, LabPair, Netns};

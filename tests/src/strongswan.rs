@@ -31,8 +31,11 @@ pub struct CharonConfig {
     /// Connection and child name (`swanctl --child NAME`).
     pub name: String,
     pub role: Role,
-    /// Our outside address (also our IKE identity).
+    /// Our outside address (also our IKE identity unless `local_id` is set).
     pub local_addr: Ipv4Addr,
+    /// Our IKE identity when it is not `local_addr`: a gateway behind a
+    /// source NAT identifies itself with the public address the peer knows.
+    pub local_id: Option<Ipv4Addr>,
     /// The peer's outside address (also its IKE identity).
     pub remote_addr: Ipv4Addr,
     /// The interface IKE uses (`interfaces_use`), e.g. `"wan0"`.
@@ -79,6 +82,7 @@ impl CharonConfig {
             name: "tun1".into(),
             role,
             local_addr,
+            local_id: None,
             remote_addr,
             interface: "wan0".into(),
             ike_proposals: "aes128-sha1-modp2048".into(),
@@ -207,7 +211,7 @@ connections {{
     fragmentation = {frag}
 {extra_conn}    local {{
       auth = psk
-      id = {local}
+      id = {local_id}
     }}
     remote {{
       auth = psk
@@ -229,7 +233,7 @@ connections {{
 }}
 secrets {{
   ike-{name} {{
-    id-a = {local}
+    id-a = {local_id}
     id-b = {remote}
     secret = "{psk}"
   }}
@@ -238,6 +242,7 @@ secrets {{
             role = self.role,
             name = self.name,
             local = self.local_addr,
+            local_id = self.local_id.unwrap_or(self.local_addr),
             remote = self.remote_addr,
             ike = self.ike_proposals,
             ike_rekey = Self::secs(self.ike_rekey_time),
@@ -300,6 +305,9 @@ impl Charon {
         );
         if let Some(a) = &cfg.inside_addr {
             check_lab_prefix(a);
+        }
+        if let Some(id) = cfg.local_id {
+            assert!(is_lab_addr(id), "IKE identity {id} outside the lab plan");
         }
         let charon_bin = require::binary("charon-systemd");
         let dir = TestDir::new(&format!("charon-{:?}", cfg.role).to_lowercase());
