@@ -5,6 +5,8 @@
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
 //! - [`config`]: the host configuration of `run`, `validate` and `mock-aws`.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
+//! - `kernel_lab` (Linux): a scenario's topology, hosts and link faults on
+//!   network namespaces, for `lab run --netns`.
 //! - [`node`]: lab nodes: the IPsec tunnel gateway.
 //! - [`runner`]: runs scenarios in the simulated lab and reports.
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
@@ -20,6 +22,8 @@ pub mod config;
 pub mod daemon;
 pub mod diagnosis;
 pub mod fleet;
+#[cfg(target_os = "linux")]
+pub mod kernel_lab;
 pub mod node;
 pub mod os;
 pub mod runner;

@@ -680,7 +680,10 @@ fn broken_inputs_give_precise_errors() {
             "f.toml:4:1: topology.cgw_address: invalid IPv4 address syntax",
         ),
         // Unknown keys, at every level.
-        ("foo = 1\n", "f.toml:3:1: scenario.foo: unknown key `foo`, expected one of `name`, `summary`, `seed`"),
+        ("foo = 1\n", "f.toml:3:1: scenario.foo: unknown key `foo`, expected one of `name`, `summary`, `seed`, `modes`"),
+        ("modes = []\n", "f.toml:3:1: scenario.modes: must name at least one of \"sim\", \"kernel\" (or leave the key out for both)"),
+        ("modes = [\"sim\", \"netns\"]\n", "f.toml:3:1: scenario.modes: unknown mode \"netns\": the modes are \"sim\" (the simulated lab) and \"kernel\" (`lab run --netns`)"),
+        ("modes = [\"sim\", \"sim\"]\n", "f.toml:3:1: scenario.modes: \"sim\" is listed twice"),
         (
             "[cgw.tunnel3.ike]\ndh_groups = [5]\n",
             "f.toml:3:6: cgw.tunnel3: unknown key `tunnel3`, expected one of `tunnel1`, `tunnel2`, `bgp`, `static_routes`, `probe`",

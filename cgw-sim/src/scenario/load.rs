@@ -57,6 +57,8 @@ struct RawHeader {
     summary: String,
     #[serde(default)]
     seed: Option<u64>,
+    #[serde(default)]
+    modes: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -226,6 +228,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
     if scenario.name.trim().is_empty() {
         return err("scenario.name", "must not be empty");
     }
+    let modes = check_modes(scenario.modes.as_deref())?;
     check_topology(&topology)?;
     check_aws(&aws)?;
     check_cgw(&cgw, &topology)?;
@@ -250,6 +253,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
         name: scenario.name,
         summary: scenario.summary,
         seed: scenario.seed.unwrap_or(1),
+        modes,
         topology,
         aws,
         cgw,
@@ -259,6 +263,40 @@ fn convert(raw: RawFile) -> Check<Scenario> {
     };
     check_vpn(&loaded)?;
     Ok(loaded)
+}
+
+/// `[scenario] modes`: a non-empty list of distinct `"sim"` / `"kernel"`.
+fn check_modes(modes: Option<&[String]>) -> Check<Modes> {
+    let Some(list) = modes else {
+        return Ok(Modes::default());
+    };
+    if list.is_empty() {
+        return err(
+            "scenario.modes",
+            "must name at least one of \"sim\", \"kernel\" (or leave the key out for both)",
+        );
+    }
+    let mut m = Modes {
+        sim: false,
+        kernel: false,
+    };
+    for name in list {
+        let slot = match name.as_str() {
+            "sim" => &mut m.sim,
+            "kernel" => &mut m.kernel,
+            other => {
+                return err(
+                    "scenario.modes",
+                    format!("unknown mode {other:?}: the modes are \"sim\" (the simulated lab) and \"kernel\" (`lab run --netns`)"),
+                )
+            }
+        };
+        if *slot {
+            return err("scenario.modes", format!("{name:?} is listed twice"));
+        }
+        *slot = true;
+    }
+    Ok(m)
 }
 
 fn check_link_name(key: &str, name: &str, topology: &Topology) -> Check<()> {

@@ -27,6 +27,8 @@ pub struct Scenario {
     pub summary: String,
     /// Seed of the simulation's random source (default 1).
     pub seed: u64,
+    /// Where the scenario may run (`[scenario] modes`, default both).
+    pub modes: Modes,
     /// Nodes, addresses and links.
     pub topology: Topology,
     /// The AWS side: the VPN connection and its two tunnels.
@@ -39,6 +41,26 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// What must happen, in file order.
     pub expectations: Vec<Expectation>,
+}
+
+/// Where a scenario may run: `[scenario] modes = ["sim"]` keeps it out of
+/// the kernel lab (`lab run --netns`), e.g. for hours of protocol time or
+/// a fault only the simulated network can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Modes {
+    /// The simulated lab (`lab run`).
+    pub sim: bool,
+    /// The kernel lab (`lab run --netns`).
+    pub kernel: bool,
+}
+
+impl Default for Modes {
+    fn default() -> Self {
+        Modes {
+            sim: true,
+            kernel: true,
+        }
+    }
 }
 
 impl Scenario {

@@ -5,7 +5,7 @@
 use super::{check_ifname, KernelError, Netns, Result};
 use futures_util::TryStreamExt;
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteScope};
 use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use std::future::Future;
@@ -74,6 +74,10 @@ pub struct LinkEntry {
     pub mtu: u32,
     /// Administratively up (IFF_UP).
     pub up: bool,
+    /// Operationally up (IF_OPER_UP): carrier, and the kernel's link
+    /// watch has activated the queue. Until then (up to a second after a
+    /// veth comes up) packets sent through it are dropped.
+    pub oper_up: bool,
 }
 
 fn nl_err(op: &str, ns: &Netns) -> impl FnOnce(rtnetlink::Error) -> KernelError {
@@ -100,11 +104,13 @@ fn link_entry(msg: &LinkMessage) -> LinkEntry {
         name: String::new(),
         mtu: 0,
         up: msg.header.flags.contains(LinkFlags::Up),
+        oper_up: false,
     };
     for attr in &msg.attributes {
         match attr {
             LinkAttribute::IfName(n) => entry.name = n.clone(),
             LinkAttribute::Mtu(m) => entry.mtu = *m,
+            LinkAttribute::OperState(st) => entry.oper_up = *st == State::Up,
             _ => {}
         }
     }
@@ -144,14 +150,28 @@ impl Netns {
 
     /// Bring an interface up.
     pub fn link_up(&self, dev: &str) -> Result<()> {
+        self.set_link_state(dev, true)
+    }
+
+    /// Take an interface down (a veth's peer then loses its carrier). The
+    /// kernel drops the routes through it; whoever brings it up again
+    /// re-adds them.
+    pub fn link_down(&self, dev: &str) -> Result<()> {
+        self.set_link_state(dev, false)
+    }
+
+    fn set_link_state(&self, dev: &str, up: bool) -> Result<()> {
         check_ifname(dev)?;
-        self.netlink("link up", |h| async move {
+        let word = if up { "up" } else { "down" };
+        self.netlink(&format!("link {word}"), |h| async move {
             let index = link_index(&h, self, dev).await?;
+            let msg = LinkUnspec::new_with_index(index);
+            let msg = if up { msg.up() } else { msg.down() };
             h.link()
-                .set(LinkUnspec::new_with_index(index).up().build())
+                .set(msg.build())
                 .execute()
                 .await
-                .map_err(nl_err(&format!("setting {dev} up"), self))
+                .map_err(nl_err(&format!("setting {dev} {word}"), self))
         })
     }
 
