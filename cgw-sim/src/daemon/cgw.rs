@@ -19,10 +19,13 @@ use lab::kernel::{Netns, TunConfig};
 use lab::wire::Prefix;
 
 use super::background::Background;
+/// The customer gateway, ready to run.
+pub type CgwSetup = Setup<CgwDaemon>;
 use super::view::{View, ViewTx};
 use super::{
-    log_gateway_event, log_speaker_event, serve, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
+    log_gateway_event, log_speaker_event, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
 };
+use super::{Daemon, Setup};
 use crate::assemble::{self, Inside};
 use crate::config::GatewayConfig;
 use crate::node::{self, DownCause, TunnelEventKind, TunnelGateway, TunnelId};
@@ -67,16 +70,6 @@ pub struct CgwDaemon {
     /// When the daemon started.
     pub epoch: Instant,
     publisher: Publisher,
-}
-
-/// The devices, sockets and nodes of a customer gateway, ready to run.
-pub struct CgwSetup {
-    /// The event loop's state (the gateway, the speaker).
-    pub host: Host,
-    /// The outside sockets and the TUN devices.
-    pub sites: Vec<SiteIo>,
-    /// The controller.
-    pub daemon: CgwDaemon,
 }
 
 fn kernel(what: impl Into<String>) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
@@ -160,7 +153,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
     for t in &mut tv {
         t.mtu = INITIAL_TUN_MTU;
     }
-    Ok(CgwSetup {
+    Ok(Setup {
         host,
         sites,
         daemon: CgwDaemon {
@@ -190,11 +183,6 @@ impl CgwDaemon {
     /// The routes installed in the kernel now (prefix, TUN device).
     pub fn installed_routes(&self) -> &BTreeMap<Prefix, String> {
         self.routes.installed()
-    }
-
-    /// Publishes its view on `tx` from now on.
-    pub fn publish_to(&mut self, tx: ViewTx) {
-        self.publisher.tx = Some(tx);
     }
 
     fn view(&self, host: &Host, now: Instant) -> View {
@@ -350,6 +338,12 @@ impl CgwDaemon {
     }
 }
 
+impl Daemon for CgwDaemon {
+    fn publish_to(&mut self, tx: ViewTx) {
+        self.publisher.tx = Some(tx);
+    }
+}
+
 impl Withdraw for CgwDaemon {
     fn withdraw_routes(&mut self) {
         for c in self.routes.clear() {
@@ -392,6 +386,8 @@ impl Controller for CgwDaemon {
             self.routes_dirty = false;
             let want = self.wanted_routes(host);
             for c in self.routes.sync(&want) {
+                // A refused change is tried again at the next step.
+                self.routes_dirty |= matches!(c, RouteChange::Failed { .. });
                 log_route_change(&c);
             }
         }
@@ -402,41 +398,20 @@ impl Controller for CgwDaemon {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.publisher.next_due()
     }
 }
 
 /// `cgw-sim run`: runs the customer gateway until SIGINT or SIGTERM, then
 /// deletes the SAs, withdraws the routes and removes the TUN devices.
 pub fn run(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<(), DaemonError> {
-    super::runtime()?.block_on(async {
-        let CgwSetup {
-            mut host,
-            sites,
-            mut daemon,
-        } = setup(cfg, seed).await?;
-        serve(&mut host, &sites, &mut daemon, super::shutdown_signal()).await?;
-        tracing::info!("customer gateway stopped: SAs deleted, routes withdrawn");
-        Ok(())
-    })
+    super::run_until_signal(|| setup(cfg, seed))?;
+    tracing::info!("customer gateway stopped: SAs deleted, routes withdrawn");
+    Ok(())
 }
 
 /// Runs the customer gateway on a thread inside `ns` until
 /// [`Background::stop`].
 pub fn spawn(ns: &Netns, cfg: GatewayConfig, seed: [u8; 32]) -> Result<Background, DaemonError> {
-    Background::spawn(ns, "cgw", move |ctl| {
-        super::runtime()?.block_on(async {
-            let CgwSetup {
-                mut host,
-                sites,
-                mut daemon,
-            } = setup(&cfg, seed).await?;
-            daemon.publish_to(ctl.view);
-            let stop = async {
-                let _ = ctl.stop.await;
-            };
-            serve(&mut host, &sites, &mut daemon, stop).await
-        })
-    })
-    .map_err(kernel("starting the customer gateway's thread"))
+    super::spawn_in(ns, "cgw", move || async move { setup(&cfg, seed).await })
 }

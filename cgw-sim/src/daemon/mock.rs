@@ -25,11 +25,14 @@ use lab::kernel::{Netns, TunConfig};
 use lab::wire::Prefix;
 
 use super::background::Background;
+/// The AWS mock, ready to run.
+pub type MockSetup = Setup<MockDaemon>;
 use super::cgw::TunnelView;
 use super::view::{View, ViewTx};
 use super::{
-    log_gateway_event, log_speaker_event, serve, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
+    log_gateway_event, log_speaker_event, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
 };
+use super::{Daemon, Setup};
 use crate::assemble::{self, Inside};
 use crate::aws::bgp_log_emitter::bgp_records;
 use crate::aws::log_emitter::{tunnel_log, LogInput, TunnelLogSettings};
@@ -88,16 +91,6 @@ pub struct MockDaemon {
     pub records: [Vec<String>; 2],
     sink: LogSink,
     publisher: Publisher,
-}
-
-/// The devices, sockets and nodes of the mock, ready to run.
-pub struct MockSetup {
-    /// The event loop's state (two gateways, two speakers with BGP).
-    pub host: Host,
-    /// Each endpoint's sockets and TUN device.
-    pub sites: Vec<SiteIo>,
-    /// The controller.
-    pub daemon: MockDaemon,
 }
 
 fn kernel(what: impl Into<String>) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
@@ -196,7 +189,7 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
     for t in &mut tv {
         t.mtu = INITIAL_TUN_MTU;
     }
-    Ok(MockSetup {
+    Ok(Setup {
         host,
         sites,
         daemon: MockDaemon {
@@ -230,11 +223,6 @@ impl MockDaemon {
     /// The VPC routes installed in the kernel now (prefix, TUN device).
     pub fn installed_routes(&self) -> &BTreeMap<Prefix, String> {
         self.routes.installed()
-    }
-
-    /// Publishes its view on `tx` from now on.
-    pub fn publish_to(&mut self, tx: ViewTx) {
-        self.publisher.tx = Some(tx);
     }
 
     fn view(&self, host: &Host, now: Instant) -> View {
@@ -466,6 +454,12 @@ fn log_route_change(c: &RouteChange) {
     }
 }
 
+impl Daemon for MockDaemon {
+    fn publish_to(&mut self, tx: ViewTx) {
+        self.publisher.tx = Some(tx);
+    }
+}
+
 impl Withdraw for MockDaemon {
     fn withdraw_routes(&mut self) {
         for c in self.routes.clear() {
@@ -498,6 +492,8 @@ impl Controller for MockDaemon {
             self.routes_dirty = false;
             let want = self.wanted_routes(host);
             for c in self.routes.sync(&want) {
+                // A refused change is tried again at the next step.
+                self.routes_dirty |= matches!(c, RouteChange::Failed { .. });
                 log_route_change(&c);
             }
         }
@@ -508,39 +504,18 @@ impl Controller for MockDaemon {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.publisher.next_due()
     }
 }
 
 /// `cgw-sim mock-aws`: runs the two endpoints until SIGINT or SIGTERM.
 pub fn run(cfg: &MockConfig, seed: [u8; 32]) -> Result<(), DaemonError> {
-    super::runtime()?.block_on(async {
-        let MockSetup {
-            mut host,
-            sites,
-            mut daemon,
-        } = setup(cfg, seed).await?;
-        serve(&mut host, &sites, &mut daemon, super::shutdown_signal()).await?;
-        tracing::info!(role = "aws", "AWS mock stopped");
-        Ok(())
-    })
+    super::run_until_signal(|| setup(cfg, seed))?;
+    tracing::info!(role = "aws", "AWS mock stopped");
+    Ok(())
 }
 
 /// Runs the mock on a thread inside `ns` until [`Background::stop`].
 pub fn spawn(ns: &Netns, cfg: MockConfig, seed: [u8; 32]) -> Result<Background, DaemonError> {
-    Background::spawn(ns, "aws", move |ctl| {
-        super::runtime()?.block_on(async {
-            let MockSetup {
-                mut host,
-                sites,
-                mut daemon,
-            } = setup(&cfg, seed).await?;
-            daemon.publish_to(ctl.view);
-            let stop = async {
-                let _ = ctl.stop.await;
-            };
-            serve(&mut host, &sites, &mut daemon, stop).await
-        })
-    })
-    .map_err(kernel("starting the AWS mock's thread"))
+    super::spawn_in(ns, "aws", move || async move { setup(&cfg, seed).await })
 }

@@ -135,6 +135,16 @@ impl Publisher {
                     .is_none_or(|l| now.saturating_duration_since(l) >= Duration::from_secs(1)))
     }
 
+    /// When the next periodic publication is due (a controller's
+    /// `poll_timeout`, so counters stay fresh while nothing happens).
+    pub fn next_due(&self) -> Option<Instant> {
+        self.tx.as_ref()?;
+        Some(
+            self.last
+                .map_or_else(Instant::now, |l| l + Duration::from_secs(1)),
+        )
+    }
+
     /// Publishes `v`.
     pub fn publish(&mut self, v: view::View, now: Instant) {
         if let Some(tx) = &self.tx {
@@ -142,4 +152,81 @@ impl Publisher {
         }
         self.last = Some(now);
     }
+}
+
+/// A daemon's devices, sockets and nodes, ready to run.
+pub struct Setup<D> {
+    /// The event loop's state (gateways, speakers).
+    pub host: crate::os::host_loop::Host,
+    /// The outside sockets and the TUN devices.
+    pub sites: Vec<crate::os::site::SiteIo>,
+    /// The controller.
+    pub daemon: D,
+}
+
+/// A daemon's controller: steps on the event loop, withdraws its routes at
+/// exit, publishes its view.
+pub trait Daemon: crate::os::host_loop::Controller + Withdraw {
+    /// Publishes its view on `tx` from now on.
+    fn publish_to(&mut self, tx: view::ViewTx);
+}
+
+/// Sets a daemon up with `setup` and runs it until SIGINT or SIGTERM, then
+/// shuts it down cleanly.
+pub fn run_until_signal<D, F, Fut>(setup: F) -> Result<(), DaemonError>
+where
+    D: Daemon,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Setup<D>, DaemonError>>,
+{
+    runtime()?.block_on(set_up_and_serve(setup, |_| {}, shutdown_signal()))
+}
+
+/// Sets a daemon up, lets `prepare` adjust it, and serves it until `stop`.
+async fn set_up_and_serve<D, F, Fut>(
+    setup: F,
+    prepare: impl FnOnce(&mut D),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError>
+where
+    D: Daemon,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Setup<D>, DaemonError>>,
+{
+    let Setup {
+        mut host,
+        sites,
+        mut daemon,
+    } = setup().await?;
+    prepare(&mut daemon);
+    serve(&mut host, &sites, &mut daemon, stop).await
+}
+
+/// Sets a daemon up with `setup` on a thread inside `ns` and runs it until
+/// [`background::Background::stop`].
+pub fn spawn_in<D, F, Fut>(
+    ns: &lab::kernel::Netns,
+    role: &'static str,
+    setup: F,
+) -> Result<background::Background, DaemonError>
+where
+    D: Daemon,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Setup<D>, DaemonError>>,
+{
+    background::Background::spawn(ns, role, move |ctl| {
+        let stop = async {
+            let _ = ctl.stop.await;
+        };
+        let view = ctl.view;
+        runtime()?.block_on(set_up_and_serve(
+            setup,
+            |d: &mut D| d.publish_to(view),
+            stop,
+        ))
+    })
+    .map_err(|source| DaemonError::Kernel {
+        what: format!("starting the {role} thread"),
+        source: Box::new(source),
+    })
 }
