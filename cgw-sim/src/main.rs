@@ -80,6 +80,17 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Show a running `run` or `mock-aws`: tunnels, SAs, BGP sessions,
+    /// routes and counters, asked over its control socket.
+    Status {
+        /// The control socket (`gateway.control_socket`; the AWS mock's is
+        /// /run/cgw-sim/mock-aws.sock by default).
+        #[arg(long, value_name = "PATH", default_value = cgw_sim::config::DEFAULT_GATEWAY_SOCKET)]
+        socket: PathBuf,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `--log-format` values.
@@ -302,6 +313,38 @@ fn gateway_command(
     not_built(command)
 }
 
+/// `cgw-sim status`: 0 with the status printed, 1 if the daemon could not
+/// be asked.
+#[cfg(target_os = "linux")]
+fn status_command(socket: &Path, json: bool) -> ExitCode {
+    match cgw_sim::telemetry::control::query_status(socket) {
+        Ok(status) if json => match serde_json::to_string_pretty(&status) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cgw-sim status: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Ok(status) => {
+            print!("{}", status.table());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cgw-sim status: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn status_command(_socket: &Path, _json: bool) -> ExitCode {
+    eprintln!("cgw-sim status: the control socket needs Linux");
+    ExitCode::FAILURE
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run {
@@ -341,6 +384,7 @@ fn main() -> ExitCode {
             }
             Ok(_) => not_built("mock-aws"),
         },
+        Command::Status { socket, json } => status_command(&socket, json),
         Command::Selftest => {
             if selftest::run() {
                 ExitCode::SUCCESS
