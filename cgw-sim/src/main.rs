@@ -317,21 +317,30 @@ fn gateway_command(
 /// be asked.
 #[cfg(target_os = "linux")]
 fn status_command(socket: &Path, json: bool) -> ExitCode {
-    match cgw_sim::telemetry::control::query_status(socket) {
-        Ok(status) if json => match serde_json::to_string_pretty(&status) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
+    use std::io::Write;
+
+    let status = match cgw_sim::telemetry::control::query_status(socket) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cgw-sim status: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = if json {
+        match serde_json::to_string_pretty(&status) {
+            Ok(t) => t + "\n",
             Err(e) => {
                 eprintln!("cgw-sim status: {e}");
-                ExitCode::FAILURE
+                return ExitCode::FAILURE;
             }
-        },
-        Ok(status) => {
-            print!("{}", status.table());
-            ExitCode::SUCCESS
         }
+    } else {
+        status.table()
+    };
+    // Not `print!`: it panics on a closed pipe (`cgw-sim status | head`).
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cgw-sim status: {e}");
             ExitCode::FAILURE
