@@ -11,6 +11,7 @@
 //! - [`runner`]: runs scenarios in the simulated lab and reports.
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
+//! - [`telemetry`]: logs, `/metrics` and the control socket of the daemons.
 //! - [`toml_file`]: TOML files read with errors placed at file:line:column and key.
 
 #![warn(missing_docs)]
@@ -29,4 +30,6 @@ pub mod os;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;
+#[cfg(target_os = "linux")]
+pub mod telemetry;
 pub mod toml_file;

@@ -85,6 +85,17 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Show a running `run` or `mock-aws`: tunnels, SAs, BGP sessions,
+    /// routes and counters, asked over its control socket.
+    Status {
+        /// The control socket (`gateway.control_socket`; the AWS mock's is
+        /// /run/cgw-sim/mock-aws.sock by default).
+        #[arg(long, value_name = "PATH", default_value = cgw_sim::config::DEFAULT_GATEWAY_SOCKET)]
+        socket: PathBuf,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `--log-format` values.
@@ -373,6 +384,47 @@ fn validate(_: &GatewayConfig, _: bool) -> ExitCode {
     ExitCode::from(EXIT_NOT_BUILT)
 }
 
+/// `cgw-sim status`: 0 with the status printed, 1 if the daemon could not
+/// be asked.
+#[cfg(target_os = "linux")]
+fn status_command(socket: &Path, json: bool) -> ExitCode {
+    use std::io::Write;
+
+    let status = match cgw_sim::telemetry::control::query_status(socket) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cgw-sim status: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = if json {
+        match serde_json::to_string_pretty(&status) {
+            Ok(t) => t + "\n",
+            Err(e) => {
+                eprintln!("cgw-sim status: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        status.table()
+    };
+    // Not `print!`: it panics on a closed pipe (`cgw-sim status | head`).
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cgw-sim status: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn status_command(_socket: &Path, _json: bool) -> ExitCode {
+    eprintln!("cgw-sim status: the control socket needs Linux");
+    ExitCode::FAILURE
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run {
@@ -414,6 +466,7 @@ fn main() -> ExitCode {
             }
             Ok(cfg) => daemon_exit("mock-aws", |seed| cgw_sim::daemon::mock::run(&cfg, seed)),
         },
+        Command::Status { socket, json } => status_command(&socket, json),
         Command::Selftest => {
             if selftest::run() {
                 ExitCode::SUCCESS

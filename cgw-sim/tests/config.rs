@@ -444,6 +444,55 @@ fn metrics_address_syntax() {
 }
 
 #[test]
+fn control_sockets_and_mock_metrics() {
+    let g = gateway(GATEWAY).unwrap();
+    assert_eq!(g.control_socket, Path::new("/run/cgw-sim/cgw.sock"));
+    let m = mock(MOCK).unwrap();
+    assert_eq!(m.control_socket, Path::new("/run/cgw-sim/mock-aws.sock"));
+    assert_eq!(m.metrics_listen, "127.0.0.1:9185".parse().unwrap());
+    assert_ne!(m.metrics_listen, g.metrics_listen);
+    assert!(g
+        .to_string()
+        .contains("control socket: /run/cgw-sim/cgw.sock"));
+    assert!(m
+        .to_string()
+        .contains("metrics: http://127.0.0.1:9185/metrics"));
+
+    let text = edit(
+        GATEWAY,
+        "routing = \"bgp\"\n",
+        "routing = \"bgp\"\ncontrol_socket = \"/tmp/gw/ctl.sock\"\n",
+    );
+    assert_eq!(
+        gateway(&text).unwrap().control_socket,
+        Path::new("/tmp/gw/ctl.sock")
+    );
+    let text = edit(
+        MOCK,
+        "vpc_cidrs",
+        "control_socket = \"m.sock\"\nmetrics_listen = \"127.0.0.1:9300\"\nvpc_cidrs",
+    );
+    let m = mock(&text).unwrap();
+    assert_eq!(m.control_socket, Path::new("m.sock"));
+    assert_eq!(m.metrics_listen, "127.0.0.1:9300".parse().unwrap());
+
+    let long = format!("/run/{}.sock", "x".repeat(110));
+    let text = edit(
+        GATEWAY,
+        "routing = \"bgp\"\n",
+        &format!("routing = \"bgp\"\ncontrol_socket = \"{long}\"\n"),
+    );
+    gateway_error(
+        &text,
+        "control_socket",
+        "gateway.control_socket",
+        "at most 107 bytes",
+    );
+    let text = edit(MOCK, "vpc_cidrs", "control_socket = \"\"\nvpc_cidrs");
+    mock_error(&text, "control_socket", "mock.control_socket", "empty");
+}
+
+#[test]
 fn timeout_syntax() {
     for bad in ["5 parsecs", "-3s", "soon"] {
         let text = edit(

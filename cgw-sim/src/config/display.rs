@@ -72,6 +72,7 @@ impl Display for GatewayConfig {
         }
         writeln!(f, "  metrics: http://{}/metrics", self.metrics_listen)?;
         writeln!(f, "  log format: {}", self.log_format)?;
+        writeln!(f, "  control socket: {}", self.control_socket.display())?;
         writeln!(
             f,
             "  validate timeout: {}",
@@ -141,6 +142,8 @@ impl Display for MockConfig {
             Some(p) => writeln!(f, "  AWS logs: {}", p.display())?,
             None => writeln!(f, "  AWS logs: standard output")?,
         }
+        writeln!(f, "  metrics: http://{}/metrics", self.metrics_listen)?;
+        writeln!(f, "  control socket: {}", self.control_socket.display())?;
         match self.aws.routing {
             Routing::Bgp => writeln!(
                 f,

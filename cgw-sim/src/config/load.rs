@@ -21,6 +21,23 @@ use crate::toml_file::{self, err, Check};
 pub const DEFAULT_METRICS_LISTEN: SocketAddr =
     SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9184);
 
+/// The customer gateway's control socket (`cgw-sim status` asks it)
+/// unless `gateway.control_socket` says otherwise.
+pub const DEFAULT_GATEWAY_SOCKET: &str = "/run/cgw-sim/cgw.sock";
+
+/// The AWS mock's control socket unless `mock.control_socket` says
+/// otherwise.
+pub const DEFAULT_MOCK_SOCKET: &str = "/run/cgw-sim/mock-aws.sock";
+
+/// The AWS mock's `/metrics` unless `mock.metrics_listen` says otherwise:
+/// loopback, and a port apart from the gateway's so both run on one host.
+pub const DEFAULT_MOCK_METRICS_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9185);
+
+/// The longest path a Unix socket can be bound at: `sun_path` is 108
+/// bytes on Linux, one of which ends the string.
+const MAX_SOCKET_PATH: usize = 107;
+
 /// How long `validate` waits by default for both tunnels, BGP and the
 /// targets.
 pub const DEFAULT_VALIDATE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,6 +102,8 @@ struct RawGateway {
     #[serde(default)]
     log_format: LogFormat,
     #[serde(default)]
+    control_socket: Option<PathBuf>,
+    #[serde(default)]
     routing: Routing,
     #[serde(default, deserialize_with = "duration::de_opt")]
     validate_timeout: Option<Duration>,
@@ -129,6 +148,10 @@ struct RawMock {
     vpc_cidrs: Vec<Prefix>,
     #[serde(default)]
     log_path: Option<PathBuf>,
+    #[serde(default)]
+    metrics_listen: Option<SocketAddr>,
+    #[serde(default)]
+    control_socket: Option<PathBuf>,
     tunnel1: RawMockTunnel,
     tunnel2: RawMockTunnel,
 }
@@ -171,6 +194,21 @@ fn check_ifname(key: String, name: &str) -> Check<()> {
             ),
         )
     }
+}
+
+/// A control socket's path: not empty, and short enough to bind.
+fn check_socket_path(key: &str, path: &Path) -> Check<()> {
+    let len = path.as_os_str().len();
+    if len == 0 {
+        return err(key, "must not be empty");
+    }
+    if len > MAX_SOCKET_PATH {
+        return err(
+            key,
+            format!("a Unix socket path has at most {MAX_SOCKET_PATH} bytes, this one {len}"),
+        );
+    }
+    Ok(())
 }
 
 fn check_inside_cidr(key: String, c: &Ipv4Cidr) -> Check<()> {
@@ -247,6 +285,9 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
     check_unicast("gateway.local_address".into(), g.local_address)?;
     if let Some(i) = &g.interface {
         check_ifname("gateway.interface".into(), i)?;
+    }
+    if let Some(p) = &g.control_socket {
+        check_socket_path("gateway.control_socket", p)?;
     }
     if g.validate_timeout.is_some_and(|d| d.is_zero()) {
         return err("gateway.validate_timeout", "must be positive");
@@ -372,6 +413,9 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
         interface: g.interface,
         metrics_listen: g.metrics_listen.unwrap_or(DEFAULT_METRICS_LISTEN),
         log_format: g.log_format,
+        control_socket: g
+            .control_socket
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_GATEWAY_SOCKET)),
         routing: g.routing,
         aws_asn,
         validate_timeout: g.validate_timeout.unwrap_or(DEFAULT_VALIDATE_TIMEOUT),
@@ -391,6 +435,9 @@ fn convert_mock(raw: RawMockFile, base: &Path) -> Check<MockConfig> {
             "mock.log_path",
             "must not be empty (omit it for standard output)",
         );
+    }
+    if let Some(p) = &m.control_socket {
+        check_socket_path("mock.control_socket", p)?;
     }
     check_aws(&aws)?;
     let mut vpn = aws::VpnConnection::new(m.cgw_address);
@@ -467,6 +514,10 @@ fn convert_mock(raw: RawMockFile, base: &Path) -> Check<MockConfig> {
         cgw_address: m.cgw_address,
         vpc_cidrs: m.vpc_cidrs,
         log_path: m.log_path,
+        metrics_listen: m.metrics_listen.unwrap_or(DEFAULT_MOCK_METRICS_LISTEN),
+        control_socket: m
+            .control_socket
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MOCK_SOCKET)),
         tunnels: [t1, t2],
         aws,
     })

@@ -25,7 +25,10 @@ use serde::Deserialize;
 use crate::aws::Ipv4Cidr;
 use crate::scenario::{Aws, Cgw, Prefix, Routing};
 
-pub use load::{DEFAULT_METRICS_LISTEN, DEFAULT_VALIDATE_TIMEOUT};
+pub use load::{
+    DEFAULT_GATEWAY_SOCKET, DEFAULT_METRICS_LISTEN, DEFAULT_MOCK_METRICS_LISTEN,
+    DEFAULT_MOCK_SOCKET, DEFAULT_VALIDATE_TIMEOUT,
+};
 
 /// A configuration file that could not be loaded. Displays as
 /// `file:line:column: key.path: message`.
@@ -89,6 +92,10 @@ pub struct GatewayConfig {
     pub metrics_listen: SocketAddr,
     /// Log format (default text).
     pub log_format: LogFormat,
+    /// The control socket `cgw-sim status` asks (default
+    /// `/run/cgw-sim/cgw.sock`; a relative path is relative to the working
+    /// directory).
+    pub control_socket: PathBuf,
     /// BGP or static routing.
     pub routing: Routing,
     /// The AWS-side ASN the CGW expects (`cgw.bgp.peer_asn`, default 64512).
@@ -130,6 +137,11 @@ pub struct MockConfig {
     pub vpc_cidrs: Vec<Prefix>,
     /// Where the AWS-format tunnel logs go (`None`: standard output).
     pub log_path: Option<PathBuf>,
+    /// Where the mock's `/metrics` listens (default 127.0.0.1:9185).
+    pub metrics_listen: SocketAddr,
+    /// The control socket `cgw-sim status --socket` asks (default
+    /// `/run/cgw-sim/mock-aws.sock`).
+    pub control_socket: PathBuf,
     /// Tunnel 1 and tunnel 2's endpoints.
     pub tunnels: [MockTunnel; 2],
     /// The `[aws]` section, as in scenarios; its PSKs are moved to
