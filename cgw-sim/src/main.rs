@@ -47,9 +47,8 @@ enum Command {
         /// The configuration file.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
-        /// Log format, overriding `gateway.log_format`.
-        #[arg(long, value_enum)]
-        log_format: Option<LogFormatArg>,
+        #[command(flatten)]
+        log: LogArgs,
         /// Load and check the configuration, print it resolved (keys
         /// redacted) and exit.
         #[arg(long)]
@@ -69,6 +68,8 @@ enum Command {
         /// Print the verdict as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        log: LogArgs,
         /// Load and check the configuration, print it resolved (keys
         /// redacted) and exit.
         #[arg(long)]
@@ -80,6 +81,8 @@ enum Command {
         /// The configuration file.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
+        #[command(flatten)]
+        log: LogArgs,
         /// Load and check the configuration, print it resolved (keys
         /// redacted) and exit.
         #[arg(long)]
@@ -96,6 +99,46 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Log options of the commands that run on a host.
+#[derive(clap::Args)]
+struct LogArgs {
+    /// Log format (`run`: overrides `gateway.log_format`; default text).
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormatArg>,
+    /// Log level or filter (`debug`, `info`, `cgw_sim=debug`); default
+    /// `RUST_LOG`, else `info` (`warn` for `validate`, whose verdict is
+    /// the output).
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
+}
+
+impl LogArgs {
+    fn format(&self, default: LogFormat) -> LogFormat {
+        match self.log_format {
+            Some(LogFormatArg::Text) => LogFormat::Text,
+            Some(LogFormatArg::Json) => LogFormat::Json,
+            None => default,
+        }
+    }
+
+    /// Starts logging to standard error; false (with the error printed) if
+    /// the level does not parse.
+    fn init(&self, format: LogFormat, default_level: &str) -> bool {
+        let level = self
+            .log_level
+            .clone()
+            .or_else(|| std::env::var("RUST_LOG").ok())
+            .unwrap_or_else(|| default_level.to_string());
+        match cgw_sim::telemetry::logging::init(format, Some(&level)) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!("--log-level {level}: {e}");
+                false
+            }
+        }
+    }
 }
 
 /// `--log-format` values.
@@ -427,25 +470,18 @@ fn status_command(_socket: &Path, _json: bool) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run {
-            config,
-            log_format,
-            check,
-        } => match load_gateway(&config, check, |c| {
-            if let Some(f) = log_format {
-                c.log_format = match f {
-                    LogFormatArg::Text => LogFormat::Text,
-                    LogFormatArg::Json => LogFormat::Json,
-                };
+        Command::Run { config, log, check } => {
+            match load_gateway(&config, check, |c| c.log_format = log.format(c.log_format)) {
+                Err(code) => code,
+                Ok(cfg) if !log.init(cfg.log_format, "info") => ExitCode::from(EXIT_CONFIG),
+                Ok(cfg) => daemon_exit("run", |seed| cgw_sim::daemon::cgw::run(&cfg, seed)),
             }
-        }) {
-            Err(code) => code,
-            Ok(cfg) => daemon_exit("run", |seed| cgw_sim::daemon::cgw::run(&cfg, seed)),
-        },
+        }
         Command::Validate {
             config,
             timeout,
             json,
+            log,
             check,
         } => match load_gateway(&config, check, |c| {
             if let Some(t) = timeout {
@@ -453,9 +489,10 @@ fn main() -> ExitCode {
             }
         }) {
             Err(code) => code,
+            Ok(cfg) if !log.init(log.format(cfg.log_format), "warn") => ExitCode::from(EXIT_CONFIG),
             Ok(cfg) => validate(&cfg, json),
         },
-        Command::MockAws { config, check } => match MockConfig::load(&config) {
+        Command::MockAws { config, log, check } => match MockConfig::load(&config) {
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(EXIT_CONFIG)
@@ -464,6 +501,7 @@ fn main() -> ExitCode {
                 print!("{cfg}");
                 ExitCode::SUCCESS
             }
+            Ok(_) if !log.init(log.format(LogFormat::Text), "info") => ExitCode::from(EXIT_CONFIG),
             Ok(cfg) => daemon_exit("mock-aws", |seed| cgw_sim::daemon::mock::run(&cfg, seed)),
         },
         Command::Status { socket, json } => status_command(&socket, json),

@@ -7,14 +7,15 @@
 //! leaves no route and no TUN device. Needs root.
 #![cfg(target_os = "linux")]
 
+#[path = "common/namespaces.rs"]
+mod namespaces;
+
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cgw_sim::config::{GatewayConfig, MockConfig};
 use cgw_sim::daemon::{cgw, mock, view::View};
-use lab::kernel::{Netns, Route, RouteVia};
 
 const GATEWAY: &str = r#"
 [gateway]
@@ -53,46 +54,6 @@ inside_cidr = "169.254.20.0/30"
 psk = "tunnel2_key.5678"
 "#;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("cgw-sim-daemons-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// Two namespaces joined by a veth: the CGW at 192.0.2.10 with the on-prem
-/// address 198.18.0.10 on `lo`, the AWS side at 198.51.100.10 and .20 with
-/// the VPC address 198.19.0.10 on `lo`.
-fn topology() -> (Netns, Netns) {
-    let c = Netns::new().unwrap();
-    let a = Netns::new().unwrap();
-    c.add_veth("wan0", "awswan0", &a).unwrap();
-    c.add_address("wan0", Ipv4Addr::new(192, 0, 2, 10), 24)
-        .unwrap();
-    c.link_up("wan0").unwrap();
-    c.add_address("lo", Ipv4Addr::new(198, 18, 0, 10), 32)
-        .unwrap();
-    a.add_address("awswan0", Ipv4Addr::new(198, 51, 100, 10), 24)
-        .unwrap();
-    a.add_address("awswan0", Ipv4Addr::new(198, 51, 100, 20), 24)
-        .unwrap();
-    a.link_up("awswan0").unwrap();
-    a.add_address("lo", Ipv4Addr::new(198, 19, 0, 10), 32)
-        .unwrap();
-    c.add_route(&Route {
-        dest: Ipv4Addr::new(198, 51, 100, 0),
-        prefix_len: 24,
-        via: RouteVia::Device("wan0".into()),
-    })
-    .unwrap();
-    a.add_route(&Route {
-        dest: Ipv4Addr::new(192, 0, 2, 0),
-        prefix_len: 24,
-        via: RouteVia::Device("awswan0".into()),
-    })
-    .unwrap();
-    (c, a)
-}
-
 fn wait_for(
     what: &str,
     limit: Duration,
@@ -118,11 +79,8 @@ fn routes_of(v: &View) -> Vec<String> {
 
 #[test]
 fn our_cgw_and_our_mock_bring_up_both_tunnels_bgp_and_routes_on_kernel_networking() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "this test creates network namespaces and TUN devices and needs root (CI runs as root)"
-    );
-    let dir = temp_dir("bgp");
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("daemons-bgp");
     std::fs::write(dir.join("gw.toml"), GATEWAY).unwrap();
     let mock = MOCK.replace(
         "[mock]\n",
@@ -131,7 +89,7 @@ fn our_cgw_and_our_mock_bring_up_both_tunnels_bgp_and_routes_on_kernel_networkin
     std::fs::write(dir.join("mock.toml"), mock).unwrap();
     let gcfg = GatewayConfig::load(dir.join("gw.toml")).unwrap();
     let mcfg = MockConfig::load(dir.join("mock.toml")).unwrap();
-    let (cns, ans) = topology();
+    let (cns, ans) = namespaces::cgw_and_aws();
     let aws = mock::spawn(&ans, mcfg, [7; 32]).unwrap();
     let gw = cgw::spawn(&cns, gcfg, [9; 32]).unwrap();
     let started = Instant::now();

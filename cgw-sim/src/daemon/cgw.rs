@@ -21,7 +21,7 @@ use lab::wire::Prefix;
 use super::background::Background;
 /// The customer gateway, ready to run.
 pub type CgwSetup = Setup<CgwDaemon>;
-use super::view::{View, ViewTx};
+use super::view::View;
 use super::{
     log_gateway_event, log_speaker_event, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
 };
@@ -33,6 +33,7 @@ use crate::os::host_loop::{Controller, Host};
 use crate::os::routes::{prefix_text, KernelRoutes, RouteChange};
 use crate::os::site::SiteIo;
 use crate::scenario::Routing;
+use crate::telemetry::Status;
 
 /// What one tunnel of the running gateway looks like to its controller.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +56,24 @@ pub struct TunnelView {
     pub bgp_error: Option<String>,
     /// Prefixes learned from AWS on this tunnel now.
     pub learned: Vec<Prefix>,
+    /// Times the tunnel came up.
+    pub established: u64,
+    /// IKE SA rekeys.
+    pub ike_rekeys: u64,
+    /// Child SA rekeys.
+    pub child_rekeys: u64,
+}
+
+impl TunnelView {
+    /// Counts an event (for status and metrics).
+    pub fn count(&mut self, kind: &TunnelEventKind) {
+        match kind {
+            TunnelEventKind::Up => self.established += 1,
+            TunnelEventKind::IkeRekeyed => self.ike_rekeys += 1,
+            TunnelEventKind::ChildRekeyed { .. } => self.child_rekeys += 1,
+            _ => {}
+        }
+    }
 }
 
 /// The customer gateway's controller. See the module documentation.
@@ -185,6 +204,51 @@ impl CgwDaemon {
         self.routes.installed()
     }
 
+    fn status_base(&self) -> Status {
+        Status::new(
+            crate::telemetry::Role::CustomerGateway,
+            "cgw-sim",
+            IpAddr::V4(self.cfg.local_address),
+        )
+    }
+
+    fn status(&self, host: &Host, v: &View, now: Instant) -> Status {
+        use super::status::{bgp_status, route_status, tunnel_status, with_counters, TunnelSource};
+        let mut s = self.status_base();
+        s.uptime = now.saturating_duration_since(self.epoch);
+        for t in 0..2 {
+            s.tunnels.push(tunnel_status(
+                &TunnelSource {
+                    number: t as u32 + 1,
+                    gateway: &host.gateways[0],
+                    id: TunnelId(t),
+                    tun: &self.cfg.tunnels[t].tun,
+                    peer: self.cfg.tunnels[t].aws_address,
+                    inside: (self.inside[t].cgw, self.inside[t].aws),
+                    view: &self.tunnels[t],
+                },
+                now,
+            ));
+            if let (Some(peers), Some(sp)) = (self.peers, host.speakers.first()) {
+                s.bgp.push(bgp_status(
+                    t as u32 + 1,
+                    sp,
+                    peers[t],
+                    self.inside[t].aws,
+                    self.cfg.aws_asn,
+                    &self.tunnels[t],
+                    now,
+                ));
+            }
+        }
+        let tuns = [
+            self.cfg.tunnels[0].tun.as_str(),
+            self.cfg.tunnels[1].tun.as_str(),
+        ];
+        s.routes = route_status(&v.routes, tuns, self.peers.is_some());
+        with_counters(s, &host.stats)
+    }
+
     fn view(&self, host: &Host, now: Instant) -> View {
         View {
             role: "cgw",
@@ -210,6 +274,7 @@ impl CgwDaemon {
             }
             log_gateway_event("cgw", t + 1, &e);
             let view = &mut self.tunnels[t];
+            view.count(&e.kind);
             match &e.kind {
                 TunnelEventKind::IkeUp { .. } => view.ike_up = true,
                 TunnelEventKind::Up => {
@@ -339,8 +404,12 @@ impl CgwDaemon {
 }
 
 impl Daemon for CgwDaemon {
-    fn publish_to(&mut self, tx: ViewTx) {
-        self.publisher.tx = Some(tx);
+    fn publisher(&mut self) -> &mut Publisher {
+        &mut self.publisher
+    }
+
+    fn empty_status(&self) -> Status {
+        self.status_base()
     }
 }
 
@@ -393,7 +462,11 @@ impl Controller for CgwDaemon {
         }
         if self.publisher.due(changed, now) {
             let v = self.view(host, now);
-            self.publisher.publish(v, now);
+            let st = self
+                .publisher
+                .wants_status()
+                .then(|| self.status(host, &v, now));
+            self.publisher.publish(v, st, now);
         }
     }
 
@@ -405,7 +478,11 @@ impl Controller for CgwDaemon {
 /// `cgw-sim run`: runs the customer gateway until SIGINT or SIGTERM, then
 /// deletes the SAs, withdraws the routes and removes the TUN devices.
 pub fn run(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<(), DaemonError> {
-    super::run_until_signal(|| setup(cfg, seed))?;
+    let endpoints = crate::telemetry::Endpoints {
+        metrics_listen: Some(cfg.metrics_listen),
+        control_socket: Some(cfg.control_socket.clone()),
+    };
+    super::run_until_signal(|| setup(cfg, seed), endpoints)?;
     tracing::info!("customer gateway stopped: SAs deleted, routes withdrawn");
     Ok(())
 }

@@ -28,7 +28,7 @@ use super::background::Background;
 /// The AWS mock, ready to run.
 pub type MockSetup = Setup<MockDaemon>;
 use super::cgw::TunnelView;
-use super::view::{View, ViewTx};
+use super::view::View;
 use super::{
     log_gateway_event, log_speaker_event, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
 };
@@ -45,6 +45,7 @@ use crate::os::host_loop::{Controller, Host};
 use crate::os::routes::{prefix_text, KernelRoutes, RouteChange};
 use crate::os::site::SiteIo;
 use crate::scenario::Routing;
+use crate::telemetry::Status;
 
 /// The mock's TUN devices, tunnel 1 and tunnel 2.
 pub const MOCK_TUNS: [&str; 2] = ["awssim1", "awssim2"];
@@ -225,6 +226,48 @@ impl MockDaemon {
         self.routes.installed()
     }
 
+    fn status_base(&self) -> Status {
+        Status::new(
+            crate::telemetry::Role::AwsMock,
+            "mock-aws",
+            IpAddr::V4(self.cfg.tunnels[0].listen),
+        )
+    }
+
+    fn status(&self, host: &Host, v: &View, now: Instant) -> Status {
+        use super::status::{bgp_status, route_status, tunnel_status, with_counters, TunnelSource};
+        let mut s = self.status_base();
+        s.uptime = now.saturating_duration_since(self.epoch);
+        let cgw_asn = self.cfg.aws.cgw_asn.unwrap_or(65000);
+        for t in 0..2 {
+            s.tunnels.push(tunnel_status(
+                &TunnelSource {
+                    number: t as u32 + 1,
+                    gateway: &host.gateways[t],
+                    id: TunnelId(0),
+                    tun: MOCK_TUNS[t],
+                    peer: self.cfg.cgw_address,
+                    inside: (self.inside[t].aws, self.inside[t].cgw),
+                    view: &self.tunnels[t],
+                },
+                now,
+            ));
+            if let (Some(peers), Some(sp)) = (self.peers, host.speakers.get(t)) {
+                s.bgp.push(bgp_status(
+                    t as u32 + 1,
+                    sp,
+                    peers[t],
+                    self.inside[t].cgw,
+                    cgw_asn,
+                    &self.tunnels[t],
+                    now,
+                ));
+            }
+        }
+        s.routes = route_status(&v.routes, MOCK_TUNS, self.peers.is_some());
+        with_counters(s, &host.stats)
+    }
+
     fn view(&self, host: &Host, now: Instant) -> View {
         View {
             role: "aws",
@@ -253,6 +296,7 @@ impl MockDaemon {
                 let at = e.at.saturating_duration_since(self.epoch);
                 self.tunnel_inputs[t].push((at, LogInput::Gateway(e.kind.clone())));
                 let view = &mut self.tunnels[t];
+                view.count(&e.kind);
                 match &e.kind {
                     TunnelEventKind::IkeUp { .. } => view.ike_up = true,
                     TunnelEventKind::Up => {
@@ -455,8 +499,12 @@ fn log_route_change(c: &RouteChange) {
 }
 
 impl Daemon for MockDaemon {
-    fn publish_to(&mut self, tx: ViewTx) {
-        self.publisher.tx = Some(tx);
+    fn publisher(&mut self) -> &mut Publisher {
+        &mut self.publisher
+    }
+
+    fn empty_status(&self) -> Status {
+        self.status_base()
     }
 }
 
@@ -499,7 +547,11 @@ impl Controller for MockDaemon {
         }
         if self.publisher.due(changed, now) {
             let v = self.view(host, now);
-            self.publisher.publish(v, now);
+            let st = self
+                .publisher
+                .wants_status()
+                .then(|| self.status(host, &v, now));
+            self.publisher.publish(v, st, now);
         }
     }
 
@@ -510,7 +562,11 @@ impl Controller for MockDaemon {
 
 /// `cgw-sim mock-aws`: runs the two endpoints until SIGINT or SIGTERM.
 pub fn run(cfg: &MockConfig, seed: [u8; 32]) -> Result<(), DaemonError> {
-    super::run_until_signal(|| setup(cfg, seed))?;
+    let endpoints = crate::telemetry::Endpoints {
+        metrics_listen: Some(cfg.metrics_listen),
+        control_socket: Some(cfg.control_socket.clone()),
+    };
+    super::run_until_signal(|| setup(cfg, seed), endpoints)?;
     tracing::info!(role = "aws", "AWS mock stopped");
     Ok(())
 }

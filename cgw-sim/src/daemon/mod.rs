@@ -15,6 +15,7 @@ pub mod background;
 pub mod cgw;
 mod events;
 pub mod mock;
+pub mod status;
 pub mod validate;
 pub mod view;
 
@@ -117,18 +118,25 @@ pub async fn serve<C: crate::os::host_loop::Controller + Withdraw>(
     Ok(())
 }
 
-/// When a controller publishes its view: on changes, and once a second
-/// for the counters.
+/// When a controller publishes its view (and, with telemetry, its
+/// [`Status`](crate::telemetry::Status)): on changes, and once a second for
+/// the counters.
 #[derive(Default)]
 pub struct Publisher {
     tx: Option<view::ViewTx>,
+    status: Option<tokio::sync::watch::Sender<crate::telemetry::Status>>,
     last: Option<Instant>,
 }
 
 impl Publisher {
+    /// Whether anyone reads the status.
+    pub fn wants_status(&self) -> bool {
+        self.status.is_some()
+    }
+
     /// Whether to publish now.
     pub fn due(&self, changed: bool, now: Instant) -> bool {
-        self.tx.is_some()
+        (self.tx.is_some() || self.status.is_some())
             && (changed
                 || self
                     .last
@@ -138,17 +146,27 @@ impl Publisher {
     /// When the next periodic publication is due (a controller's
     /// `poll_timeout`, so counters stay fresh while nothing happens).
     pub fn next_due(&self) -> Option<Instant> {
-        self.tx.as_ref()?;
+        if self.tx.is_none() && self.status.is_none() {
+            return None;
+        }
         Some(
             self.last
                 .map_or_else(Instant::now, |l| l + Duration::from_secs(1)),
         )
     }
 
-    /// Publishes `v`.
-    pub fn publish(&mut self, v: view::View, now: Instant) {
+    /// Publishes `v` and, if given, the status.
+    pub fn publish(
+        &mut self,
+        v: view::View,
+        status: Option<crate::telemetry::Status>,
+        now: Instant,
+    ) {
         if let Some(tx) = &self.tx {
             tx.send_replace(v);
+        }
+        if let (Some(tx), Some(s)) = (&self.status, status) {
+            tx.send_replace(s);
         }
         self.last = Some(now);
     }
@@ -167,19 +185,53 @@ pub struct Setup<D> {
 /// A daemon's controller: steps on the event loop, withdraws its routes at
 /// exit, publishes its view.
 pub trait Daemon: crate::os::host_loop::Controller + Withdraw {
+    /// Its publisher.
+    fn publisher(&mut self) -> &mut Publisher;
     /// Publishes its view on `tx` from now on.
-    fn publish_to(&mut self, tx: view::ViewTx);
+    fn publish_to(&mut self, tx: view::ViewTx) {
+        self.publisher().tx = Some(tx);
+    }
+    /// Publishes its status on `tx` from now on.
+    fn publish_status_to(&mut self, tx: tokio::sync::watch::Sender<crate::telemetry::Status>) {
+        self.publisher().status = Some(tx);
+    }
+    /// An empty status of this daemon (before its first step).
+    fn empty_status(&self) -> crate::telemetry::Status;
 }
 
-/// Sets a daemon up with `setup` and runs it until SIGINT or SIGTERM, then
-/// shuts it down cleanly.
-pub fn run_until_signal<D, F, Fut>(setup: F) -> Result<(), DaemonError>
+/// Sets a daemon up with `setup`, serves its status on `endpoints`
+/// (`/metrics`, the control socket) and runs it until SIGINT or SIGTERM,
+/// then shuts it down cleanly.
+pub fn run_until_signal<D, F, Fut>(
+    setup: F,
+    endpoints: crate::telemetry::Endpoints,
+) -> Result<(), DaemonError>
 where
     D: Daemon,
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Setup<D>, DaemonError>>,
 {
-    runtime()?.block_on(set_up_and_serve(setup, |_| {}, shutdown_signal()))
+    runtime()?.block_on(async {
+        let Setup {
+            mut host,
+            sites,
+            mut daemon,
+        } = setup().await?;
+        let (tx, rx) = tokio::sync::watch::channel(daemon.empty_status());
+        let telemetry = crate::telemetry::serve(&endpoints, rx)
+            .await
+            .map_err(|e| DaemonError::Config(e.to_string()))?;
+        if let Some(a) = telemetry.metrics_addr() {
+            tracing::info!(listen = %a, "serving /metrics");
+        }
+        if let Some(p) = telemetry.control_socket() {
+            tracing::info!(socket = %p.display(), "status on the control socket");
+        }
+        daemon.publish_status_to(tx);
+        let r = serve(&mut host, &sites, &mut daemon, shutdown_signal()).await;
+        telemetry.shutdown();
+        r
+    })
 }
 
 /// Sets a daemon up, lets `prepare` adjust it, and serves it until `stop`.

@@ -13,5 +13,5 @@ pub use keylog::KeyLog;
 
 pub use tunnel::{
     tunnel_iface, DownCause, GatewayConfig, GatewayEvent, GatewayStats, SelectorPair, TunnelConfig,
-    TunnelEventKind, TunnelGateway, TunnelId, TunnelRole, CONTROL, INSIDE, OUTSIDE,
+    TunnelEventKind, TunnelGateway, TunnelId, TunnelRole, TunnelTraffic, CONTROL, INSIDE, OUTSIDE,
 };

@@ -375,6 +375,22 @@ struct Tunnel {
     idle_for: Option<Duration>,
     /// `cfg.extra_selectors` not yet asked for on the current IKE SA.
     extra_pending: Vec<SelectorPair>,
+    /// ESP carried since the gateway started (across SAs).
+    traffic: TunnelTraffic,
+}
+
+/// ESP a tunnel carried since the gateway started, across its SAs: inner
+/// packets and their bytes (an SA's own counts restart with each rekey).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TunnelTraffic {
+    /// Packets decrypted.
+    pub packets_in: u64,
+    /// Packets encrypted and sent.
+    pub packets_out: u64,
+    /// Inner bytes decrypted.
+    pub bytes_in: u64,
+    /// Inner bytes encrypted.
+    pub bytes_out: u64,
 }
 
 /// An IPsec gateway node. See the module documentation.
@@ -450,6 +466,7 @@ impl TunnelGateway {
                     last_failure: None,
                     v1: None,
                     extra_pending: Vec::new(),
+                    traffic: TunnelTraffic::default(),
                 })
                 .collect(),
             routes: Vec::new(),
@@ -743,6 +760,13 @@ impl TunnelGateway {
         }
         self.pump(now);
         started
+    }
+
+    /// What `tunnel` carried since the gateway started.
+    pub fn tunnel_traffic(&self, tunnel: TunnelId) -> TunnelTraffic {
+        self.tunnels
+            .get(tunnel.0)
+            .map_or_else(TunnelTraffic::default, |t| t.traffic)
     }
 
     /// Counters.
@@ -1080,6 +1104,42 @@ impl TunnelGateway {
         Some((sa.encr(), sa.integ(), encap.is_some()))
     }
 
+    /// `tunnel`'s established IKE SA (the newest, during a rekey).
+    pub fn ike_sa(&self, tunnel: TunnelId) -> Option<&ike::sa::IkeSa> {
+        let peer = IpAddr::V4(self.tunnels.get(tunnel.0)?.cfg.peer);
+        self.endpoint
+            .sas()
+            .filter(|(_, sa)| {
+                sa.remote_addr().ip() == peer && sa.state() == ike::sa::State::Established
+            })
+            .map(|(_, sa)| sa)
+            .last()
+    }
+
+    /// `tunnel`'s installed child SA pairs: (our inbound SPI, the peer's
+    /// SPI we send with, inbound counters, outbound counters), oldest
+    /// first.
+    pub fn child_sas(
+        &self,
+        tunnel: TunnelId,
+    ) -> Vec<(u32, u32, ike::esp::SaCounters, ike::esp::SaCounters)> {
+        let Some(t) = self.tunnels.get(tunnel.0) else {
+            return Vec::new();
+        };
+        t.dp.outbound
+            .iter()
+            .map(|(spi_in, out, _)| {
+                let inc =
+                    t.dp.inbound
+                        .iter()
+                        .find(|(s, _, _)| s == spi_in)
+                        .map(|(_, sa, _)| sa.counters())
+                        .unwrap_or_default();
+                (*spi_in, out.spi(), inc, out.counters())
+            })
+            .collect()
+    }
+
     /// Sends an inner packet into `tid`, minding the tunnel MTU: a larger
     /// packet with DF set (and DF not cleared) is refused with an ICMP
     /// "fragmentation needed" to its source; otherwise it is fragmented
@@ -1161,7 +1221,10 @@ impl TunnelGateway {
             }
         };
         self.out.push_back((OUTSIDE, packet));
-        self.tunnels[tid.0].idle.on_traffic(now);
+        let t = &mut self.tunnels[tid.0];
+        t.traffic.packets_out += 1;
+        t.traffic.bytes_out += inner.len() as u64;
+        t.idle.on_traffic(now);
         if let Some(id) = self.endpoint.sa_of_child(spi_in) {
             self.endpoint.note_traffic_sent(id, now);
         }
@@ -1292,7 +1355,10 @@ impl TunnelGateway {
         for gone in dp.reap() {
             self.spi_tunnel.remove(&gone);
         }
-        self.tunnels[ti].idle.on_traffic(now);
+        let t = &mut self.tunnels[ti];
+        t.idle.on_traffic(now);
+        t.traffic.packets_in += 1;
+        t.traffic.bytes_in += inner.len() as u64;
         self.stats.decapsulated += 1;
         self.endpoint.note_inbound_esp(now, spi);
         let Some(info) = Ipv4Info::parse(&inner) else {

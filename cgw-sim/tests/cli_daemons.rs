@@ -1,0 +1,292 @@
+//! The commands themselves, as processes in network namespaces: `cgw-sim
+//! mock-aws` and `cgw-sim run` (JSON logs) bring both tunnels and BGP up;
+//! `cgw-sim status` reads the gateway's control socket; `/metrics` answers
+//! inside the namespace; `cgw-sim validate` against the same mock passes
+//! with a ping through each tunnel; SIGTERM stops `run` cleanly (exit 0,
+//! Deletes sent and logged by the mock, routes and TUN devices gone).
+//! Needs root.
+#![cfg(target_os = "linux")]
+
+#[path = "common/namespaces.rs"]
+mod namespaces;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lab::kernel::Netns;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cgw-sim");
+
+fn gateway_toml(dir: &Path, tun_prefix: &str) -> String {
+    format!(
+        r#"
+[gateway]
+local_address = "192.0.2.10"
+control_socket = "{dir}/cgw.sock"
+metrics_listen = "127.0.0.1:9184"
+log_format = "json"
+validate_timeout = "20s"
+[gateway.tunnel1]
+aws_address = "198.51.100.10"
+inside_cidr = "169.254.10.0/30"
+tun = "{tun_prefix}1"
+[gateway.tunnel1.validate]
+ping = ["198.19.0.10"]
+[gateway.tunnel2]
+aws_address = "198.51.100.20"
+inside_cidr = "169.254.20.0/30"
+tun = "{tun_prefix}2"
+[gateway.tunnel2.validate]
+ping = ["198.19.0.10"]
+[cgw.bgp]
+announce = ["198.18.0.0/24"]
+[cgw.tunnel1.ike]
+psk = "tunnel1_key.1234"
+[cgw.tunnel2.ike]
+psk = "tunnel2_key.5678"
+"#,
+        dir = dir.display()
+    )
+}
+
+fn mock_toml(dir: &Path) -> String {
+    format!(
+        r#"
+[mock]
+cgw_address = "192.0.2.10"
+vpc_cidrs = ["198.19.0.0/16"]
+log_path = "{dir}/aws.log"
+control_socket = "{dir}/mock.sock"
+[mock.tunnel1]
+listen = "198.51.100.10"
+[mock.tunnel2]
+listen = "198.51.100.20"
+[aws.tunnel1]
+inside_cidr = "169.254.10.0/30"
+psk = "tunnel1_key.1234"
+[aws.tunnel2]
+inside_cidr = "169.254.20.0/30"
+psk = "tunnel2_key.5678"
+"#,
+        dir = dir.display()
+    )
+}
+
+/// A child process killed (SIGKILL) if the test fails before it is
+/// stopped.
+struct Proc(Option<Child>);
+
+impl Proc {
+    fn start(ns: &Netns, args: &[&str], stderr: &Path) -> Proc {
+        let err = std::fs::File::create(stderr).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns.name(), BIN])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("ip netns exec runs");
+        Proc(Some(child))
+    }
+
+    /// SIGTERM, then the exit code within `limit`.
+    fn terminate(&mut self, limit: Duration) -> Option<i32> {
+        let child = self.0.as_mut()?;
+        // `ip netns exec` execs the binary: the PID is ours.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Ok(Some(st)) = child.try_wait() {
+                self.0 = None;
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn status_json(sock: &Path) -> Option<serde_json::Value> {
+    let out = Command::new(BIN)
+        .args(["status", "--json", "--socket"])
+        .arg(sock)
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+fn http_get(ns: &Netns, path: &str) -> String {
+    let path = path.to_string();
+    ns.run(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", 9184)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    })
+    .unwrap()
+    .unwrap_or_default()
+}
+
+#[test]
+fn run_status_metrics_validate_and_sigterm_as_processes() {
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("cli-run");
+    std::fs::write(dir.join("gw.toml"), gateway_toml(&dir, "cgwsim")).unwrap();
+    std::fs::write(dir.join("mock.toml"), mock_toml(&dir)).unwrap();
+    let (cns, ans) = namespaces::cgw_and_aws();
+    let cfg = |f: &str| dir.join(f).display().to_string();
+    let mut mock = Proc::start(
+        &ans,
+        &["mock-aws", "--config", &cfg("mock.toml")],
+        &dir.join("mock.err"),
+    );
+    let mut run = Proc::start(
+        &cns,
+        &["run", "--config", &cfg("gw.toml")],
+        &dir.join("run.err"),
+    );
+    let logs = || {
+        format!(
+            "run stderr:\n{}\nmock stderr:\n{}",
+            std::fs::read_to_string(dir.join("run.err")).unwrap_or_default(),
+            std::fs::read_to_string(dir.join("mock.err")).unwrap_or_default()
+        )
+    };
+    // Both tunnels and both BGP sessions up, as `cgw-sim status` says.
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut last = None;
+    while Instant::now() < end {
+        last = status_json(&dir.join("cgw.sock"));
+        let ok = last.as_ref().is_some_and(|s| {
+            let t = s["tunnels"]
+                .as_array()
+                .map_or(0, |v| v.iter().filter(|t| t["state"] == "up").count());
+            let b = s["bgp"].as_array().map_or(0, |v| {
+                v.iter()
+                    .filter(|b| b["state"] == "Established" || b["state"] == "established")
+                    .count()
+            });
+            let r = s["routes"].as_array().map_or(0, Vec::len);
+            t == 2 && b == 2 && r == 1
+        });
+        if ok {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let st = last.unwrap_or_default();
+    assert_eq!(
+        st["tunnels"]
+            .as_array()
+            .map_or(0, |v| v.iter().filter(|t| t["state"] == "up").count()),
+        2,
+        "status: {st:#}\n{}",
+        logs()
+    );
+    // The human table, too.
+    let table = Command::new(BIN)
+        .args(["status", "--socket"])
+        .arg(dir.join("cgw.sock"))
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    assert!(
+        table.contains("cgwsim1") && table.contains("198.19.0.0/16"),
+        "{table}"
+    );
+    // /metrics inside the namespace.
+    let m = http_get(&cns, "/metrics");
+    assert!(m.starts_with("HTTP/1.1 200"), "{m}");
+    assert!(m.contains("cgwsim_tunnel_up{"), "{m}");
+    assert!(m.contains("cgwsim_bgp_session_up{"), "{m}");
+    // JSON logs with the tunnel as a field.
+    let run_err = std::fs::read_to_string(dir.join("run.err")).unwrap_or_default();
+    let up_line = run_err
+        .lines()
+        .find(|l| l.contains("tunnel up"))
+        .unwrap_or_else(|| panic!("no 'tunnel up' log line\n{}", logs()));
+    let v: serde_json::Value = serde_json::from_str(up_line).expect("a JSON log line");
+    assert!(v["tunnel"] == 1 || v["tunnel"] == 2, "{up_line}");
+    assert!(
+        !run_err.contains("tunnel1_key"),
+        "the PSK leaked into the logs"
+    );
+
+    // SIGTERM: exit 0, Deletes sent (the mock logs them), no TUN left.
+    assert_eq!(
+        run.terminate(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        logs()
+    );
+    let links = cns.links().unwrap();
+    assert!(
+        !links.iter().any(|l| l.name.starts_with("cgwsim")),
+        "{links:?}"
+    );
+    assert!(
+        !dir.join("cgw.sock").exists(),
+        "the control socket file was left"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let aws_log = std::fs::read_to_string(dir.join("aws.log")).unwrap_or_default();
+    assert!(
+        aws_log.to_lowercase().contains("delete"),
+        "the mock's AWS log shows no Delete:\n{aws_log}"
+    );
+
+    // validate against the same mock: exit 0, a ping through each tunnel.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            cns.name(),
+            BIN,
+            "validate",
+            "--json",
+            "--config",
+        ])
+        .arg(dir.join("gw.toml"))
+        .output()
+        .unwrap();
+    let verdict = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{verdict}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
+    assert_eq!(v["passed"], true, "{verdict}");
+    for t in v["tunnels"].as_array().unwrap() {
+        assert_eq!(t["ping"][0][1]["result"], "pass", "{verdict}");
+    }
+    assert_eq!(
+        mock.terminate(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        logs()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
