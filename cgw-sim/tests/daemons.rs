@@ -181,3 +181,50 @@ fn our_cgw_and_our_mock_bring_up_both_tunnels_bgp_and_routes_on_kernel_networkin
     let _ = std::fs::remove_dir_all(&dir);
     assert!(log.lines().count() >= 2, "the mock's AWS log: {log}");
 }
+
+#[test]
+fn static_routing_on_both_sides_routes_through_tunnel_1_and_pings_cross() {
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("daemons-static");
+    let gw = GATEWAY
+        .replace("routing = \"bgp\"", "routing = \"static\"")
+        .replace(
+            "[cgw.bgp]\nasn = 65000\nannounce = [\"198.18.0.0/24\"]\n",
+            "[cgw]\nstatic_routes = [\"198.19.0.0/16\"]\n",
+        );
+    std::fs::write(dir.join("gw.toml"), gw).unwrap();
+    let mock = MOCK.replace(
+        "[aws]\nasn = 64512\n",
+        "[aws]\nrouting = \"static\"\nstatic_routes = [\"198.18.0.0/24\"]\n",
+    );
+    std::fs::write(dir.join("mock.toml"), mock).unwrap();
+    let gcfg = GatewayConfig::load(dir.join("gw.toml")).unwrap();
+    let mcfg = MockConfig::load(dir.join("mock.toml")).unwrap();
+    let (cns, ans) = namespaces::cgw_and_aws();
+    let aws = mock::spawn(&ans, mcfg, [3; 32]).unwrap();
+    let gw = cgw::spawn(&cns, gcfg, [4; 32]).unwrap();
+    let ctx = || format!("cgw: {:#?}\naws: {:#?}", gw.view(), aws.view());
+    wait_for(
+        "both tunnels up and the static routes through tunnel 1 on both sides",
+        Duration::from_secs(30),
+        || {
+            let (g, a) = (gw.view(), aws.view());
+            (0..2).all(|t| g.tunnels[t].up && a.tunnels[t].up)
+                && routes_of(&g) == ["198.19.0.0/16 cgwsim1"]
+                && routes_of(&a) == ["198.18.0.0/24 awssim1"]
+        },
+        ctx,
+    );
+    // No BGP at all.
+    assert!(gw.view().tunnels.iter().all(|t| t.bgp.is_none()), "{}", ctx());
+    let out = Command::new("ip")
+        .args(["netns", "exec", cns.name(), "ping", "-c", "2", "-i", "0.2", "-W", "2"])
+        .args(["-I", "198.18.0.10", "198.19.0.10"])
+        .output()
+        .expect("ping runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 received"), "{text}\n{}", ctx());
+    gw.stop().unwrap();
+    aws.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
