@@ -216,9 +216,24 @@ fn static_routing_on_both_sides_routes_through_tunnel_1_and_pings_cross() {
         ctx,
     );
     // No BGP at all.
-    assert!(gw.view().tunnels.iter().all(|t| t.bgp.is_none()), "{}", ctx());
+    assert!(
+        gw.view().tunnels.iter().all(|t| t.bgp.is_none()),
+        "{}",
+        ctx()
+    );
     let out = Command::new("ip")
-        .args(["netns", "exec", cns.name(), "ping", "-c", "2", "-i", "0.2", "-W", "2"])
+        .args([
+            "netns",
+            "exec",
+            cns.name(),
+            "ping",
+            "-c",
+            "2",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+        ])
         .args(["-I", "198.18.0.10", "198.19.0.10"])
         .output()
         .expect("ping runs");

@@ -281,10 +281,20 @@ impl CgwDaemon {
                     view.up = true;
                     view.up_since = Some(now);
                     self.routes_dirty = true;
-                    // The MTU AWS's table gives for the negotiated suite.
-                    if let (Some(mtu), Some(tun)) =
-                        (host.gateways[0].tunnel_mtu(TunnelId(t)), sites[0].tun(t))
-                    {
+                    // The MTU AWS's table gives for the negotiated suite,
+                    // so the kernel answers a too-large DF packet with
+                    // "fragmentation needed" itself. With `clear_df` the
+                    // device takes full-size packets: the gateway clears DF
+                    // and fragments before encryption.
+                    let clear_df = [&self.cfg.cgw.tunnel1, &self.cfg.cgw.tunnel2][t].clear_df;
+                    let mtu = host.gateways[0].tunnel_mtu(TunnelId(t)).map(|m| {
+                        if clear_df {
+                            node::tunnel::OUTER_MTU
+                        } else {
+                            m
+                        }
+                    });
+                    if let (Some(mtu), Some(tun)) = (mtu, sites[0].tun(t)) {
                         let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
                         match tun.set_mtu(mtu) {
                             Ok(()) => {
