@@ -24,6 +24,7 @@
 //!   data-plane checks (ping, TCP transfer, failover time).
 //! - [`vpn_side`], [`aws_peer`], [`cgw_peer`]: strongSwan + BIRD playing
 //!   AWS or a customer device in that lab; [`vpn_lab`] puts it together.
+//! - [`ours`]: our daemons (`cgw-sim run`, `mock-aws`) in that lab's slots.
 
 pub mod aws_peer;
 pub mod bgp_engine;
@@ -33,6 +34,7 @@ pub mod engine;
 pub mod icmp;
 pub mod lab_capture;
 pub mod netns;
+pub mod ours;
 pub mod proc;
 pub mod require;
 pub mod strongswan;

@@ -281,7 +281,7 @@ impl MockDaemon {
             diagnoses: self
                 .diagnoses
                 .iter()
-                .map(|(t, d)| (*t, d.code(), d.symptom.clone()))
+                .map(|(t, d)| (*t, d.code(), symptom_with_evidence(d)))
                 .collect(),
             records: self.records.clone(),
             stats: host.stats,
@@ -333,7 +333,7 @@ impl MockDaemon {
                                 role = "aws",
                                 tunnel = t + 1,
                                 code = d.code(),
-                                diagnosis = %d.symptom,
+                                diagnosis = %symptom_with_evidence(&d),
                                 "diagnosis"
                             );
                             self.diagnoses.push((t + 1, d));
@@ -466,6 +466,16 @@ impl MockDaemon {
             .into_iter()
             .filter_map(|((a, l), t)| Some((Prefix::new(a, l)?, MOCK_TUNS[t].to_string())))
             .collect()
+    }
+}
+
+/// A diagnosis's symptom with what points at its most likely cause (for a
+/// refused proposal: what the CGW offered and what AWS accepts), so the
+/// view says which DH group or algorithm was wrong, not only that one was.
+fn symptom_with_evidence(d: &Diagnosis) -> String {
+    match d.top_cause().and_then(|c| c.evidence.as_deref()) {
+        Some(e) => format!("{} ({e})", d.symptom),
+        None => d.symptom.clone(),
     }
 }
 

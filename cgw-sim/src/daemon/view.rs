@@ -18,7 +18,8 @@ pub struct View {
     pub tunnels: [TunnelView; 2],
     /// Kernel routes installed (prefix, TUN device).
     pub routes: Vec<(Prefix, String)>,
-    /// Failures diagnosed: (tunnel number, code, symptom).
+    /// Failures diagnosed: (tunnel number, code, symptom with the top
+    /// cause's evidence, e.g. the DH groups offered and accepted).
     pub diagnoses: Vec<(usize, &'static str, String)>,
     /// AWS-format records written (the mock), per tunnel.
     pub records: [Vec<String>; 2],

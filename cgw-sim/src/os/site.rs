@@ -254,7 +254,13 @@ impl SiteIo {
                         } else {
                             &self.s4500
                         };
-                        sock.try_send_to(payload, SocketAddr::V4(dst))
+                        // Straight to the kernel: tokio's try_send_to reports
+                        // WouldBlock until its reactor has seen the socket
+                        // writable once, which dropped each tunnel's first
+                        // IKE_SA_INIT (sent before the loop's first await) and
+                        // cost a 2 s retransmit at every start.
+                        socket2::SockRef::from(sock)
+                            .send_to(payload, &SocketAddr::V4(dst).into())
                             .map(|_| stats.udp_out += 1)
                     }
                     Ok(Outgoing::Esp { dst, payload, .. }) => self
