@@ -19,6 +19,7 @@ use super::cgw::{setup, CgwDaemon, CgwSetup};
 use super::DaemonError;
 use crate::config::GatewayConfig;
 use crate::diagnosis::Context;
+use crate::node::DownCause;
 use crate::os::host_loop::{Controller, Host};
 use crate::os::reach;
 use crate::os::site::SiteIo;
@@ -151,6 +152,33 @@ impl Validator {
                 .any(|d| *d == self.gw.config().tunnels[t].tun),
         };
         v.up && routed
+    }
+
+    /// Whether tunnel `t` failed in a way that trying again cannot change
+    /// (a proposal, key or selector mismatch, an IKE version the peer does
+    /// not speak): no need to wait out the timeout for it. A peer that does
+    /// not answer yet is not such a failure.
+    fn refused(&self, t: usize) -> bool {
+        use ike::sa::Failure as F;
+        let v = &self.gw.tunnels[t];
+        if v.up {
+            return false;
+        }
+        match &v.last_failure {
+            Some(DownCause::IkeFailed(f) | DownCause::ChildFailed(f)) => matches!(
+                f,
+                F::NoProposalChosen(_)
+                    | F::PeerNoProposalChosen { .. }
+                    | F::InvalidKeNotOffered { .. }
+                    | F::InvalidKeAfterRetry { .. }
+                    | F::AuthenticationFailed(_)
+                    | F::PeerAuthenticationFailed { .. }
+                    | F::TsUnacceptable { .. }
+                    | F::PeerTsUnacceptable { .. }
+            ),
+            Some(DownCause::IkeVersionMismatch { .. }) => true,
+            _ => false,
+        }
     }
 
     fn start_checks(&mut self, t: usize) {
@@ -358,7 +386,7 @@ impl Controller for Validator {
     }
 
     fn done(&self) -> bool {
-        (0..2).all(|t| !self.enabled(t) || self.probing[t])
+        (0..2).all(|t| !self.enabled(t) || self.probing[t] || self.refused(t))
             && self.finished_checks() == self.started
     }
 }
