@@ -6,6 +6,7 @@
 //!
 //! - `outer`: translation between outer packets and socket payloads;
 //! - `site`: one gateway's sockets and TUN devices;
+//! - `sockbuf`: larger kernel buffers for the UDP sockets;
 //! - `bgp_tcp`: a BGP speaker on the kernel's TCP;
 //! - `routes`: the kernel routes a daemon installs;
 //! - `reach`: pings and TCP connects pinned to one tunnel;
@@ -28,3 +29,5 @@ pub mod reach;
 pub mod routes;
 #[cfg(target_os = "linux")]
 pub mod site;
+#[cfg(target_os = "linux")]
+pub mod sockbuf;

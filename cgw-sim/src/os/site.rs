@@ -127,6 +127,9 @@ impl SiteIo {
         let s4500 = UdpSocket::bind(SocketAddrV4::new(local, 4500))
             .await
             .map_err(io_err(format!("binding {local}:4500")))?;
+        for (s, port) in [(&s500, 500), (&s4500, 4500)] {
+            super::sockbuf::grow(s).map_err(io_err(format!("sizing {local}:{port}'s buffers")))?;
+        }
         let esp =
             RawEsp::open(local).map_err(io_err(format!("opening a raw ESP socket on {local}")))?;
         // SAFETY: `RawEsp` owns its descriptor for its whole life and the
