@@ -67,6 +67,7 @@ pub struct CgwDaemon {
     /// When the daemon started.
     pub epoch: Instant,
     publisher: Publisher,
+    events: Vec<(usize, Instant, TunnelEventKind)>,
 }
 
 /// The devices, sockets and nodes of a customer gateway, ready to run.
@@ -173,6 +174,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             started: None,
             epoch: now,
             publisher: Publisher::default(),
+            events: Vec::new(),
         },
     })
 }
@@ -211,6 +213,7 @@ impl CgwDaemon {
             records: [Vec::new(), Vec::new()],
             stats: host.stats,
             uptime: super::secs_since(self.epoch, now),
+            events: self.events.clone(),
         }
     }
 
@@ -221,6 +224,7 @@ impl CgwDaemon {
                 continue;
             }
             log_gateway_event("cgw", t + 1, &e);
+            super::view::journal(&mut self.events, t, e.at, &e.kind);
             let view = &mut self.tunnels[t];
             match &e.kind {
                 TunnelEventKind::IkeUp { .. } => view.ike_up = true,
