@@ -55,6 +55,46 @@ fn ours() -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
+/// Diagnoses the simulated lab makes and the kernel lab does not, and why.
+const KNOWN: &[(&str, &str, &str)] = &[
+    (
+        "scenarios/failover-dpd.toml",
+        "the simulated runner initiates a tunnel again 10 s after DPD cleared it; the CGW daemon does not",
+        "tunnel 1 (cgw) no-response",
+    ),
+    (
+        "scenarios/failover-bgp.toml",
+        "the simulated runner initiates a tunnel again 10 s after DPD cleared it; the CGW daemon does not",
+        "tunnel 1 (cgw) no-response",
+    ),
+    (
+        "scenarios/failover-bgp.toml",
+        "the kernel lab makes no BGP diagnosis",
+        "tunnel 1 (cgw) bgp-hold-expired",
+    ),
+    (
+        "scenarios/failover-bgp.toml",
+        "the kernel lab makes no BGP diagnosis",
+        "tunnel 1 (aws) bgp-hold-expired",
+    ),
+];
+
+/// Expectations whose kernel verdict depends on timing, and why: they are
+/// printed, not compared.
+const TIMING: &[(&str, &str, &str)] = &[(
+    "scenarios/happy-path-bgp.toml",
+    "within 1m30s cgw_routes contains 198.19.0.0/16 via tunnel 1",
+    "the CGW's RIB breaks the tie between AWS's two equal routes by arrival: on the kernel \
+     the session established first wins (tunnel 1 or 2); the simulated lab's is always tunnel 1",
+)];
+
+fn timing(file: &str, description: &str) -> Option<&'static str> {
+    TIMING
+        .iter()
+        .find(|t| t.0 == file && t.1 == description)
+        .map(|t| t.2)
+}
+
 #[test]
 fn the_kernel_lab_gives_the_simulated_verdicts() {
     assert!(
@@ -92,13 +132,28 @@ fn the_kernel_lab_gives_the_simulated_verdicts() {
             wall.as_secs_f64(),
             if sim.passed { "pass" } else { "FAIL" },
         ));
-        if kernel.passed == inverted || sim.passed == inverted {
+        // The kernel verdict without the timing-dependent expectations.
+        let kernel_passed = kernel.errors.is_empty()
+            && kernel
+                .expectations
+                .iter()
+                .all(|e| e.passed || timing(file, &e.description).is_some());
+        if kernel_passed == inverted || sim.passed == inverted {
             failures.push(format!(
                 "{file}: expected {} in both modes\nkernel: {kernel}\nsimulated: {sim}",
                 if inverted { "a failure" } else { "a pass" }
             ));
         }
         for (k, sm) in kernel.expectations.iter().zip(&sim.expectations) {
+            if let Some(why) = timing(file, &k.description) {
+                println!(
+                    "{file}: {} {} on the kernel ({}); not compared: {why}",
+                    k.description,
+                    if k.passed { "held" } else { "not held" },
+                    k.observed
+                );
+                continue;
+            }
             if k.passed != sm.passed {
                 failures.push(format!(
                     "{file}: {} is {} on the kernel ({}) but {} simulated ({})",
@@ -110,7 +165,15 @@ fn the_kernel_lab_gives_the_simulated_verdicts() {
                 ));
             }
         }
-        let (kc, sc) = (codes(&kernel), codes(&sim));
+        let (kc, mut sc) = (codes(&kernel), codes(&sim));
+        for (f, why, code) in KNOWN {
+            if file == f {
+                assert!(
+                    sc.remove(*code),
+                    "{file}: {code} ({why}) no longer simulated"
+                );
+            }
+        }
         if kc != sc {
             failures.push(format!(
                 "{file}: diagnosis codes differ\nkernel: {kc:?}\nsimulated: {sc:?}"

@@ -45,9 +45,11 @@ use crate::scenario::{Assertion, FaultAction, Prefix, Routing, Scenario};
 pub const SAMPLE: Duration = Duration::from_millis(100);
 /// How often a `tcp` expectation's connection is attempted (as simulated).
 pub const TCP_INTERVAL: Duration = Duration::from_secs(5);
-/// Pings per `ping` run: a stream is run as consecutive batches so that an
-/// interrupted run leaves no ping process for long.
-const PING_BATCH: u32 = 10;
+/// Pings per `ping` run: one, because iputils ping exits at the first
+/// ICMP error (a "net unreachable" from the CGW before its routes are in),
+/// which would lose the rest of a batch; one process per ping also gives
+/// each ping its exact send time.
+const PING_BATCH: u32 = 1;
 /// How long a ping waits for its reply (the simulated runner's).
 const PING_TIMEOUT: Duration = crate::runner::PING_TIMEOUT;
 /// The TUN device names of our CGW's tunnels in the `cgw` namespace.
