@@ -10,6 +10,8 @@ use cgw_sim::runner::{self, parallel, ScenarioReport};
 use cgw_sim::scenario::{parse_duration, Scenario};
 use cgw_sim::selftest;
 
+mod cli_netns;
+
 /// Exit code of a configuration that does not load (clap's usage errors
 /// exit 2 as well).
 const EXIT_CONFIG: u8 = 2;
@@ -189,6 +191,12 @@ struct RunArgs {
     /// reports come in input order whatever N is.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     jobs: Option<u64>,
+    /// Run on kernel networking (network namespaces, our CGW and AWS mock
+    /// daemons, real pings and TCP) in real time, one scenario after the
+    /// other unless --jobs; needs root. Files the kernel lab cannot run are
+    /// listed as skipped with the reason.
+    #[arg(long, conflicts_with_all = ["pcap", "seed"])]
+    netns: bool,
 }
 
 /// The scenario files named by `paths`: files as given, directories'
@@ -259,6 +267,7 @@ fn lab_run(args: RunArgs) -> ExitCode {
         seed,
         pcap,
         jobs,
+        netns,
     } = args;
     let paths = if paths.is_empty() {
         vec![PathBuf::from("scenarios")]
@@ -282,6 +291,9 @@ fn lab_run(args: RunArgs) -> ExitCode {
                 ok = false;
             }
         }
+    }
+    if netns {
+        return cli_netns::lab_run(&loaded, ok, jobs, json.as_deref(), junit.as_deref());
     }
     let dirs = capture_dir_names(loaded.iter().map(|(_, s)| s.name.as_str()));
     let jobs = jobs.map_or_else(parallel::default_jobs, |j| j as usize);

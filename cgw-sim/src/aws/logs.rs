@@ -10,10 +10,10 @@
 
 use std::net::Ipv4Addr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An IKE phase's state in a tunnel record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PhaseState {
     /// The SA is up.
     Established,
@@ -45,7 +45,7 @@ pub fn format_timestamp(epoch_ms: u64) -> String {
 }
 
 /// One tunnel activity record (IKE negotiation, DPD, SA state).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TunnelLogRecord {
     /// Epoch seconds.
     pub event_timestamp: u64,
@@ -157,7 +157,7 @@ pub mod details {
 }
 
 /// BGP session status in a [`BgpStatusRecord`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BgpStatus {
     /// Established.
     #[serde(rename = "UP")]
@@ -168,7 +168,7 @@ pub enum BgpStatus {
 }
 
 /// A BGP route's fate in a [`RouteStatusRecord`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RouteStatus {
     /// A new route.
     #[serde(rename = "ADVERTISED")]
@@ -182,7 +182,7 @@ pub enum RouteStatus {
 }
 
 /// A BGP log record: session status or a route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum BgpLogRecord {
     /// The session changed state.
@@ -194,7 +194,7 @@ pub enum BgpLogRecord {
 }
 
 /// The body of a `BGPStatus` record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BgpStatusRecord {
     /// Epoch seconds.
     pub event_timestamp: u64,
@@ -207,7 +207,7 @@ pub struct BgpStatusRecord {
 }
 
 /// The body of a `RouteStatus` record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RouteStatusRecord {
     /// Epoch seconds.
     pub event_timestamp: u64,

@@ -41,6 +41,11 @@ pub type ConfigError = crate::toml_file::FileError;
 pub struct Psk(String);
 
 impl Psk {
+    /// A key given by a program (the kernel lab takes a scenario's keys).
+    pub fn new(key: String) -> Psk {
+        Psk(key)
+    }
+
     /// The key itself. Never log it.
     pub fn expose(&self) -> &str {
         &self.0

@@ -89,6 +89,7 @@ pub struct CgwDaemon {
     /// When the daemon started.
     pub epoch: Instant,
     publisher: Publisher,
+    events: Vec<(usize, Instant, TunnelEventKind)>,
 }
 
 fn kernel(what: impl Into<String>) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
@@ -185,6 +186,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             started: None,
             epoch: now,
             publisher: Publisher::default(),
+            events: Vec::new(),
         },
     })
 }
@@ -263,6 +265,7 @@ impl CgwDaemon {
             records: [Vec::new(), Vec::new()],
             stats: host.stats,
             uptime: super::secs_since(self.epoch, now),
+            events: self.events.clone(),
         }
     }
 
@@ -273,6 +276,7 @@ impl CgwDaemon {
                 continue;
             }
             log_gateway_event("cgw", t + 1, &e);
+            super::view::journal(&mut self.events, t, e.at, &e.kind);
             let view = &mut self.tunnels[t];
             view.count(&e.kind);
             match &e.kind {

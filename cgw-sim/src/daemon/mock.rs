@@ -92,6 +92,7 @@ pub struct MockDaemon {
     pub records: [Vec<String>; 2],
     sink: LogSink,
     publisher: Publisher,
+    events: Vec<(usize, Instant, TunnelEventKind)>,
 }
 
 fn kernel(what: impl Into<String>) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
@@ -211,6 +212,7 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
             records: [Vec::new(), Vec::new()],
             sink,
             publisher: Publisher::default(),
+            events: Vec::new(),
         },
     })
 }
@@ -286,6 +288,7 @@ impl MockDaemon {
             records: self.records.clone(),
             stats: host.stats,
             uptime: super::secs_since(self.epoch, now),
+            events: self.events.clone(),
         }
     }
 
@@ -293,6 +296,7 @@ impl MockDaemon {
         for t in 0..2 {
             for e in host.gateways[t].take_events() {
                 log_gateway_event("aws", t + 1, &e);
+                super::view::journal(&mut self.events, t, e.at, &e.kind);
                 let at = e.at.saturating_duration_since(self.epoch);
                 self.tunnel_inputs[t].push((at, LogInput::Gateway(e.kind.clone())));
                 let view = &mut self.tunnels[t];

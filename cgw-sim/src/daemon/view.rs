@@ -3,9 +3,12 @@
 //! after every change (the status socket, `/metrics`, the kernel lab and
 //! the tests read it from other threads).
 
+use std::time::Instant;
+
 use lab::wire::Prefix;
 
 use super::cgw::TunnelView;
+use crate::node::TunnelEventKind;
 use crate::os::site::DriverStats;
 
 /// A snapshot of a daemon. Cheap to clone for the sizes involved (two
@@ -27,6 +30,28 @@ pub struct View {
     pub stats: DriverStats,
     /// Seconds since the daemon started.
     pub uptime: f64,
+    /// The tunnel events so far, oldest first (at most [`EVENT_JOURNAL`],
+    /// the oldest dropped): tunnel index (0 or 1), when, what. The kernel
+    /// lab judges a scenario's phase expectations on these, exactly as the
+    /// simulated lab judges the gateways' events.
+    pub events: Vec<(usize, Instant, TunnelEventKind)>,
+}
+
+/// How many tunnel events a view keeps (a daemon running for weeks rekeys
+/// thousands of times; a scenario sees a few dozen).
+pub const EVENT_JOURNAL: usize = 1024;
+
+/// Appends an event to a journal, dropping the oldest past [`EVENT_JOURNAL`].
+pub fn journal(
+    events: &mut Vec<(usize, Instant, TunnelEventKind)>,
+    tunnel: usize,
+    at: Instant,
+    kind: &TunnelEventKind,
+) {
+    if events.len() >= EVENT_JOURNAL {
+        events.remove(0);
+    }
+    events.push((tunnel, at, kind.clone()));
 }
 
 /// The sending side a controller publishes on.

@@ -25,6 +25,7 @@ pub mod faults;
 pub mod hosts;
 pub mod marking;
 mod nft;
+pub mod run;
 pub mod topology;
 
 pub use faults::FaultEffect;

@@ -79,8 +79,11 @@ mod aws_view;
 mod bgp;
 mod capture;
 mod eval;
+mod events;
 mod faults;
 mod hosts;
+#[cfg(target_os = "linux")]
+pub(crate) mod kernel_eval;
 mod maintenance;
 mod observed;
 pub mod parallel;
@@ -465,7 +468,6 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         ("aws", lab.aws[0], &aws_ctx, Some(1)),
         ("aws", lab.aws[1], &aws_ctx, Some(2)),
     ];
-    let vpn = scenario.vpn_connection();
     for (side, id, ctx, fixed) in sides {
         let Some(g) = lab.sim.node::<TunnelGateway>(id) else {
             continue;
@@ -479,77 +481,14 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             .collect();
         for e in all {
             let at = e.at - epoch;
-            let tunnel = fixed.unwrap_or(e.tunnel.0 as u8 + 1);
-            let text = match &e.kind {
-                TunnelEventKind::IkeUp {
-                    nat_t_detected: true,
-                } => "phase 1 established (NAT-T)".to_string(),
-                TunnelEventKind::IkeUp { .. } => "phase 1 established".to_string(),
-                // A rekey's old pair; the rekey itself is on the timeline.
-                TunnelEventKind::ChildRemoved { .. } => {
-                    if side == "cgw" {
-                        obs.cgw_events.push((at, e.tunnel.0, e.kind.clone()));
-                    }
-                    continue;
-                }
-                TunnelEventKind::Up => "phase 2 established (up)".to_string(),
-                TunnelEventKind::ChildRekeyed { .. } => "child SA rekeyed".to_string(),
-                TunnelEventKind::IkeRekeyed => "IKE SA rekeyed".to_string(),
-                TunnelEventKind::ChildRekeyCollision {
-                    we_delete_redundant,
-                } => format!(
-                    "child SA rekey collision: {} deletes the redundant pair",
-                    if *we_delete_redundant {
-                        side
-                    } else {
-                        "the peer"
-                    }
-                ),
-                TunnelEventKind::ChildRefused { failure, tsi, tsr } => {
-                    let d = Diagnosis::from_additional_child_failure(failure, tsi, tsr, ctx);
-                    let text = format!("additional child SA refused [{}]: {failure}", d.code());
-                    obs.diagnoses.push(Diagnosed {
-                        at,
-                        tunnel,
-                        side,
-                        diagnosis: d,
-                    });
-                    text
-                }
-                TunnelEventKind::Down { cause, was_up } => {
-                    let mut ctx = ctx.clone();
-                    let aws = [
-                        scenario.topology.aws_tunnel1_address,
-                        scenario.topology.aws_tunnel2_address,
-                    ];
-                    ctx.aws_address = Some(IpAddr::V4(aws[usize::from(tunnel == 2)]));
-                    // What this tunnel's options accept, not AWS's defaults:
-                    // a narrowed tunnel refuses what the defaults allow.
-                    let opts = &vpn.tunnels[usize::from(tunnel == 2)];
-                    ctx.aws_ike = opts.ike_proposals();
-                    ctx.aws_esp = opts.esp_proposals();
-                    ctx.aws_initiates = opts.startup_action == StartupAction::Start;
-                    let (code, d) = diagnose_down_cause(cause, &ctx);
-                    if let Some(d) = d {
-                        obs.diagnoses.push(Diagnosed {
-                            at,
-                            tunnel,
-                            side,
-                            diagnosis: d,
-                        });
-                    }
-                    format!("{} [{code}]", if *was_up { "down" } else { "failed" })
-                }
-            };
-            obs.timeline.push(TimelineEntry {
-                at_ms: at.as_millis() as u64,
-                side: side.to_string(),
-                tunnel,
-                event: text,
-            });
-            if side == "cgw" {
-                obs.cgw_events.push((at, e.tunnel.0, e.kind.clone()));
-            }
+            events::observe(
+                scenario,
+                side,
+                ctx,
+                fixed,
+                (at, e.tunnel.0, &e.kind),
+                &mut obs,
+            );
         }
     }
     if let Some(b) = &lab.bgp {
@@ -584,41 +523,13 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
     rep.timeline = obs.timeline;
     rep.simulated_ms = (lab.sim.now() - epoch).as_millis() as u64;
     rep.sim_events = lab.sim.events_run();
-    // A flapping session repeats one diagnosis many times: say it once,
-    // with how often and until when.
-    let mut seen: Vec<(String, Duration, Duration, usize)> = Vec::new();
-    obs.diagnoses.sort_by_key(|d| d.at);
     if let (Some(dir), Some(taps)) = (capture_dir, &taps) {
         match capture::write(&lab, taps, scenario, dir) {
             Ok(c) => rep.capture = Some(c),
             Err(e) => rep.errors.push(e),
         }
     }
-    for d in &obs.diagnoses {
-        let key = format!("tunnel {} ({}): {}", d.tunnel, d.side, d.diagnosis);
-        match seen.iter_mut().find(|s| s.0 == key) {
-            Some(s) => {
-                s.2 = d.at;
-                s.3 += 1;
-            }
-            None => seen.push((key, d.at, d.at, 1)),
-        }
-    }
-    for (key, first, last, n) in seen {
-        let times = if n > 1 {
-            format!(
-                " [seen {n} times, last at {}]",
-                crate::scenario::format_duration(last)
-            )
-        } else {
-            String::new()
-        };
-        let (head, rest) = key.split_once('\n').unwrap_or((&key, ""));
-        rep.diagnoses.push(format!(
-            "{} {head}{times}\n{rest}",
-            crate::scenario::format_duration(first)
-        ));
-    }
+    rep.diagnoses = events::summarize_diagnoses(&mut obs.diagnoses);
     rep.finish();
     rep
 }

@@ -174,6 +174,25 @@ impl TcpChecks {
         }
     }
 
+    /// Records an attempt made elsewhere (the kernel lab's real sockets)
+    /// for the key at index `key`.
+    #[cfg(target_os = "linux")]
+    pub fn record(
+        &mut self,
+        key: usize,
+        started: Duration,
+        outcome: Option<(TcpOutcome, Duration)>,
+        acked: u32,
+    ) {
+        self.attempts.push(TcpAttempt {
+            key,
+            started,
+            outcome,
+            acked,
+            sent: outcome.is_some_and(|o| o.0 == TcpOutcome::Connected),
+        });
+    }
+
     /// The attempts for `key`.
     pub fn attempts_for(&self, key: &TcpKey) -> Vec<TcpAttempt> {
         let Some(k) = self.keys.iter().position(|x| x == key) else {

@@ -1,0 +1,191 @@
+//! `lab run --netns` against the simulated lab: the same scenario files
+//! run on kernel networking (namespaces, our CGW and AWS mock daemons,
+//! real pings and TCP, in real time) give the same verdicts and the same
+//! diagnosis codes as in the simulated lab; an inverted scenario fails on
+//! the kernel too; nothing is left in /run/netns. Needs root.
+//!
+//! The kernel runs go in parallel (each in its own namespaces) so that the
+//! file takes about the longest scenario's timeline (failover: 153 s), not
+//! their sum. wrong-dh-group and secondary-tunnel-down are the short
+//! kernel variants under tests/scenarios/ (the catalogue files wait 62
+//! minutes for a notification).
+#![cfg(target_os = "linux")]
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use cgw_sim::kernel_lab::run::{run_all, KernelRun};
+use cgw_sim::runner::{self, ScenarioReport};
+use cgw_sim::scenario::Scenario;
+
+fn load(path: &str) -> Scenario {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path);
+    Scenario::load(&p).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// (tunnel, side, code) of each diagnosis line of a report.
+fn codes(r: &ScenarioReport) -> BTreeSet<String> {
+    r.diagnoses
+        .iter()
+        .filter_map(|d| {
+            let head = d.lines().next()?;
+            let who = head.split(": symptom:").next()?;
+            let who = who.split_once(' ').map_or(who, |(_, rest)| rest);
+            let code = head
+                .split('[')
+                .skip(1)
+                .filter_map(|x| x.split(']').next())
+                .find(|x| !x.starts_with("seen "))?;
+            Some(format!("{who} {code}"))
+        })
+        .collect()
+}
+
+fn ours() -> BTreeSet<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(&format!("-{}-", std::process::id())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Diagnoses the simulated lab makes and the kernel lab does not, and why.
+const KNOWN: &[(&str, &str, &str)] = &[
+    (
+        "scenarios/failover-dpd.toml",
+        "the simulated runner initiates a tunnel again 10 s after DPD cleared it; the CGW daemon does not",
+        "tunnel 1 (cgw) no-response",
+    ),
+    (
+        "scenarios/failover-bgp.toml",
+        "the simulated runner initiates a tunnel again 10 s after DPD cleared it; the CGW daemon does not",
+        "tunnel 1 (cgw) no-response",
+    ),
+    (
+        "scenarios/failover-bgp.toml",
+        "the kernel lab makes no BGP diagnosis",
+        "tunnel 1 (cgw) bgp-hold-expired",
+    ),
+    (
+        "scenarios/failover-bgp.toml",
+        "the kernel lab makes no BGP diagnosis",
+        "tunnel 1 (aws) bgp-hold-expired",
+    ),
+];
+
+/// Expectations whose kernel verdict depends on timing, and why: they are
+/// printed, not compared.
+const TIMING: &[(&str, &str, &str)] = &[(
+    "scenarios/happy-path-bgp.toml",
+    "within 1m30s cgw_routes contains 198.19.0.0/16 via tunnel 1",
+    "the CGW's RIB breaks the tie between AWS's two equal routes by arrival: on the kernel \
+     the session established first wins (tunnel 1 or 2); the simulated lab's is always tunnel 1",
+)];
+
+fn timing(file: &str, description: &str) -> Option<&'static str> {
+    TIMING
+        .iter()
+        .find(|t| t.0 == file && t.1 == description)
+        .map(|t| t.2)
+}
+
+#[test]
+fn the_kernel_lab_gives_the_simulated_verdicts() {
+    assert!(
+        cgw_sim::kernel_lab::run::is_root(),
+        "this test creates network namespaces and TUN devices and needs root (CI runs as root)"
+    );
+    let files = [
+        "scenarios/happy-path-bgp.toml",
+        "scenarios/happy-path-static.toml",
+        "scenarios/source-ip-mismatch.toml",
+        "cgw-sim/tests/scenarios/kernel-wrong-dh-group.toml",
+        "scenarios/psk-mismatch.toml",
+        "cgw-sim/tests/scenarios/kernel-secondary-tunnel-down.toml",
+        "scenarios/route-propagation-disabled.toml",
+        "scenarios/failover-dpd.toml",
+        "scenarios/failover-bgp.toml",
+        "cgw-sim/tests/scenarios/inverted-wrong-dh-group.toml",
+    ];
+    let scenarios: Vec<Scenario> = files.iter().map(|f| load(f)).collect();
+    let never = AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let runs = run_all(&scenarios, scenarios.len(), &never, |_, _| {});
+    let mut failures = Vec::new();
+    let mut table = Vec::new();
+    for ((file, s), run) in files.iter().zip(&scenarios).zip(runs) {
+        let KernelRun::Ran(kernel, wall) = run else {
+            failures.push(format!("{file}: did not run on the kernel: {run:?}"));
+            continue;
+        };
+        let sim = runner::run(s);
+        let inverted = file.contains("inverted");
+        table.push(format!(
+            "{file}: kernel {} in {:.1} s, simulated {}",
+            if kernel.passed { "pass" } else { "FAIL" },
+            wall.as_secs_f64(),
+            if sim.passed { "pass" } else { "FAIL" },
+        ));
+        // The kernel verdict without the timing-dependent expectations.
+        let kernel_passed = kernel.errors.is_empty()
+            && kernel
+                .expectations
+                .iter()
+                .all(|e| e.passed || timing(file, &e.description).is_some());
+        if kernel_passed == inverted || sim.passed == inverted {
+            failures.push(format!(
+                "{file}: expected {} in both modes\nkernel: {kernel}\nsimulated: {sim}",
+                if inverted { "a failure" } else { "a pass" }
+            ));
+        }
+        for (k, sm) in kernel.expectations.iter().zip(&sim.expectations) {
+            if let Some(why) = timing(file, &k.description) {
+                println!(
+                    "{file}: {} {} on the kernel ({}); not compared: {why}",
+                    k.description,
+                    if k.passed { "held" } else { "not held" },
+                    k.observed
+                );
+                continue;
+            }
+            if k.passed != sm.passed {
+                failures.push(format!(
+                    "{file}: {} is {} on the kernel ({}) but {} simulated ({})",
+                    k.description,
+                    if k.passed { "held" } else { "not held" },
+                    k.observed,
+                    if sm.passed { "held" } else { "not held" },
+                    sm.observed
+                ));
+            }
+        }
+        let (kc, mut sc) = (codes(&kernel), codes(&sim));
+        for (f, why, code) in KNOWN {
+            if file == f {
+                assert!(
+                    sc.remove(*code),
+                    "{file}: {code} ({why}) no longer simulated"
+                );
+            }
+        }
+        if kc != sc {
+            failures.push(format!(
+                "{file}: diagnosis codes differ\nkernel: {kc:?}\nsimulated: {sc:?}"
+            ));
+        }
+    }
+    println!(
+        "{}\nall kernel runs: {:.1} s",
+        table.join("\n"),
+        started.elapsed().as_secs_f64()
+    );
+    let left = ours();
+    assert!(left.is_empty(), "namespaces left in /run/netns: {left:?}");
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
