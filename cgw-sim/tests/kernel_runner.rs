@@ -58,16 +58,6 @@ fn ours() -> BTreeSet<String> {
 /// Diagnoses the simulated lab makes and the kernel lab does not, and why.
 const KNOWN: &[(&str, &str, &str)] = &[
     (
-        "scenarios/failover-dpd.toml",
-        "the simulated runner initiates a tunnel again 10 s after DPD cleared it; the CGW daemon does not",
-        "tunnel 1 (cgw) no-response",
-    ),
-    (
-        "scenarios/failover-bgp.toml",
-        "the simulated runner initiates a tunnel again 10 s after DPD cleared it; the CGW daemon does not",
-        "tunnel 1 (cgw) no-response",
-    ),
-    (
         "scenarios/failover-bgp.toml",
         "the kernel lab makes no BGP diagnosis",
         "tunnel 1 (cgw) bgp-hold-expired",
@@ -78,22 +68,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "tunnel 1 (aws) bgp-hold-expired",
     ),
 ];
-
-/// Expectations whose kernel verdict depends on timing, and why: they are
-/// printed, not compared.
-const TIMING: &[(&str, &str, &str)] = &[(
-    "scenarios/happy-path-bgp.toml",
-    "within 1m30s cgw_routes contains 198.19.0.0/16 via tunnel 1",
-    "the CGW's RIB breaks the tie between AWS's two equal routes by arrival: on the kernel \
-     the session established first wins (tunnel 1 or 2); the simulated lab's is always tunnel 1",
-)];
-
-fn timing(file: &str, description: &str) -> Option<&'static str> {
-    TIMING
-        .iter()
-        .find(|t| t.0 == file && t.1 == description)
-        .map(|t| t.2)
-}
 
 #[test]
 fn the_kernel_lab_gives_the_simulated_verdicts() {
@@ -132,12 +106,7 @@ fn the_kernel_lab_gives_the_simulated_verdicts() {
             wall.as_secs_f64(),
             if sim.passed { "pass" } else { "FAIL" },
         ));
-        // The kernel verdict without the timing-dependent expectations.
-        let kernel_passed = kernel.errors.is_empty()
-            && kernel
-                .expectations
-                .iter()
-                .all(|e| e.passed || timing(file, &e.description).is_some());
+        let kernel_passed = kernel.passed;
         if kernel_passed == inverted || sim.passed == inverted {
             failures.push(format!(
                 "{file}: expected {} in both modes\nkernel: {kernel}\nsimulated: {sim}",
@@ -145,15 +114,6 @@ fn the_kernel_lab_gives_the_simulated_verdicts() {
             ));
         }
         for (k, sm) in kernel.expectations.iter().zip(&sim.expectations) {
-            if let Some(why) = timing(file, &k.description) {
-                println!(
-                    "{file}: {} {} on the kernel ({}); not compared: {why}",
-                    k.description,
-                    if k.passed { "held" } else { "not held" },
-                    k.observed
-                );
-                continue;
-            }
             if k.passed != sm.passed {
                 failures.push(format!(
                     "{file}: {} is {} on the kernel ({}) but {} simulated ({})",

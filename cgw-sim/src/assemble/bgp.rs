@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use bgp::rib::{BestPathConfig, Rib};
 use bgp::session::SessionConfig;
 use bgp::speaker::PeerConfig;
 
@@ -59,6 +60,24 @@ pub fn cgw_peer(
     pc.export.prepend = usize::from(tunnel.bgp.prepend);
     pc.export.med = tunnel.bgp.med;
     pc
+}
+
+/// The customer gateway's RIB. Equal routes from AWS's two tunnels are
+/// broken by the lower BGP identifier (RFC 4271 9.1.2.2 f), not by which
+/// arrived first (RFC 5004's "prefer the oldest"): the tunnel that carries
+/// the traffic must not depend on which session came up a few milliseconds
+/// earlier, so a run on real sockets chooses as the simulated lab does.
+/// AWS's endpoint on tunnel 1 has the lower identifier in the lab and the
+/// mock (its inside address).
+pub fn cgw_rib(asn: u32, router_id: Ipv4Addr) -> Rib {
+    Rib::with_config(
+        asn,
+        router_id,
+        BestPathConfig {
+            prefer_oldest: false,
+            ..BestPathConfig::default()
+        },
+    )
 }
 
 /// The most prefixes AWS accepts from a customer gateway on one session.

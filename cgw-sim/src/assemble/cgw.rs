@@ -13,6 +13,31 @@ use crate::aws::{Encryption, Integrity};
 use crate::node::{SelectorPair, TunnelConfig, TunnelRole};
 use crate::scenario::{CgwIke, CgwTunnel, Prefix, Role};
 
+/// How long a customer gateway waits before it initiates a failed tunnel
+/// again.
+pub const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether the customer gateway initiates tunnel `t` again (after
+/// [`RETRY_INTERVAL`]) once it went down for `cause`: an enabled initiator
+/// does, except when the engine restarts the IKE SA itself (DPD action
+/// restart after a DPD timeout) or the tunnel's idle timeout took it down
+/// (it comes back on demand, when traffic for it arrives).
+pub fn retries_after(t: &CgwTunnel, cause: &crate::node::DownCause) -> bool {
+    use crate::node::DownCause;
+    let restarts = t
+        .ike
+        .dpd
+        .as_ref()
+        .is_some_and(|d| d.action == crate::aws::DpdTimeoutAction::Restart);
+    t.enabled
+        && t.ike.role == Role::Initiator
+        && match cause {
+            DownCause::DpdTimeout { .. } => !restarts,
+            DownCause::IdleTimeout { .. } => false,
+            _ => true,
+        }
+}
+
 /// The CGW's tunnel `t` (`cgw.tunnelN`) to the AWS endpoint `peer`, with the
 /// inside addresses and the pre-shared key. Errors name the key
 /// (`ike: unknown DH group 3`); the caller adds `cgw.tunnelN.`.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use bgp::rib::{Rib, RouteSource};
+use bgp::rib::RouteSource;
 use bgp::route::{IpNet, PathAttributes};
 use bgp::session::State;
 use bgp::speaker::{PeerId, Speaker, SpeakerEvent};
@@ -86,6 +86,8 @@ pub struct CgwDaemon {
     routes: KernelRoutes,
     routes_dirty: bool,
     started: Option<Instant>,
+    /// When each failed tunnel is initiated again.
+    retry_at: [Option<Instant>; 2],
     /// When the daemon started.
     pub epoch: Instant,
     publisher: Publisher,
@@ -146,7 +148,10 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
     let now = Instant::now();
     let peers = if cfg.routing == Routing::Bgp {
         let router_id = cfg.local_address;
-        let sp = host.add_speaker(Speaker::new(Rib::new(cfg.cgw.bgp.asn, router_id)));
+        let sp = host.add_speaker(Speaker::new(assemble::bgp::cgw_rib(
+            cfg.cgw.bgp.asn,
+            router_id,
+        )));
         let mut ids = Vec::new();
         for (i, t) in [&cfg.cgw.tunnel1, &cfg.cgw.tunnel2].into_iter().enumerate() {
             let pc = assemble::bgp::cgw_peer(&cfg.cgw.bgp, t, cfg.aws_asn, router_id, inside[i]);
@@ -184,6 +189,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             routes,
             routes_dirty: true,
             started: None,
+            retry_at: [None; 2],
             epoch: now,
             publisher: Publisher::default(),
             events: Vec::new(),
@@ -282,6 +288,7 @@ impl CgwDaemon {
             match &e.kind {
                 TunnelEventKind::IkeUp { .. } => view.ike_up = true,
                 TunnelEventKind::Up => {
+                    self.retry_at[t] = None;
                     view.up = true;
                     view.up_since = Some(now);
                     self.routes_dirty = true;
@@ -320,6 +327,9 @@ impl CgwDaemon {
                     }
                 }
                 TunnelEventKind::Down { cause, .. } => {
+                    let tc = [&self.cfg.cgw.tunnel1, &self.cfg.cgw.tunnel2][t];
+                    self.retry_at[t] = assemble::cgw::retries_after(tc, cause)
+                        .then_some(now + assemble::cgw::RETRY_INTERVAL);
                     let was_up = view.up;
                     view.up = false;
                     view.ike_up = false;
@@ -463,6 +473,13 @@ impl Controller for CgwDaemon {
             );
         }
         self.tunnel_events(host, sites, now);
+        for t in 0..2 {
+            if self.retry_at[t].is_some_and(|r| r <= now) {
+                self.retry_at[t] = None;
+                tracing::info!(tunnel = t + 1, "initiating the tunnel again");
+                host.gateways[0].initiate(TunnelId(t), now);
+            }
+        }
         self.bgp_events(host, now);
         let changed = self.routes_dirty;
         if self.routes_dirty {
@@ -485,7 +502,11 @@ impl Controller for CgwDaemon {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.publisher.next_due()
+        self.retry_at
+            .into_iter()
+            .flatten()
+            .chain(self.publisher.next_due())
+            .min()
     }
 }
 

@@ -382,7 +382,9 @@ impl Controller for Validator {
 
     fn poll_timeout(&self) -> Option<Instant> {
         // The checks' threads report without waking the loop: look often.
-        (self.started > self.finished_checks()).then(|| Instant::now() + Duration::from_millis(50))
+        let checks = (self.started > self.finished_checks())
+            .then(|| Instant::now() + Duration::from_millis(50));
+        [checks, self.gw.poll_timeout()].into_iter().flatten().min()
     }
 
     fn done(&self) -> bool {

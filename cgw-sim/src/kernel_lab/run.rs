@@ -165,6 +165,9 @@ pub fn configs(s: &Scenario, a: &KernelAddresses) -> (GatewayConfig, MockConfig)
         routing: s.aws.routing,
         aws_asn: s.cgw.bgp.peer_asn.unwrap_or(s.aws.asn),
         validate_timeout: Duration::from_secs(60),
+        // Daemons on background threads serve no telemetry: these are
+        // never bound.
+        control_socket: crate::config::DEFAULT_GATEWAY_SOCKET.into(),
         tunnels: [g1, g2],
         cgw,
     };
@@ -173,6 +176,8 @@ pub fn configs(s: &Scenario, a: &KernelAddresses) -> (GatewayConfig, MockConfig)
         vpc_cidrs: vec![s.topology.vpc_cidr],
         // The records are read from the mock's view, not from a file.
         log_path: Some("/dev/null".into()),
+        metrics_listen: crate::config::DEFAULT_MOCK_METRICS_LISTEN,
+        control_socket: crate::config::DEFAULT_MOCK_SOCKET.into(),
         tunnels: [m1, m2],
         aws,
     };

@@ -107,7 +107,7 @@ pub(super) fn attach(
     let mut cgw_node = BgpHost::new(
         epoch,
         Host::new(epoch, hc),
-        Speaker::new(Rib::new(cgw_as, router_id)),
+        Speaker::new(crate::assemble::bgp::cgw_rib(cgw_as, router_id)),
     );
     let mut cgw_peers = Vec::new();
     for ((aws_in, cgw_in), t) in inside.into_iter().zip([&s.cgw.tunnel1, &s.cgw.tunnel2]) {

@@ -102,7 +102,7 @@ use ike::sa::DeletedBy;
 use lab::wire::Prefix as LabPrefix;
 use lab::{IfaceId, NodeId, Router};
 
-use crate::aws::{DpdTimeoutAction, StartupAction};
+use crate::aws::StartupAction;
 use crate::diagnosis::{Context, Diagnosis, Symptom};
 use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::scenario::{Assertion, FaultAction, Role, Scenario, Timing};
@@ -122,8 +122,8 @@ pub use report::{
 pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a ping waits for its reply.
 pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long after a failure or a teardown the CGW initiates a tunnel again.
-pub const RETRY_INTERVAL: Duration = Duration::from_secs(10);
+use crate::assemble::cgw::retries_after;
+pub use crate::assemble::cgw::RETRY_INTERVAL;
 
 /// Things of the scenario the runner cannot do yet, to be reported.
 fn unsupported_config(s: &Scenario) -> Vec<String> {
@@ -294,15 +294,6 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         .iter()
         .map(|t| t.enabled && t.ike.role == Role::Initiator)
         .collect();
-    let restarts: Vec<bool> = [&scenario.cgw.tunnel1, &scenario.cgw.tunnel2]
-        .iter()
-        .map(|t| {
-            t.ike
-                .dpd
-                .as_ref()
-                .is_some_and(|d| d.action == DpdTimeoutAction::Restart)
-        })
-        .collect();
     let mut last_init: [Option<Duration>; 2] = [None, None];
     let mut tick = Duration::ZERO;
     let mut snapshots = Vec::new();
@@ -352,18 +343,12 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
                     });
                     match last {
                         Some(e) if e.at - epoch >= t0 => match &e.kind {
-                            // The engine restarts the IKE SA itself.
-                            TunnelEventKind::Down {
-                                cause: DownCause::DpdTimeout { .. },
-                                ..
-                            } if restarts[i] => false,
-                            // The CGW itself initiates again when traffic
-                            // for the tunnel arrives (on demand).
-                            TunnelEventKind::Down {
-                                cause: DownCause::IdleTimeout { .. },
-                                ..
-                            } => false,
-                            TunnelEventKind::Down { .. } => now - e.at >= RETRY_INTERVAL,
+                            TunnelEventKind::Down { cause, .. } => {
+                                retries_after(
+                                    [&scenario.cgw.tunnel1, &scenario.cgw.tunnel2][i],
+                                    cause,
+                                ) && now - e.at >= RETRY_INTERVAL
+                            }
                             _ => false,
                         },
                         _ => false,
