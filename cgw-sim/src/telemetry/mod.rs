@@ -4,18 +4,11 @@
 //!
 //! The daemon owns the truth: it fills a [`Status`] from its engines and
 //! publishes it on a `tokio::sync::watch` channel (about once a second and
-//! on changes). Everything here reads the latest snapshot:
-//!
-//! ```ignore
-//! telemetry::logging::init(cfg.log_format, log_level)?;
-//! let (tx, rx) = tokio::sync::watch::channel(Status::new(Role::CustomerGateway, name, addr));
-//! let _telemetry = telemetry::serve(&Endpoints {
-//!     metrics_listen: Some(cfg.metrics_listen),
-//!     control_socket: Some(cfg.control_socket.clone()),
-//! }, rx).await?;
-//! loop { /* run the engines */ tx.send_replace(snapshot(&engines)); }
-//! // dropping `_telemetry` stops both endpoints and removes the socket
-//! ```
+//! on changes); everything here reads the latest snapshot. The daemons
+//! wire it in `crate::daemon::run_until_signal`: `logging::init` once,
+//! a watch channel of `Status`, `serve(&Endpoints { .. }, rx)` for the
+//! daemon's lifetime (dropping its handle stops both endpoints and removes
+//! the socket file).
 //!
 //! - [`status`]: the snapshot type.
 //! - [`table`]: the snapshot as text for people.
