@@ -51,3 +51,20 @@ pub fn seed_bytes(seed: u64, salt: u8) -> [u8; 32] {
     b[..8].copy_from_slice(&seed.to_le_bytes());
     b
 }
+
+/// Tunnel `i`'s pre-shared keys in a scenario, (AWS's, the CGW's): AWS's
+/// from its options or generated from `seed` as AWS generates one; the
+/// CGW's from its own section, else AWS's (a configuration that matches).
+pub fn scenario_psks(
+    opts: &crate::aws::options::TunnelOptions,
+    cgw: &crate::scenario::CgwTunnel,
+    seed: u64,
+    i: usize,
+) -> (String, String) {
+    let aws = opts
+        .psk
+        .clone()
+        .unwrap_or_else(|| crate::aws::options::generate_psk(seed.wrapping_add(i as u64)));
+    let cgw = cgw.ike.psk.clone().unwrap_or_else(|| aws.clone());
+    (aws, cgw)
+}

@@ -21,6 +21,7 @@ use lab::wire::Prefix;
 use super::background::Background;
 /// The customer gateway, ready to run.
 pub type CgwSetup = Setup<CgwDaemon>;
+use super::owned_routes::OwnedRoutes;
 use super::view::View;
 use super::{
     log_gateway_event, log_speaker_event, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
@@ -30,7 +31,6 @@ use crate::assemble::{self, Inside};
 use crate::config::GatewayConfig;
 use crate::node::{self, DownCause, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::os::host_loop::{Controller, Host};
-use crate::os::routes::{prefix_text, KernelRoutes, RouteChange};
 use crate::os::site::SiteIo;
 use crate::scenario::Routing;
 use crate::telemetry::Status;
@@ -64,14 +64,61 @@ pub struct TunnelView {
     pub child_rekeys: u64,
 }
 
+/// What an event did to a tunnel, for the controller to follow up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// The tunnel came up.
+    Up,
+    /// The tunnel went (or stayed) down; `was_up` if it was up before.
+    Down {
+        /// Whether it was up just before.
+        was_up: bool,
+    },
+    /// Nothing that changes whether it is up.
+    Other,
+}
+
 impl TunnelView {
-    /// Counts an event (for status and metrics).
-    pub fn count(&mut self, kind: &TunnelEventKind) {
+    /// Follows one event of the tunnel (state, counts, last failure).
+    pub fn apply(&mut self, kind: &TunnelEventKind, now: Instant) -> Transition {
         match kind {
             TunnelEventKind::Up => self.established += 1,
             TunnelEventKind::IkeRekeyed => self.ike_rekeys += 1,
             TunnelEventKind::ChildRekeyed { .. } => self.child_rekeys += 1,
             _ => {}
+        }
+        match kind {
+            TunnelEventKind::IkeUp { .. } => {
+                self.ike_up = true;
+                Transition::Other
+            }
+            TunnelEventKind::Up => {
+                self.up = true;
+                self.up_since = Some(now);
+                Transition::Up
+            }
+            TunnelEventKind::Down { cause, .. } => {
+                let was_up = self.up;
+                self.up = false;
+                self.ike_up = false;
+                self.up_since = None;
+                self.last_failure = Some(cause.clone());
+                Transition::Down { was_up }
+            }
+            _ => Transition::Other,
+        }
+    }
+
+    /// Sets `tun`'s MTU to `mtu` (tunnel number `tunnel` of `role`) and
+    /// records it.
+    pub fn set_mtu(&mut self, tun: &lab::kernel::Tun, mtu: usize, role: &str, tunnel: usize) {
+        let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
+        match tun.set_mtu(mtu) {
+            Ok(()) => {
+                self.mtu = u32::from(mtu);
+                tracing::info!(role, tunnel, mtu, dev = tun.name(), "tunnel MTU set");
+            }
+            Err(e) => tracing::warn!(role, tunnel, error = %e, "cannot set the tunnel MTU"),
         }
     }
 }
@@ -83,8 +130,7 @@ pub struct CgwDaemon {
     peers: Option<[PeerId; 2]>,
     /// Per tunnel.
     pub tunnels: [TunnelView; 2],
-    routes: KernelRoutes,
-    routes_dirty: bool,
+    routes: OwnedRoutes,
     started: Option<Instant>,
     /// When each failed tunnel is initiated again.
     retry_at: [Option<Instant>; 2],
@@ -94,21 +140,13 @@ pub struct CgwDaemon {
     events: Vec<(usize, Instant, TunnelEventKind)>,
 }
 
-fn kernel(what: impl Into<String>) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
-    let what = what.into();
-    move |source| DaemonError::Kernel {
-        what,
-        source: Box::new(source),
-    }
-}
-
 /// Builds the gateway from `cfg` in the calling thread's namespace: TUN
 /// devices, sockets, the BGP speaker. Must run inside the daemon's tokio
 /// runtime. `seed` seeds the IKE engine (SPIs, nonces, DH keys): take it
 /// from the OS's randomness in production.
 pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, DaemonError> {
     super::check_local_address(cfg.local_address, "gateway.local_address")?;
-    let here = Netns::here().map_err(kernel("opening this network namespace"))?;
+    let here = Netns::here().map_err(super::kernel("opening this network namespace"))?;
     let mut tunnels = Vec::new();
     let mut inside = [Inside {
         aws: Ipv4Addr::UNSPECIFIED,
@@ -134,7 +172,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
                 prefix_len: 30,
                 mtu: INITIAL_TUN_MTU,
             })
-            .map_err(kernel(format!("creating TUN {}", gt.tun)))?,
+            .map_err(super::kernel(format!("creating TUN {}", gt.tun)))?,
         );
     }
     let mut gw = TunnelGateway::new(node::GatewayConfig {
@@ -173,7 +211,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
     } else {
         None
     };
-    let routes = KernelRoutes::here().map_err(kernel("opening this network namespace"))?;
+    let routes = OwnedRoutes::here("cgw")?;
     let mut tv = [TunnelView::default(), TunnelView::default()];
     for t in &mut tv {
         t.mtu = INITIAL_TUN_MTU;
@@ -187,7 +225,6 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             peers,
             tunnels: tv,
             routes,
-            routes_dirty: true,
             started: None,
             retry_at: [None; 2],
             epoch: now,
@@ -261,12 +298,7 @@ impl CgwDaemon {
         View {
             role: "cgw",
             tunnels: self.tunnels.clone(),
-            routes: self
-                .routes
-                .installed()
-                .iter()
-                .map(|(p, d)| (*p, d.clone()))
-                .collect(),
+            routes: self.routes.listed(),
             diagnoses: Vec::new(),
             records: [Vec::new(), Vec::new()],
             stats: host.stats,
@@ -283,15 +315,10 @@ impl CgwDaemon {
             }
             log_gateway_event("cgw", t + 1, &e);
             super::view::journal(&mut self.events, t, e.at, &e.kind);
-            let view = &mut self.tunnels[t];
-            view.count(&e.kind);
-            match &e.kind {
-                TunnelEventKind::IkeUp { .. } => view.ike_up = true,
-                TunnelEventKind::Up => {
+            match self.tunnels[t].apply(&e.kind, now) {
+                Transition::Up => {
                     self.retry_at[t] = None;
-                    view.up = true;
-                    view.up_since = Some(now);
-                    self.routes_dirty = true;
+                    self.routes.mark();
                     // The MTU AWS's table gives for the negotiated suite,
                     // so the kernel answers a too-large DF packet with
                     // "fragmentation needed" itself. With `clear_df` the
@@ -306,36 +333,19 @@ impl CgwDaemon {
                         }
                     });
                     if let (Some(mtu), Some(tun)) = (mtu, sites[0].tun(t)) {
-                        let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
-                        match tun.set_mtu(mtu) {
-                            Ok(()) => {
-                                view.mtu = u32::from(mtu);
-                                tracing::info!(
-                                    tunnel = t + 1,
-                                    mtu,
-                                    dev = tun.name(),
-                                    "tunnel MTU set"
-                                )
-                            }
-                            Err(e) => {
-                                tracing::warn!(tunnel = t + 1, error = %e, "cannot set the tunnel MTU")
-                            }
-                        }
+                        self.tunnels[t].set_mtu(tun, mtu, "cgw", t + 1);
                     }
                     if let Some(peers) = self.peers {
                         host.speakers[0].start(peers[t], now);
                     }
                 }
-                TunnelEventKind::Down { cause, .. } => {
-                    let tc = [&self.cfg.cgw.tunnel1, &self.cfg.cgw.tunnel2][t];
-                    self.retry_at[t] = assemble::cgw::retries_after(tc, cause)
-                        .then_some(now + assemble::cgw::RETRY_INTERVAL);
-                    let was_up = view.up;
-                    view.up = false;
-                    view.ike_up = false;
-                    view.up_since = None;
-                    view.last_failure = Some(cause.clone());
-                    self.routes_dirty = true;
+                Transition::Down { was_up } => {
+                    if let TunnelEventKind::Down { cause, .. } = &e.kind {
+                        let tc = [&self.cfg.cgw.tunnel1, &self.cfg.cgw.tunnel2][t];
+                        self.retry_at[t] = assemble::cgw::retries_after(tc, cause)
+                            .then_some(now + assemble::cgw::RETRY_INTERVAL);
+                    }
+                    self.routes.mark();
                     if let (Some(peers), true) = (self.peers, was_up) {
                         // Fast external fallover: the session under a
                         // tunnel that went down is reset at once.
@@ -344,7 +354,7 @@ impl CgwDaemon {
                         sp.pump(now);
                     }
                 }
-                _ => {}
+                Transition::Other => {}
             }
         }
     }
@@ -363,7 +373,7 @@ impl CgwDaemon {
             };
             let t = peer.and_then(|p| peers.iter().position(|x| *x == p));
             log_speaker_event("cgw", t.map_or(0, |t| t + 1), &e);
-            self.routes_dirty = true;
+            self.routes.mark();
             if let (Some(t), SpeakerEvent::Session { event, .. }) = (t, &e) {
                 use bgp::session::SessionEvent as S;
                 match event {
@@ -439,23 +449,7 @@ impl Daemon for CgwDaemon {
 
 impl Withdraw for CgwDaemon {
     fn withdraw_routes(&mut self) {
-        for c in self.routes.clear() {
-            log_route_change(&c);
-        }
-    }
-}
-
-fn log_route_change(c: &RouteChange) {
-    match c {
-        RouteChange::Added { prefix, dev } => {
-            tracing::info!(prefix = prefix_text(*prefix), dev, "route installed")
-        }
-        RouteChange::Removed { prefix, dev } => {
-            tracing::info!(prefix = prefix_text(*prefix), dev, "route withdrawn")
-        }
-        RouteChange::Failed { prefix, error } => {
-            tracing::warn!(prefix = prefix_text(*prefix), error, "route change refused")
-        }
+        self.routes.clear();
     }
 }
 
@@ -481,15 +475,10 @@ impl Controller for CgwDaemon {
             }
         }
         self.bgp_events(host, now);
-        let changed = self.routes_dirty;
-        if self.routes_dirty {
-            self.routes_dirty = false;
+        let changed = self.routes.take_due();
+        if changed {
             let want = self.wanted_routes(host);
-            for c in self.routes.sync(&want) {
-                // A refused change is tried again at the next step.
-                self.routes_dirty |= matches!(c, RouteChange::Failed { .. });
-                log_route_change(&c);
-            }
+            self.routes.apply(&want);
         }
         if self.publisher.due(changed, now) {
             let v = self.view(host, now);

@@ -27,7 +27,8 @@ use lab::wire::Prefix;
 use super::background::Background;
 /// The AWS mock, ready to run.
 pub type MockSetup = Setup<MockDaemon>;
-use super::cgw::TunnelView;
+use super::cgw::{Transition, TunnelView};
+use super::owned_routes::OwnedRoutes;
 use super::view::View;
 use super::{
     log_gateway_event, log_speaker_event, DaemonError, Publisher, Withdraw, INITIAL_TUN_MTU,
@@ -40,9 +41,8 @@ use crate::aws::path_choice::{choose_tunnels, VpnRoute, VpnRouteSource};
 use crate::aws::DpdTimeoutAction;
 use crate::config::MockConfig;
 use crate::diagnosis::{Context, Diagnosis};
-use crate::node::{self, DownCause, TunnelEventKind, TunnelGateway, TunnelId};
+use crate::node::{self, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::os::host_loop::{Controller, Host};
-use crate::os::routes::{prefix_text, KernelRoutes, RouteChange};
 use crate::os::site::SiteIo;
 use crate::scenario::Routing;
 use crate::telemetry::Status;
@@ -79,8 +79,7 @@ pub struct MockDaemon {
     /// Every failure diagnosed from AWS's side, with its tunnel (1 or 2).
     pub diagnoses: Vec<(usize, Diagnosis)>,
     ctx: Context,
-    routes: KernelRoutes,
-    routes_dirty: bool,
+    routes: OwnedRoutes,
     started: bool,
     /// When the daemon started.
     pub epoch: Instant,
@@ -95,21 +94,13 @@ pub struct MockDaemon {
     events: Vec<(usize, Instant, TunnelEventKind)>,
 }
 
-fn kernel(what: impl Into<String>) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
-    let what = what.into();
-    move |source| DaemonError::Kernel {
-        what,
-        source: Box::new(source),
-    }
-}
-
 /// Builds the two endpoints from `cfg` in the calling thread's namespace.
 /// Must run inside the daemon's tokio runtime.
 pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, DaemonError> {
     for (i, t) in cfg.tunnels.iter().enumerate() {
         super::check_local_address(t.listen, &format!("mock.tunnel{}.listen", i + 1))?;
     }
-    let here = Netns::here().map_err(kernel("opening this network namespace"))?;
+    let here = Netns::here().map_err(super::kernel("opening this network namespace"))?;
     let vpn_tunnels = [cfg.aws.tunnel1.resolve(), cfg.aws.tunnel2.resolve()];
     let mut inside = [Inside {
         aws: Ipv4Addr::UNSPECIFIED,
@@ -137,7 +128,7 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
                 prefix_len: 30,
                 mtu: INITIAL_TUN_MTU,
             })
-            .map_err(kernel(format!("creating TUN {}", MOCK_TUNS[i])))?;
+            .map_err(super::kernel(format!("creating TUN {}", MOCK_TUNS[i])))?;
         sites.push(SiteIo::open(mt.listen, vec![tun]).await?);
     }
     let mut host = Host::new(gateways);
@@ -181,7 +172,7 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
     let epoch_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let routes = KernelRoutes::here().map_err(kernel("opening this network namespace"))?;
+    let routes = OwnedRoutes::here("aws")?;
     let ctx = Context::aws().with_addresses(
         Some(IpAddr::V4(cfg.cgw_address)),
         None,
@@ -202,7 +193,6 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
             diagnoses: Vec::new(),
             ctx,
             routes,
-            routes_dirty: true,
             started: false,
             epoch: now,
             epoch_ms,
@@ -274,12 +264,7 @@ impl MockDaemon {
         View {
             role: "aws",
             tunnels: self.tunnels.clone(),
-            routes: self
-                .routes
-                .installed()
-                .iter()
-                .map(|(p, d)| (*p, d.clone()))
-                .collect(),
+            routes: self.routes.listed(),
             diagnoses: self
                 .diagnoses
                 .iter()
@@ -299,36 +284,20 @@ impl MockDaemon {
                 super::view::journal(&mut self.events, t, e.at, &e.kind);
                 let at = e.at.saturating_duration_since(self.epoch);
                 self.tunnel_inputs[t].push((at, LogInput::Gateway(e.kind.clone())));
-                let view = &mut self.tunnels[t];
-                view.count(&e.kind);
-                match &e.kind {
-                    TunnelEventKind::IkeUp { .. } => view.ike_up = true,
-                    TunnelEventKind::Up => {
-                        view.up = true;
-                        view.up_since = Some(now);
-                        self.routes_dirty = true;
+                match self.tunnels[t].apply(&e.kind, now) {
+                    Transition::Up => {
+                        self.routes.mark();
                         if let (Some(mtu), Some(tun)) =
                             (host.gateways[t].tunnel_mtu(TunnelId(0)), sites[t].tun(0))
                         {
-                            let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
-                            if tun.set_mtu(mtu).is_ok() {
-                                view.mtu = u32::from(mtu);
-                            }
+                            self.tunnels[t].set_mtu(tun, mtu, "aws", t + 1);
                         }
                     }
-                    TunnelEventKind::Down { cause, .. } => {
-                        let was_up = view.up;
-                        view.up = false;
-                        view.ike_up = false;
-                        view.up_since = None;
-                        view.last_failure = Some(cause.clone());
-                        self.routes_dirty = true;
-                        let d = match cause {
-                            DownCause::IkeFailed(f) => {
-                                Some(Diagnosis::from_ike_failure(f, &self.ctx))
-                            }
-                            DownCause::ChildFailed(f) => {
-                                Some(Diagnosis::from_child_failure(f, &self.ctx))
+                    Transition::Down { was_up } => {
+                        self.routes.mark();
+                        let d = match &e.kind {
+                            TunnelEventKind::Down { cause, .. } => {
+                                crate::runner::diagnose_down_cause(cause, &self.ctx).1
                             }
                             _ => None,
                         };
@@ -363,7 +332,7 @@ impl MockDaemon {
             let sp = &mut host.speakers[t];
             for (at, e) in sp.take_events() {
                 log_speaker_event("aws", t + 1, &e);
-                self.routes_dirty = true;
+                self.routes.mark();
                 if let SpeakerEvent::Session { event, .. } = &e {
                     use bgp::session::SessionEvent as S;
                     match event {
@@ -483,35 +452,6 @@ fn symptom_with_evidence(d: &Diagnosis) -> String {
     }
 }
 
-fn log_route_change(c: &RouteChange) {
-    match c {
-        RouteChange::Added { prefix, dev } => {
-            tracing::info!(
-                role = "aws",
-                prefix = prefix_text(*prefix),
-                dev,
-                "VPC route installed"
-            )
-        }
-        RouteChange::Removed { prefix, dev } => {
-            tracing::info!(
-                role = "aws",
-                prefix = prefix_text(*prefix),
-                dev,
-                "VPC route withdrawn"
-            )
-        }
-        RouteChange::Failed { prefix, error } => {
-            tracing::warn!(
-                role = "aws",
-                prefix = prefix_text(*prefix),
-                error,
-                "VPC route refused"
-            )
-        }
-    }
-}
-
 impl Daemon for MockDaemon {
     fn publisher(&mut self) -> &mut Publisher {
         &mut self.publisher
@@ -524,9 +464,7 @@ impl Daemon for MockDaemon {
 
 impl Withdraw for MockDaemon {
     fn withdraw_routes(&mut self) {
-        for c in self.routes.clear() {
-            log_route_change(&c);
-        }
+        self.routes.clear();
     }
 }
 
@@ -549,15 +487,10 @@ impl Controller for MockDaemon {
         self.gateway_events(host, sites, now);
         self.bgp_events(host, now);
         self.write_logs();
-        let changed = self.routes_dirty;
-        if self.routes_dirty {
-            self.routes_dirty = false;
+        let changed = self.routes.take_due();
+        if changed {
             let want = self.wanted_routes(host);
-            for c in self.routes.sync(&want) {
-                // A refused change is tried again at the next step.
-                self.routes_dirty |= matches!(c, RouteChange::Failed { .. });
-                log_route_change(&c);
-            }
+            self.routes.apply(&want);
         }
         if self.publisher.due(changed, now) {
             let v = self.view(host, now);

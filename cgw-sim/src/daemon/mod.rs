@@ -15,6 +15,7 @@ pub mod background;
 pub mod cgw;
 mod events;
 pub mod mock;
+pub mod owned_routes;
 pub mod status;
 pub mod validate;
 pub mod view;
@@ -48,6 +49,17 @@ pub enum DaemonError {
     /// A socket failed.
     #[error(transparent)]
     Io(#[from] crate::os::site::IoError),
+}
+
+/// Wraps a kernel error with what was being set up.
+pub(crate) fn kernel(
+    what: impl Into<String>,
+) -> impl FnOnce(lab::kernel::KernelError) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Kernel {
+        what,
+        source: Box::new(source),
+    }
 }
 
 /// Refuses to start on an outside address this host does not have, before
@@ -277,8 +289,5 @@ where
             stop,
         ))
     })
-    .map_err(|source| DaemonError::Kernel {
-        what: format!("starting the {role} thread"),
-        source: Box::new(source),
-    })
+    .map_err(kernel(format!("starting the {role} thread")))
 }

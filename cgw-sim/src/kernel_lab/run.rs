@@ -29,7 +29,6 @@ use super::marking::{kernel_support, timeline_length};
 use super::topology::{KernelAddresses, KernelNode, KernelTopology};
 use crate::assemble::seed_bytes;
 use crate::aws::logs::{BgpLogRecord, TunnelLogRecord};
-use crate::aws::options::generate_psk;
 use crate::aws::Ipv4Cidr;
 use crate::config::{GatewayConfig, GatewayTunnel, LogFormat, MockConfig, MockTunnel, Psk};
 use crate::daemon::mock::MOCK_TUNS;
@@ -119,11 +118,7 @@ pub fn configs(s: &Scenario, a: &KernelAddresses) -> (GatewayConfig, MockConfig)
         } else {
             &s.cgw.tunnel2
         };
-        let aws_psk = opts
-            .psk
-            .clone()
-            .unwrap_or_else(|| generate_psk(s.seed.wrapping_add(i as u64)));
-        let cgw_psk = cgw_t.ike.psk.clone().unwrap_or_else(|| aws_psk.clone());
+        let (aws_psk, cgw_psk) = crate::assemble::scenario_psks(opts, cgw_t, s.seed, i);
         let inside = opts
             .inside_cidr
             .unwrap_or(Ipv4Cidr::new(Ipv4Addr::new(169, 254, 10 + i as u8, 0), 30));
@@ -199,26 +194,6 @@ fn streams(s: &Scenario) -> Vec<(u16, bool, Option<Ipv4Addr>)> {
         }
     }
     v
-}
-
-fn tcp_keys(s: &Scenario) -> Vec<(String, String, u16, u32)> {
-    let mut keys = Vec::new();
-    for e in &s.expectations {
-        if let Assertion::Tcp {
-            from,
-            to,
-            port,
-            bytes,
-            ..
-        } = &e.assertion
-        {
-            let k = (from.clone(), to.clone(), *port, bytes.unwrap_or(0));
-            if !keys.contains(&k) {
-                keys.push(k);
-            }
-        }
-    }
-    keys
 }
 
 /// Background work of a run, on a thread inside a namespace (an error:
@@ -317,7 +292,7 @@ fn run_inner(s: &Scenario, interrupt: &AtomicBool) -> Result<Option<KernelObserv
         epoch: Instant::now(),
         obs: KernelObservations {
             end,
-            tcp_keys: tcp_keys(s),
+            tcp_keys: crate::runner::tcp_checks::keys(s),
             ..KernelObservations::default()
         },
         seen_records: [0, 0],

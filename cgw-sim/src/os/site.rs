@@ -179,7 +179,9 @@ impl SiteIo {
         }
     }
 
-    /// Reads what `ready` found into `gw` (a bounded batch).
+    /// Reads what `ready` found into `gw` (a bounded batch). The batch
+    /// shares one reading of the clock: it lasts a few milliseconds at
+    /// most, and the engines' timers are hundreds of milliseconds and up.
     pub fn drain(
         &self,
         ready: Ready<'_>,
@@ -187,15 +189,16 @@ impl SiteIo {
         buf: &mut [u8],
         stats: &mut DriverStats,
     ) {
+        let now = Instant::now();
         match ready {
-            Ready::Udp500 => self.drain_udp(&self.s500, 500, gw, buf, stats),
-            Ready::Udp4500 => self.drain_udp(&self.s4500, 4500, gw, buf, stats),
+            Ready::Udp500 => self.drain_udp(&self.s500, 500, gw, buf, stats, now),
+            Ready::Udp4500 => self.drain_udp(&self.s4500, 4500, gw, buf, stats, now),
             Ready::Esp(mut g) => {
                 for _ in 0..BATCH {
                     match g.try_io(|fd| fd.get_ref().recv(buf)) {
                         Ok(Ok(n)) => {
                             stats.esp_in += 1;
-                            lab::Node::handle_packet(gw, Instant::now(), OUTSIDE, &buf[..n]);
+                            lab::Node::handle_packet(gw, now, OUTSIDE, &buf[..n]);
                         }
                         // Would block: readiness cleared by `try_io`.
                         Err(_) | Ok(Err(_)) => break,
@@ -208,7 +211,7 @@ impl SiteIo {
                     match g.get_inner().recv(buf) {
                         Ok(Some(n)) => {
                             stats.tun_in += 1;
-                            lab::Node::handle_packet(gw, Instant::now(), iface, &buf[..n]);
+                            lab::Node::handle_packet(gw, now, iface, &buf[..n]);
                         }
                         Ok(None) => {
                             g.clear_ready();
@@ -228,6 +231,7 @@ impl SiteIo {
         gw: &mut TunnelGateway,
         buf: &mut [u8],
         stats: &mut DriverStats,
+        now: Instant,
     ) {
         let to = SocketAddrV4::new(self.local, port);
         for _ in 0..BATCH {
@@ -235,7 +239,7 @@ impl SiteIo {
                 Ok((n, SocketAddr::V4(from))) => {
                     stats.udp_in += 1;
                     if let Ok(p) = outer::udp_received(from, to, &buf[..n]) {
-                        lab::Node::handle_packet(gw, Instant::now(), OUTSIDE, &p);
+                        lab::Node::handle_packet(gw, now, OUTSIDE, &p);
                     }
                 }
                 Ok((_, SocketAddr::V6(_))) => {}

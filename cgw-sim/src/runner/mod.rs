@@ -90,7 +90,7 @@ pub mod parallel;
 mod pings;
 mod probes;
 mod report;
-mod tcp_checks;
+pub(crate) mod tcp_checks;
 mod topology;
 mod wan_faults;
 
@@ -105,7 +105,7 @@ use lab::{IfaceId, NodeId, Router};
 use crate::aws::StartupAction;
 use crate::diagnosis::{Context, Diagnosis, Symptom};
 use crate::node::{DownCause, GatewayEvent, TunnelEventKind, TunnelGateway, TunnelId};
-use crate::scenario::{Assertion, FaultAction, Role, Scenario, Timing};
+use crate::scenario::{FaultAction, Role, Scenario, Timing};
 use faults::apply_fault;
 use observed::{Diagnosed, Observed, RouteSnapshot};
 use tcp_checks::{NamedHost, TcpChecks, TcpKey};
@@ -267,22 +267,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
     let aliases = pings::aliases(&streams);
     lab.sim
         .with_node(lab.onprem, |h: &mut hosts::PingHost| h.aliases = aliases);
-    let mut tcp_keys: Vec<TcpKey> = Vec::new();
-    for e in &scenario.expectations {
-        if let Assertion::Tcp {
-            from,
-            to,
-            port,
-            bytes,
-            ..
-        } = &e.assertion
-        {
-            let k = (from.clone(), to.clone(), *port, bytes.unwrap_or(0));
-            if !tcp_keys.contains(&k) {
-                tcp_keys.push(k);
-            }
-        }
-    }
+    let tcp_keys: Vec<TcpKey> = tcp_checks::keys(scenario);
     let mut tcp = TcpChecks::new(tcp_keys, PING_INTERVAL);
     let hosts: [NamedHost; 2] = [
         ("onprem", lab.onprem, scenario.topology.onprem_host),

@@ -21,7 +21,29 @@ pub(super) const TCP_TIMEOUT: Duration = Duration::from_secs(3);
 pub(super) const TCP_TRANSFER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// (from, to, port, bytes to send; 0: handshake only).
-pub(super) type TcpKey = (String, String, u16, u32);
+pub(crate) type TcpKey = (String, String, u16, u32);
+
+/// The scenario's distinct TCP checks (from, to, port, bytes), in the
+/// order of its `tcp` expectations.
+pub(crate) fn keys(s: &crate::scenario::Scenario) -> Vec<TcpKey> {
+    let mut keys = Vec::new();
+    for e in &s.expectations {
+        if let crate::scenario::Assertion::Tcp {
+            from,
+            to,
+            port,
+            bytes,
+            ..
+        } = &e.assertion
+        {
+            let k = (from.clone(), to.clone(), *port, bytes.unwrap_or(0));
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
+}
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

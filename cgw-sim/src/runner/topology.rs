@@ -16,7 +16,6 @@ use super::wan_faults::SourceRewrite;
 use crate::assemble::aws::aws_tunnel;
 use crate::assemble::cgw::{cgw_proposals, cgw_tunnel};
 use crate::assemble::Inside;
-use crate::aws::options::generate_psk;
 use crate::diagnosis::Context;
 use crate::node::{GatewayConfig, GatewayEvent, TunnelGateway, TunnelId, INSIDE, OUTSIDE};
 use crate::scenario::{Filter, Routing, Scenario};
@@ -103,11 +102,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         } else {
             &s.cgw.tunnel2
         };
-        let aws_psk = opts
-            .psk
-            .clone()
-            .unwrap_or_else(|| generate_psk(seed.wrapping_add(i as u64)));
-        let cgw_psk = cgw_t.ike.psk.clone().unwrap_or_else(|| aws_psk.clone());
+        let (aws_psk, cgw_psk) = crate::assemble::scenario_psks(opts, cgw_t, seed, i);
         let (inside_aws, inside_cgw) = match opts.inside_cidr {
             Some(c) => {
                 let n = u32::from(c.network());
