@@ -26,7 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ike::esp::{InboundSa, OutboundSa, NEXT_HEADER_IPV4};
+use ike::esp::{InboundSa, OutboundSa, NEXT_HEADER_IPV4, NEXT_HEADER_IPV6};
 use ike::sa::{DeletedBy, Endpoint, Event, Failure, IkeConfig, Received, SaId};
 use ike::wire::TrafficSelector;
 use lab::wire::{self, Ipv4Info, Prefix, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
@@ -335,10 +335,11 @@ impl DataPlane {
     /// The outbound SA (index into `outbound`) for a packet from `src` to
     /// `dst`: the newest whose pair's selectors hold both addresses (only
     /// addresses are compared: our pairs are whole subnets).
-    fn outbound_for(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Option<usize> {
-        let holds = |ts: &[TrafficSelector], a: Ipv4Addr| {
-            ts.iter().any(|t| match (t.start_addr, t.end_addr) {
-                (IpAddr::V4(lo), IpAddr::V4(hi)) => lo <= a && a <= hi,
+    fn outbound_for(&self, src: IpAddr, dst: IpAddr) -> Option<usize> {
+        let holds = |ts: &[TrafficSelector], a: IpAddr| {
+            ts.iter().any(|t| match (t.start_addr, t.end_addr, a) {
+                (IpAddr::V4(lo), IpAddr::V4(hi), IpAddr::V4(a)) => lo <= a && a <= hi,
+                (IpAddr::V6(lo), IpAddr::V6(hi), IpAddr::V6(a)) => lo <= a && a <= hi,
                 _ => false,
             })
         };
@@ -1062,6 +1063,10 @@ impl TunnelGateway {
 
     /// A packet the host routed into tunnel `tid`'s interface.
     fn handle_tunnel_iface(&mut self, now: Instant, tid: TunnelId, packet: &[u8]) {
+        if packet.first().is_some_and(|b| b >> 4 == 6) {
+            self.encapsulate_v6(now, tid, packet);
+            return;
+        }
         let Some(info) = Ipv4Info::parse(packet) else {
             self.stats.malformed += 1;
             return;
@@ -1152,7 +1157,7 @@ impl TunnelGateway {
         // No pair's selectors hold the packet (a policy-based tunnel whose
         // pair for this subnet was never made): it is dropped.
         let dp = &self.tunnels[tid.0].dp;
-        let Some(sa) = dp.outbound_for(info.src, info.dst) else {
+        let Some(sa) = dp.outbound_for(IpAddr::V4(info.src), IpAddr::V4(info.dst)) else {
             self.stats.no_outbound += 1;
             // Traffic for a tunnel its idle timeout took down brings it up
             // again; this packet is lost, as on the devices.
@@ -1197,15 +1202,51 @@ impl TunnelGateway {
         }
     }
 
+    /// An IPv6 packet from tunnel `tid`'s interface: sealed whole (next
+    /// header 41) on the newest outbound SA whose selectors hold its
+    /// addresses (IPv6 selectors, as on AWS's IPv6 inside-tunnel
+    /// connections), else dropped. Never fragmented: IPv6 routers do not,
+    /// and the TUN device's MTU makes the kernel send "packet too big".
+    fn encapsulate_v6(&mut self, now: Instant, tid: TunnelId, packet: &[u8]) {
+        let Some((src, dst, len)) = ipv6_header(packet) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let dp = &self.tunnels[tid.0].dp;
+        let Some(sa) = dp.outbound_for(IpAddr::V6(src), IpAddr::V6(dst)) else {
+            self.stats.no_outbound += 1;
+            return;
+        };
+        let (_, o, encap) = &dp.outbound[sa];
+        if len > inner_mtu(o, encap.is_some()) {
+            self.stats.no_outbound += 1;
+            return;
+        }
+        self.seal_one_as(now, tid, sa, &packet[..len], NEXT_HEADER_IPV6);
+    }
+
     /// Seals `inner` on outbound SA number `sa` of `tid` and sends it.
     fn seal_one(&mut self, now: Instant, tid: TunnelId, sa: usize, inner: &[u8]) {
+        self.seal_one_as(now, tid, sa, inner, NEXT_HEADER_IPV4);
+    }
+
+    /// Seals `inner` (an IP packet of `next_header`'s version) on
+    /// outbound SA number `sa` of `tid` and sends it.
+    fn seal_one_as(
+        &mut self,
+        now: Instant,
+        tid: TunnelId,
+        sa: usize,
+        inner: &[u8],
+        next_header: u8,
+    ) {
         let peer = self.tunnels[tid.0].cfg.peer;
         let Some((spi_in, sa, encap)) = self.tunnels[tid.0].dp.outbound.get_mut(sa) else {
             self.stats.no_outbound += 1;
             return;
         };
         let mut esp = Vec::with_capacity(inner.len() + 64);
-        if sa.seal(NEXT_HEADER_IPV4, inner, &mut esp).is_err() {
+        if sa.seal(next_header, inner, &mut esp).is_err() {
             self.stats.no_outbound += 1;
             return;
         }
@@ -1337,6 +1378,30 @@ impl TunnelGateway {
         let dp = &mut self.tunnels[ti].dp;
         let inner = match dp.inbound[i].1.open(esp) {
             Ok(o) if o.next_header == NEXT_HEADER_IPV4 => o.inner.to_vec(),
+            // IPv6 goes to the tunnel's interface (a host's TUN device);
+            // the simulated lab's LANs are IPv4 only.
+            Ok(o) if o.next_header == NEXT_HEADER_IPV6 && self.tunnel_ifaces => {
+                let p = o.inner.to_vec();
+                dp.inbound[i].2 += 1;
+                for gone in dp.reap() {
+                    self.spi_tunnel.remove(&gone);
+                }
+                let t = &mut self.tunnels[ti];
+                t.idle.on_traffic(now);
+                t.traffic.packets_in += 1;
+                t.traffic.bytes_in += p.len() as u64;
+                self.stats.decapsulated += 1;
+                self.endpoint.note_inbound_esp(now, spi);
+                match ipv6_header(&p) {
+                    Some((_, _, len)) => {
+                        self.stats.to_inside += 1;
+                        self.out
+                            .push_back((tunnel_iface(TunnelId(ti)), p[..len].to_vec()));
+                    }
+                    None => self.stats.malformed += 1,
+                }
+                return;
+            }
             Ok(_) => {
                 // Dummy (59) or IPv6: authenticated, nothing to forward.
                 dp.inbound[i].2 += 1;
@@ -1426,6 +1491,21 @@ impl Node for TunnelGateway {
             .chain(idle)
             .min()
     }
+}
+
+/// An IPv6 packet's source, destination and total length (header and
+/// payload), if it is one and whole.
+fn ipv6_header(p: &[u8]) -> Option<(std::net::Ipv6Addr, std::net::Ipv6Addr, usize)> {
+    if p.len() < 40 || p[0] >> 4 != 6 {
+        return None;
+    }
+    let len = 40 + usize::from(u16::from_be_bytes([p[4], p[5]]));
+    if len > p.len() {
+        return None;
+    }
+    let src: [u8; 16] = p[8..24].try_into().ok()?;
+    let dst: [u8; 16] = p[24..40].try_into().ok()?;
+    Some((src.into(), dst.into(), len))
 }
 
 #[cfg(test)]
