@@ -112,7 +112,7 @@ fn bgp_happy_path_topology_has_its_namespaces_addresses_routes_and_forwarding() 
             .addresses()
             .unwrap()
             .iter()
-            .any(|e| e.addr == addr && e.prefix_len == len)
+            .any(|e| e.addr == std::net::IpAddr::V4(addr) && e.prefix_len == len)
     };
     assert!(has(KernelNode::Onprem, a.onprem_host, 24));
     assert!(has(KernelNode::Cgw, a.cgw_lan, 24));
@@ -125,7 +125,7 @@ fn bgp_happy_path_topology_has_its_namespaces_addresses_routes_and_forwarding() 
     assert!(
         routes.iter().any(|r| r.dest == Ipv4Addr::new(198, 19, 0, 0)
             && r.prefix_len == 16
-            && r.gateway == Some(a.cgw_lan)),
+            && r.gateway == Some(a.cgw_lan.into())),
         "{routes:?}"
     );
     assert!(
@@ -136,7 +136,8 @@ fn bgp_happy_path_topology_has_its_namespaces_addresses_routes_and_forwarding() 
     assert!(
         routes
             .iter()
-            .any(|r| r.dest == Ipv4Addr::new(198, 51, 100, 0) && r.gateway == Some(a.cgw_gateway)),
+            .any(|r| r.dest == Ipv4Addr::new(198, 51, 100, 0)
+                && r.gateway == Some(a.cgw_gateway.into())),
         "{routes:?}"
     );
 

@@ -46,13 +46,13 @@ fn ping_through(encapsulate: bool) {
     b.add_address("aws0", AWS, 24).unwrap();
     b.link_up("aws0").unwrap();
     a.add_route(&Route {
-        dest: Ipv4Addr::new(198, 51, 100, 0),
+        dest: Ipv4Addr::new(198, 51, 100, 0).into(),
         prefix_len: 24,
         via: RouteVia::Device("cgw0".into()),
     })
     .unwrap();
     b.add_route(&Route {
-        dest: Ipv4Addr::new(192, 0, 2, 0),
+        dest: Ipv4Addr::new(192, 0, 2, 0).into(),
         prefix_len: 24,
         via: RouteVia::Device("aws0".into()),
     })
@@ -63,6 +63,7 @@ fn ping_through(encapsulate: bool) {
             addr,
             prefix_len: 30,
             mtu: 1400,
+            addr6: None,
         })
         .unwrap()
     };

@@ -3,9 +3,9 @@
 //! test fails with a message saying so rather than skipping.
 #![cfg(target_os = "linux")]
 
-use etherparse::{Icmpv4Type, NetSlice, PacketBuilder, SlicedPacket, TransportSlice};
+use etherparse::{Icmpv4Type, Icmpv6Type, NetSlice, PacketBuilder, SlicedPacket, TransportSlice};
 use lab::kernel::{KernelError, Netns, Route, RouteVia, TunConfig, NETNS_DIR};
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -73,7 +73,7 @@ fn veth_between_namespaces_carries_udp_direct_and_via_gateway() {
 
     // Another lab network, reached through B as the gateway.
     let via_b = Route {
-        dest: Ipv4Addr::new(198, 51, 100, 0),
+        dest: Ipv4Addr::new(198, 51, 100, 0).into(),
         prefix_len: 24,
         via: RouteVia::Gateway(B),
     };
@@ -82,7 +82,7 @@ fn veth_between_namespaces_carries_udp_direct_and_via_gateway() {
     assert!(
         routes.iter().any(|r| r.dest == via_b.dest
             && r.prefix_len == 24
-            && r.gateway == Some(B)
+            && r.gateway == Some(B.into())
             && r.dev.as_deref() == Some("va")),
         "{routes:?}"
     );
@@ -136,6 +136,7 @@ fn tun_in_namespace_reads_routed_udp_and_answers_a_written_ping() {
             addr: local,
             prefix_len: 30,
             mtu: 1438,
+            addr6: None,
         })
         .unwrap();
 
@@ -154,7 +155,7 @@ fn tun_in_namespace_reads_routed_udp_and_answers_a_written_ping() {
     assert_eq!((l.mtu, l.up), (1438, true));
 
     let vpc = Route {
-        dest: Ipv4Addr::new(198, 19, 0, 0),
+        dest: Ipv4Addr::new(198, 19, 0, 0).into(),
         prefix_len: 16,
         via: RouteVia::Device("tun0".into()),
     };
@@ -226,6 +227,108 @@ fn tun_in_namespace_reads_routed_udp_and_answers_a_written_ping() {
 }
 
 #[test]
+fn tun_with_an_ipv6_inside_address_routes_udp6_and_answers_a_written_ping6() {
+    require_root();
+    let ns = Netns::new().unwrap();
+    let local: Ipv6Addr = "fd00:a9fe:10::2".parse().unwrap();
+    let peer: Ipv6Addr = "fd00:a9fe:10::1".parse().unwrap();
+    let tun = ns
+        .open_tun(&TunConfig {
+            name: "tun6".into(),
+            addr: Ipv4Addr::new(169, 254, 10, 2),
+            prefix_len: 30,
+            mtu: 1438,
+            addr6: Some((local, 126)),
+        })
+        .unwrap();
+    let addrs = ns.addresses().unwrap();
+    assert!(
+        addrs
+            .iter()
+            .any(|a| a.dev == "tun6" && a.addr == local && a.prefix_len == 126),
+        "{addrs:?}"
+    );
+    // No link-local address: the kernel sends nothing of its own into a
+    // tunnel.
+    assert!(
+        !addrs.iter().any(
+            |a| a.dev == "tun6" && matches!(a.addr, IpAddr::V6(v) if v.segments()[0] == 0xfe80)
+        ),
+        "{addrs:?}"
+    );
+
+    let vpc6 = Route {
+        dest: "fd00:198:19::".parse::<Ipv6Addr>().unwrap().into(),
+        prefix_len: 48,
+        via: RouteVia::Device("tun6".into()),
+    };
+    ns.add_route(&vpc6).unwrap();
+    let routes = ns.routes().unwrap();
+    assert!(
+        routes
+            .iter()
+            .any(|r| r.dest == vpc6.dest && r.prefix_len == 48 && r.dev.as_deref() == Some("tun6")),
+        "{routes:?}"
+    );
+    // A datagram to the IPv6 VPC leaves through the TUN, from the inside
+    // address (usable at once: no duplicate address detection).
+    let target: Ipv6Addr = "fd00:198:19::10".parse().unwrap();
+    ns.run(|| {
+        let s = UdpSocket::bind(SocketAddrV6::new(local, 0, 0, 0)).unwrap();
+        s.send_to(b"to the vpc6", SocketAddrV6::new(target, 9999, 0, 0))
+            .unwrap();
+    })
+    .unwrap();
+    let (src, payload) = read_until(&tun, |p| {
+        let pkt = SlicedPacket::from_ip(p).ok()?;
+        let Some(NetSlice::Ipv6(ip)) = &pkt.net else {
+            return None;
+        };
+        let Some(TransportSlice::Udp(udp)) = &pkt.transport else {
+            return None;
+        };
+        (ip.header().destination_addr() == target && udp.destination_port() == 9999)
+            .then(|| (ip.header().source_addr(), udp.payload().to_vec()))
+    });
+    assert_eq!(src, local);
+    assert_eq!(payload, b"to the vpc6");
+    ns.del_route(&vpc6).unwrap();
+    assert!(!ns.routes().unwrap().iter().any(|r| r.dest == vpc6.dest));
+
+    // An ICMPv6 echo written into the TUN from the far end is answered.
+    let mut request = Vec::new();
+    PacketBuilder::ipv6(peer.octets(), local.octets(), 64)
+        .icmpv6_echo_request(0x4243, 9)
+        .write(&mut request, b"ping6 through tun")
+        .unwrap();
+    assert!(tun.send(&request).unwrap());
+    let (id, seq) = read_until(&tun, |p| {
+        let pkt = SlicedPacket::from_ip(p).ok()?;
+        let Some(NetSlice::Ipv6(ip)) = &pkt.net else {
+            return None;
+        };
+        let Some(TransportSlice::Icmpv6(icmp)) = &pkt.transport else {
+            return None;
+        };
+        let Icmpv6Type::EchoReply(echo) = icmp.icmp_type() else {
+            return None;
+        };
+        (ip.header().destination_addr() == peer).then_some((echo.id, echo.seq))
+    });
+    assert_eq!((id, seq), (0x4243, 9));
+
+    // An IPv6 prefix outside fd00::/8 is refused before the kernel.
+    let e = ns
+        .add_route(&Route {
+            dest: "2001:db8::".parse::<Ipv6Addr>().unwrap().into(),
+            prefix_len: 32,
+            via: RouteVia::Device("tun6".into()),
+        })
+        .unwrap_err();
+    assert!(matches!(e, KernelError::OutsidePlan { .. }), "{e}");
+}
+
+#[test]
 fn guard_refuses_addresses_outside_the_plan_and_default_routes() {
     require_root();
     let ns = Netns::new().unwrap();
@@ -236,7 +339,7 @@ fn guard_refuses_addresses_outside_the_plan_and_default_routes() {
     assert!(e.to_string().contains("10.0.0.1"), "{e}");
     let e = ns
         .add_route(&Route {
-            dest: Ipv4Addr::UNSPECIFIED,
+            dest: Ipv4Addr::UNSPECIFIED.into(),
             prefix_len: 0,
             via: RouteVia::Gateway(B),
         })
@@ -245,7 +348,7 @@ fn guard_refuses_addresses_outside_the_plan_and_default_routes() {
     assert!(e.to_string().contains("0.0.0.0/0"), "{e}");
     let e = ns
         .add_route(&Route {
-            dest: Ipv4Addr::new(198, 19, 0, 0),
+            dest: Ipv4Addr::new(198, 19, 0, 0).into(),
             prefix_len: 16,
             via: RouteVia::Gateway(Ipv4Addr::new(10, 0, 0, 1)),
         })
@@ -257,6 +360,7 @@ fn guard_refuses_addresses_outside_the_plan_and_default_routes() {
             addr: Ipv4Addr::new(10, 0, 0, 2),
             prefix_len: 30,
             mtu: 1438,
+            addr6: None,
         })
         .unwrap_err();
     assert!(e.to_string().contains("10.0.0.2"), "{e}");
@@ -290,6 +394,7 @@ fn namespaces_are_gone_after_drop_even_after_a_panic() {
                 addr: Ipv4Addr::new(169, 254, 10, 6),
                 prefix_len: 30,
                 mtu: 1400,
+                addr6: None,
             })
             .unwrap();
         ns.run(|| panic!("panic inside {name}")).unwrap();

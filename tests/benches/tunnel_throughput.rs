@@ -440,6 +440,7 @@ fn bench_ours(secs: u64) -> Value {
         addr,
         prefix_len: 30,
         mtu: TUN_MTU,
+        addr6: None,
     };
     let hb = spawn_ours(
         &t.gwb,

@@ -171,6 +171,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
                 addr: inside[i].cgw,
                 prefix_len: 30,
                 mtu: INITIAL_TUN_MTU,
+                addr6: None,
             })
             .map_err(super::kernel(format!("creating TUN {}", gt.tun)))?,
         );

@@ -127,6 +127,7 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
                 addr: inside[i].aws,
                 prefix_len: 30,
                 mtu: INITIAL_TUN_MTU,
+                addr6: None,
             })
             .map_err(super::kernel(format!("creating TUN {}", MOCK_TUNS[i])))?;
         sites.push(SiteIo::open(mt.listen, vec![tun]).await?);

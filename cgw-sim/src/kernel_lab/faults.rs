@@ -347,13 +347,15 @@ impl KernelTopology {
         self.faults.rewrite = placed;
         // AWS must route its answers to the new address towards the router.
         let covered = self.routes.iter().any(|(n, r)| {
-            *n == KernelNode::Aws && u32::from(to) & prefix_mask(r.prefix_len) == u32::from(r.dest)
+            *n == KernelNode::Aws
+                && matches!(r.dest, std::net::IpAddr::V4(d)
+                    if u32::from(to) & prefix_mask(r.prefix_len) == u32::from(d))
         });
         if !covered {
             self.add_kept_route(
                 KernelNode::Aws,
                 Route {
-                    dest: to,
+                    dest: to.into(),
                     prefix_len: 32,
                     via: RouteVia::Gateway(a.inet_aws[0]),
                 },

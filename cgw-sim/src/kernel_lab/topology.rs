@@ -504,9 +504,15 @@ impl KernelTopology {
         Ok(self.ns(node)?.add_address(dev, addr, len)?)
     }
 
-    fn route(&mut self, node: KernelNode, dest: Ipv4Addr, len: u8, via: RouteVia) -> Result<()> {
+    fn route(
+        &mut self,
+        node: KernelNode,
+        dest: impl Into<IpAddr>,
+        len: u8,
+        via: RouteVia,
+    ) -> Result<()> {
         let route = Route {
-            dest,
+            dest: dest.into(),
             prefix_len: len,
             via,
         };
@@ -565,7 +571,7 @@ impl KernelTopology {
                 e.dest == route.dest
                     && e.prefix_len == route.prefix_len
                     && match &route.via {
-                        RouteVia::Gateway(g) => e.gateway == Some(*g),
+                        RouteVia::Gateway(g) => e.gateway == Some(IpAddr::V4(*g)),
                         RouteVia::Device(d) => e.dev.as_deref() == Some(d.as_str()),
                     }
             });

@@ -45,7 +45,7 @@ pub struct KernelRoutes {
 
 fn route(prefix: Prefix, dev: &str) -> Route {
     Route {
-        dest: prefix.addr(),
+        dest: prefix.addr().into(),
         prefix_len: prefix.len(),
         via: RouteVia::Device(dev.to_string()),
     }

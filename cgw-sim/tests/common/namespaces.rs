@@ -45,7 +45,7 @@ pub fn cgw_and_aws() -> (Netns, Netns) {
         (&a, Ipv4Addr::new(192, 0, 2, 0), "awswan0"),
     ] {
         ns.add_route(&Route {
-            dest,
+            dest: dest.into(),
             prefix_len: 24,
             via: RouteVia::Device(dev.into()),
         })

@@ -12,7 +12,7 @@
 //!
 //! Every address and route goes through the [`guard`]: only the lab plan
 //! (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15,
-//! 169.254.0.0/16), never a default route, so a mistake cannot route real
+//! 169.254.0.0/16, and fd00::/8 for IPv6), never a default route, so a mistake cannot route real
 //! traffic. Nothing here touches the host's root namespace.
 
 pub mod guard;
@@ -20,12 +20,12 @@ mod netlink;
 mod netns;
 mod tun;
 
-pub use guard::{check_addr, check_prefix, LAB_PLAN};
+pub use guard::{check_addr, check_prefix, LAB_PLAN, LAB_PLAN_V6};
 pub use netlink::{AddrEntry, LinkEntry, Route, RouteEntry, RouteVia};
 pub use netns::{cleanup_stale, Netns, NETNS_DIR, PREFIX};
 pub use tun::{Tun, TunConfig};
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// Why a kernel-lab operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,11 +33,12 @@ pub enum KernelError {
     /// The address or prefix lies outside the lab address plan.
     #[error(
         "{addr}/{prefix_len} is outside the lab address plan (192.0.2.0/24, 198.51.100.0/24, \
-         203.0.113.0/24, 198.18.0.0/15, 169.254.0.0/16); the kernel lab configures nothing else"
+         203.0.113.0/24, 198.18.0.0/15, 169.254.0.0/16, fd00::/8); the kernel lab configures \
+         nothing else"
     )]
     OutsidePlan {
         /// The refused address (or prefix network).
-        addr: Ipv4Addr,
+        addr: IpAddr,
         /// Its prefix length (32 for a single address).
         prefix_len: u8,
     },
@@ -45,13 +46,13 @@ pub enum KernelError {
     #[error("default route {addr}/0 refused: lab namespaces never get a default route")]
     DefaultRoute {
         /// The refused prefix's network address.
-        addr: Ipv4Addr,
+        addr: IpAddr,
     },
-    /// A prefix length above 32.
-    #[error("{addr}/{prefix_len}: an IPv4 prefix length is at most 32")]
+    /// A prefix length above 32 (IPv4) or 128 (IPv6).
+    #[error("{addr}/{prefix_len}: a prefix length is at most 32 for IPv4, 128 for IPv6")]
     BadPrefixLen {
         /// The address given.
-        addr: Ipv4Addr,
+        addr: IpAddr,
         /// The prefix length given.
         prefix_len: u8,
     },

@@ -7,9 +7,10 @@ use futures_util::TryStreamExt;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteScope};
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -28,37 +29,38 @@ pub enum RouteVia {
     Gateway(Ipv4Addr),
 }
 
-/// An IPv4 route in the main table, checked against the lab plan.
+/// A route in the main table (IPv4 or IPv6), checked against the lab
+/// plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     /// Destination network.
-    pub dest: Ipv4Addr,
+    pub dest: IpAddr,
     /// Destination prefix length (never 0: no default routes).
     pub prefix_len: u8,
     /// Device or gateway.
     pub via: RouteVia,
 }
 
-/// One IPv4 address as the kernel reports it.
+/// One address (IPv4 or IPv6) as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddrEntry {
     /// Interface name.
     pub dev: String,
     /// The address.
-    pub addr: Ipv4Addr,
+    pub addr: IpAddr,
     /// Its prefix length.
     pub prefix_len: u8,
 }
 
-/// One IPv4 route of the main table as the kernel reports it.
+/// One route of the main table (IPv4 or IPv6) as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteEntry {
-    /// Destination network (0.0.0.0 for a default route).
-    pub dest: Ipv4Addr,
+    /// Destination network (0.0.0.0 or :: for a default route).
+    pub dest: IpAddr,
     /// Destination prefix length.
     pub prefix_len: u8,
     /// Next hop, if any.
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     /// Output interface name, if any.
     pub dev: Option<String>,
 }
@@ -216,16 +218,18 @@ impl Netns {
         })
     }
 
-    /// Add an IPv4 address with its prefix length to an interface; both
-    /// the address and its subnet must be inside the lab plan.
-    pub fn add_address(&self, dev: &str, addr: Ipv4Addr, prefix_len: u8) -> Result<()> {
+    /// Add an address (IPv4, or IPv6 on an interface where
+    /// [`Netns::enable_ipv6`] ran) with its prefix length to an interface;
+    /// both the address and its subnet must be inside the lab plan.
+    pub fn add_address(&self, dev: &str, addr: impl Into<IpAddr>, prefix_len: u8) -> Result<()> {
+        let addr = addr.into();
         self.check_addr(addr)?;
         self.check_prefix(addr, prefix_len)?;
         check_ifname(dev)?;
         self.netlink("add address", |h| async move {
             let index = link_index(&h, self, dev).await?;
             h.address()
-                .add(index, IpAddr::V4(addr), prefix_len)
+                .add(index, addr, prefix_len)
                 .execute()
                 .await
                 .map_err(nl_err(
@@ -240,22 +244,58 @@ impl Netns {
         route: &Route,
         index: Option<u32>,
     ) -> rtnetlink::packet_route::route::RouteMessage {
-        let b =
-            RouteMessageBuilder::<Ipv4Addr>::new().destination_prefix(route.dest, route.prefix_len);
-        match (&route.via, index) {
-            (RouteVia::Device(_), Some(index)) => b.output_interface(index).scope(RouteScope::Link),
-            (RouteVia::Gateway(gw), _) => b.gateway(*gw),
-            (RouteVia::Device(_), None) => b,
+        match route.dest {
+            IpAddr::V4(dest) => {
+                let b = RouteMessageBuilder::<Ipv4Addr>::new()
+                    .destination_prefix(dest, route.prefix_len);
+                match (&route.via, index) {
+                    (RouteVia::Device(_), Some(index)) => {
+                        b.output_interface(index).scope(RouteScope::Link)
+                    }
+                    (RouteVia::Gateway(gw), _) => b.gateway(*gw),
+                    (RouteVia::Device(_), None) => b,
+                }
+                .build()
+            }
+            // IPv6 routes go out of a device (a tunnel's TUN); an IPv4
+            // gateway is refused by `check_route` first.
+            IpAddr::V6(dest) => {
+                let b = RouteMessageBuilder::<Ipv6Addr>::new()
+                    .destination_prefix(dest, route.prefix_len);
+                match index {
+                    Some(index) => b.output_interface(index),
+                    None => b,
+                }
+                .build()
+            }
         }
-        .build()
     }
 
     fn check_route(&self, route: &Route) -> Result<()> {
         self.check_prefix(route.dest, route.prefix_len)?;
-        match &route.via {
-            RouteVia::Device(dev) => check_ifname(dev),
-            RouteVia::Gateway(gw) => self.check_addr(*gw),
+        match (&route.via, route.dest) {
+            (RouteVia::Device(dev), _) => check_ifname(dev),
+            (RouteVia::Gateway(gw), IpAddr::V4(_)) => self.check_addr(*gw),
+            (RouteVia::Gateway(gw), IpAddr::V6(dest)) => Err(KernelError::BadName {
+                name: format!("{dest}/{} via {gw}", route.prefix_len),
+                why: "an IPv6 route goes out of a device, not via an IPv4 gateway",
+            }),
         }
+    }
+
+    /// Turns IPv6 on for `dev` (a namespace from [`Netns::new`] starts with
+    /// it off) without duplicate address detection, so an address added
+    /// next is usable at once (a tentative address cannot be bound for
+    /// about a second), and without a link-local address, so the kernel
+    /// sends no router or multicast listener solicitations of its own
+    /// into a tunnel.
+    pub fn enable_ipv6(&self, dev: &str) -> Result<()> {
+        check_ifname(dev)?;
+        let keys = ["accept_dad", "addr_gen_mode", "accept_ra", "disable_ipv6"]
+            .map(|k| format!("net/ipv6/conf/{dev}/{k}"));
+        let values = ["0", "1", "0", "0"];
+        let pairs: Vec<(&str, &str)> = keys.iter().map(String::as_str).zip(values).collect();
+        self.write_sysctls(&pairs, false)
     }
 
     /// Install a route in the main table (refused outside the lab plan and
@@ -308,7 +348,7 @@ impl Netns {
         })
     }
 
-    /// Every IPv4 address in the namespace.
+    /// Every address in the namespace, IPv4 and IPv6.
     pub fn addresses(&self) -> Result<Vec<AddrEntry>> {
         let links = self.links()?;
         let name_of = |index: u32| {
@@ -334,8 +374,8 @@ impl Netns {
             let mut address = None;
             for attr in &msg.attributes {
                 match attr {
-                    AddressAttribute::Local(IpAddr::V4(a)) => local = Some(*a),
-                    AddressAttribute::Address(IpAddr::V4(a)) => address = Some(*a),
+                    AddressAttribute::Local(a) => local = Some(*a),
+                    AddressAttribute::Address(a) => address = Some(*a),
                     _ => {}
                 }
             }
@@ -350,30 +390,49 @@ impl Netns {
         Ok(out)
     }
 
-    /// Every IPv4 route of the main table.
+    /// Every route of the main table, IPv4 and IPv6.
     pub fn routes(&self) -> Result<Vec<RouteEntry>> {
         let links = self.links()?;
         let msgs = self.netlink("dump routes", |h| async move {
-            h.route()
+            let mut v4: Vec<_> = h
+                .route()
                 .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
                 .execute()
                 .try_collect::<Vec<_>>()
                 .await
-                .map_err(nl_err("dumping routes", self))
+                .map_err(nl_err("dumping routes", self))?;
+            let v6: Vec<_> = h
+                .route()
+                .get(RouteMessageBuilder::<Ipv6Addr>::new().build())
+                .execute()
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(nl_err("dumping IPv6 routes", self))?;
+            v4.extend(v6);
+            Ok(v4)
         })?;
         let mut out = Vec::new();
         for msg in msgs {
             let mut table = u32::from(msg.header.table);
             let mut entry = RouteEntry {
-                dest: Ipv4Addr::UNSPECIFIED,
+                dest: match msg.header.address_family {
+                    AddressFamily::Inet6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                    _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                },
                 prefix_len: msg.header.destination_prefix_length,
                 gateway: None,
                 dev: None,
             };
             for attr in &msg.attributes {
                 match attr {
-                    RouteAttribute::Destination(RouteAddress::Inet(a)) => entry.dest = *a,
-                    RouteAttribute::Gateway(RouteAddress::Inet(a)) => entry.gateway = Some(*a),
+                    RouteAttribute::Destination(RouteAddress::Inet(a)) => entry.dest = (*a).into(),
+                    RouteAttribute::Destination(RouteAddress::Inet6(a)) => entry.dest = (*a).into(),
+                    RouteAttribute::Gateway(RouteAddress::Inet(a)) => {
+                        entry.gateway = Some((*a).into())
+                    }
+                    RouteAttribute::Gateway(RouteAddress::Inet6(a)) => {
+                        entry.gateway = Some((*a).into())
+                    }
                     RouteAttribute::Oif(i) => {
                         entry.dev = links.iter().find(|l| l.index == *i).map(|l| l.name.clone())
                     }

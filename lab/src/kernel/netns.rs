@@ -72,25 +72,34 @@ impl Netns {
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
         })?;
-        ns.run(|| {
-            for (key, value) in [
+        ns.write_sysctls(
+            &[
                 ("net/ipv6/conf/all/disable_ipv6", "1"),
                 ("net/ipv6/conf/default/disable_ipv6", "1"),
                 ("net/ipv4/conf/all/rp_filter", "0"),
                 ("net/ipv4/conf/default/rp_filter", "0"),
-            ] {
+            ],
+            // A kernel without IPv6 has no such file: nothing to turn off.
+            true,
+        )?;
+        ns.link_up("lo")?;
+        Ok(ns)
+    }
+
+    /// Writes `/proc/sys/KEY = VALUE` for each pair inside the namespace;
+    /// with `missing_ok` a key the kernel does not have is passed over.
+    pub(crate) fn write_sysctls(&self, pairs: &[(&str, &str)], missing_ok: bool) -> Result<()> {
+        self.run(|| {
+            for (key, value) in pairs {
                 let path = format!("/proc/sys/{key}");
                 match std::fs::write(&path, value) {
                     Ok(()) => {}
-                    // A kernel without IPv6 has no such file: nothing to turn off.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) if missing_ok && e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(KernelError::io(format!("writing {path}"), e)),
                 }
             }
             Ok(())
-        })??;
-        ns.link_up("lo")?;
-        Ok(ns)
+        })?
     }
 
     /// The calling thread's own network namespace, as a handle the same

@@ -2,7 +2,7 @@
 
 use super::{check_ifname, KernelError, Netns, Result};
 use std::io::ErrorKind;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// What a TUN device gets: a name, the inside address and an MTU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,9 +15,13 @@ pub struct TunConfig {
     pub prefix_len: u8,
     /// The device MTU, e.g. 1438.
     pub mtu: u32,
+    /// An IPv6 inside address and its prefix length (e.g. an AWS
+    /// /126's second address), turning IPv6 on for the device; `None`
+    /// keeps the device IPv4-only.
+    pub addr6: Option<(Ipv6Addr, u8)>,
 }
 
-/// A layer-3 TUN device: bare IPv4 packets, no packet-information header.
+/// A layer-3 TUN device: bare IP packets, no packet-information header.
 ///
 /// The device lives in the namespace it was opened in and disappears when
 /// this handle drops (it is not persistent), taking its routes with it.
@@ -53,6 +57,11 @@ impl Netns {
             .map_err(|e| KernelError::io(format!("making TUN {name} non-blocking"), e))?;
         self.set_mtu(&name, config.mtu)?;
         self.add_address(&name, config.addr, config.prefix_len)?;
+        if let Some((a6, len6)) = config.addr6 {
+            self.check_prefix(a6, len6)?;
+            self.enable_ipv6(&name)?;
+            self.add_address(&name, a6, len6)?;
+        }
         self.link_up(&name)?;
         Ok(Tun { dev, name })
     }
