@@ -791,3 +791,135 @@ fn docs_examples_are_the_example_files() {
         MockConfig::load(repo_file("examples/mock-aws.toml")).unwrap()
     );
 }
+
+// ---------------------------------------------------------------- IPv6 inside
+
+fn ipv6_gateway() -> String {
+    let t = edit(
+        GATEWAY,
+        "inside_cidr = \"169.254.10.0/30\"\n",
+        "inside_cidr = \"169.254.10.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:10::/126\"\n",
+    );
+    let t = edit(
+        &t,
+        "inside_cidr = \"169.254.20.0/30\"\n",
+        "inside_cidr = \"169.254.20.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:20::/126\"\n",
+    );
+    edit(
+        &t,
+        "announce = [\"198.18.0.0/24\"]",
+        "announce = [\"fd00:198:18::/48\"]",
+    )
+}
+
+fn ipv6_mock() -> String {
+    let t = edit(
+        MOCK,
+        "vpc_cidrs = [\"198.19.0.0/16\"]",
+        "vpc_cidrs = [\"fd00:198:19::/48\"]",
+    );
+    let t = edit(
+        &t,
+        "[aws.tunnel1]\ninside_cidr = \"169.254.10.0/30\"\n",
+        "[aws]\ngateway = \"tgw\"\n\n[aws.tunnel1]\ninside_cidr = \"169.254.10.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:10::/126\"\n",
+    );
+    edit(
+        &t,
+        "[aws.tunnel2]\ninside_cidr = \"169.254.20.0/30\"\n",
+        "[aws.tunnel2]\ninside_cidr = \"169.254.20.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:20::/126\"\n",
+    )
+}
+
+#[test]
+fn ipv6_inside_tunnels_load_on_both_sides() {
+    let g = gateway(&ipv6_gateway()).unwrap();
+    assert_eq!(
+        g.tunnels.map(|t| t.inside_ipv6_cidr.map(|c| c.to_string())),
+        [
+            Some("fd00:a9fe:10::/126".to_string()),
+            Some("fd00:a9fe:20::/126".to_string())
+        ]
+    );
+    let m = mock(&ipv6_mock()).unwrap();
+    assert!(m.tunnels.iter().all(|t| t.inside_ipv6_cidr.is_some()));
+}
+
+#[test]
+fn ipv6_inside_mistakes_name_the_key() {
+    let g = ipv6_gateway();
+    // Both tunnels or neither: AWS sets the inside IP version per connection.
+    let one = edit(&g, "inside_ipv6_cidr = \"fd00:a9fe:20::/126\"\n", "");
+    gateway_error(
+        &one,
+        "[gateway.tunnel2]",
+        "gateway.tunnel2.inside_ipv6_cidr",
+        "tunnel2 needs its inside IPv6 CIDR too",
+    );
+    // A /126 inside fd00::/8 only.
+    let wide = edit(&g, "fd00:a9fe:20::/126", "fd00:a9fe:20::/64");
+    gateway_error(
+        &wide,
+        "fd00:a9fe:20::/64",
+        "gateway.tunnel2.inside_ipv6_cidr",
+        "a /126 inside fd00::/8",
+    );
+    let global = edit(&g, "fd00:a9fe:20::/126", "2001:db8::/126");
+    gateway_error(
+        &global,
+        "2001:db8::/126",
+        "gateway.tunnel2.inside_ipv6_cidr",
+        "fd00::/8",
+    );
+    let same = edit(&g, "fd00:a9fe:20::/126", "fd00:a9fe:10::/126");
+    let e = gateway(&same).unwrap_err();
+    // The second of the two identical lines: tunnel 2's.
+    let line = line_of(&same, "[gateway.tunnel2]") + 3;
+    assert_error(
+        &e,
+        "gw.toml",
+        line,
+        "gateway.tunnel2.inside_ipv6_cidr",
+        "overlaps",
+    );
+    // The tunnels carry one family: an IPv4 prefix on an IPv6 connection
+    // and an IPv6 one on an IPv4 connection are refused, saying which.
+    let v4 = edit(
+        &g,
+        "announce = [\"fd00:198:18::/48\"]",
+        "announce = [\"198.18.0.0/24\"]",
+    );
+    gateway_error(&v4, "announce", "cgw.bgp.announce[1]", "carry IPv6 only");
+    let v6 = edit(
+        GATEWAY,
+        "announce = [\"198.18.0.0/24\"]",
+        "announce = [\"fd00:198:18::/48\"]",
+    );
+    gateway_error(&v6, "announce", "cgw.bgp.announce[1]", "carry IPv4 only");
+    let target = edit(
+        &g,
+        "[gateway.tunnel1]\n",
+        "[gateway.tunnel1]\nvalidate = { ping = [\"198.19.0.10\"] }\n",
+    );
+    gateway_error(
+        &target,
+        "validate",
+        "gateway.tunnel1.validate.ping[1]",
+        "198.19.0.10 is IPv4",
+    );
+    // The mock: AWS's IPv6 inside tunnels are a transit gateway's only,
+    // and its VPC prefixes are of the tunnels' family.
+    let m = ipv6_mock();
+    let vgw = edit(&m, "gateway = \"tgw\"\n", "gateway = \"vgw\"\n");
+    mock_error(
+        &vgw,
+        "fd00:a9fe:10::/126",
+        "aws.tunnel1.inside_ipv6_cidr",
+        "transit gateway only",
+    );
+    let v4vpc = edit(
+        &m,
+        "vpc_cidrs = [\"fd00:198:19::/48\"]",
+        "vpc_cidrs = [\"198.19.0.0/16\"]",
+    );
+    mock_error(&v4vpc, "vpc_cidrs", "mock.vpc_cidrs[1]", "carry IPv6 only");
+}

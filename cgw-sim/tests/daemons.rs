@@ -10,12 +10,12 @@
 #[path = "common/namespaces.rs"]
 mod namespaces;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cgw_sim::config::{GatewayConfig, MockConfig};
-use cgw_sim::daemon::{cgw, mock, view::View};
+use cgw_sim::daemon::{cgw, mock, validate, view::View};
 
 const GATEWAY: &str = r#"
 [gateway]
@@ -70,10 +70,20 @@ fn wait_for(
     panic!("{what}: not within {limit:?}\n{}", context());
 }
 
+/// Both tunnels up and BGP established on both, on both sides.
+fn both_up_with_bgp(g: &View, a: &View) -> bool {
+    (0..2).all(|t| {
+        g.tunnels[t].up
+            && a.tunnels[t].up
+            && g.tunnels[t].bgp_since.is_some()
+            && a.tunnels[t].bgp_since.is_some()
+    })
+}
+
 fn routes_of(v: &View) -> Vec<String> {
     v.routes
         .iter()
-        .map(|(p, d)| format!("{}/{} {d}", p.addr(), p.len()))
+        .map(|(p, d)| format!("{}/{} {d}", p.addr, p.len))
         .collect()
 }
 
@@ -97,15 +107,7 @@ fn our_cgw_and_our_mock_bring_up_both_tunnels_bgp_and_routes_on_kernel_networkin
     wait_for(
         "both tunnels up and BGP established on both, both sides",
         Duration::from_secs(30),
-        || {
-            let (g, a) = (gw.view(), aws.view());
-            (0..2).all(|t| {
-                g.tunnels[t].up
-                    && a.tunnels[t].up
-                    && g.tunnels[t].bgp_since.is_some()
-                    && a.tunnels[t].bgp_since.is_some()
-            })
-        },
+        || both_up_with_bgp(&gw.view(), &aws.view()),
         ctx,
     );
     let up = started.elapsed();
@@ -240,6 +242,150 @@ fn static_routing_on_both_sides_routes_through_tunnel_1_and_pings_cross() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 received"), "{text}\n{}", ctx());
     gw.stop().unwrap();
+    aws.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The BGP test's configurations as an IPv6 connection (AWS's
+/// `TunnelInsideIpVersion = ipv6`): an inside /126 per tunnel, IPv6
+/// prefixes both ways.
+fn ipv6_configs(dir: &std::path::Path) -> (GatewayConfig, MockConfig) {
+    let gw = GATEWAY
+        .replace(
+            "inside_cidr = \"169.254.10.0/30\"\n",
+            "inside_cidr = \"169.254.10.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:10::/126\"\n",
+        )
+        .replace(
+            "inside_cidr = \"169.254.20.0/30\"\n",
+            "inside_cidr = \"169.254.20.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:20::/126\"\n",
+        )
+        .replace(
+            "announce = [\"198.18.0.0/24\"]",
+            "announce = [\"fd00:198:18::/48\"]",
+        )
+        .replace(
+            "[gateway.tunnel1]\n",
+            "[gateway.tunnel1]\nvalidate = { ping = [\"fd00:198:19::10\"] }\n",
+        );
+    let mock = MOCK
+        .replace("vpc_cidrs = [\"198.19.0.0/16\"]", "vpc_cidrs = [\"fd00:198:19::/48\"]")
+        .replace("[aws]\nasn = 64512\n", "[aws]\nasn = 64512\ngateway = \"tgw\"\n")
+        .replace(
+            "[aws.tunnel1]\ninside_cidr = \"169.254.10.0/30\"\n",
+            "[aws.tunnel1]\ninside_cidr = \"169.254.10.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:10::/126\"\n",
+        )
+        .replace(
+            "[aws.tunnel2]\ninside_cidr = \"169.254.20.0/30\"\n",
+            "[aws.tunnel2]\ninside_cidr = \"169.254.20.0/30\"\ninside_ipv6_cidr = \"fd00:a9fe:20::/126\"\n",
+        );
+    std::fs::write(dir.join("gw.toml"), &gw).unwrap();
+    std::fs::write(dir.join("mock.toml"), &mock).unwrap();
+    (
+        GatewayConfig::load(dir.join("gw.toml")).unwrap(),
+        MockConfig::load(dir.join("mock.toml")).unwrap(),
+    )
+}
+
+#[test]
+fn ipv6_inside_tunnels_carry_bgp_over_ipv6_routes_and_ping6_and_validate_passes() {
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("daemons-ipv6");
+    let (gcfg, mcfg) = ipv6_configs(&dir);
+    assert!(gcfg.tunnels.iter().all(|t| t.inside_ipv6_cidr.is_some()));
+    let (cns, ans) = namespaces::cgw_and_aws();
+    // The two LANs' IPv6 addresses (fd00::/8, the lab's IPv6 range).
+    let onprem6: Ipv6Addr = "fd00:198:18::10".parse().unwrap();
+    let vpc6: Ipv6Addr = "fd00:198:19::10".parse().unwrap();
+    for (ns, a) in [(&cns, onprem6), (&ans, vpc6)] {
+        ns.enable_ipv6("lo").unwrap();
+        ns.add_address("lo", a, 128).unwrap();
+    }
+    let aws = mock::spawn(&ans, mcfg, [5; 32]).unwrap();
+    let gw = cgw::spawn(&cns, gcfg.clone(), [6; 32]).unwrap();
+    let ctx = || format!("cgw: {:#?}\naws: {:#?}", gw.view(), aws.view());
+    wait_for(
+        "both tunnels up with ::/0 selectors and BGP over IPv6 established on both",
+        Duration::from_secs(30),
+        || both_up_with_bgp(&gw.view(), &aws.view()),
+        ctx,
+    );
+    wait_for(
+        "IPv6 routes installed on both sides",
+        Duration::from_secs(10),
+        || {
+            routes_of(&gw.view()) == ["fd00:198:19::/48 cgwsim1"]
+                && routes_of(&aws.view()) == ["fd00:198:18::/48 awssim1"]
+        },
+        ctx,
+    );
+    let g = gw.view();
+    for t in 0..2 {
+        assert_eq!(
+            g.tunnels[t]
+                .learned
+                .iter()
+                .map(|p| p.addr)
+                .collect::<Vec<_>>(),
+            vec![IpAddr::V6("fd00:198:19::".parse().unwrap())],
+            "{:#?}",
+            g.tunnels[t]
+        );
+    }
+    // The TUN holds the /126's second address; the kernel's IPv6 route
+    // points into tunnel 1.
+    let addrs = cns.addresses().unwrap();
+    assert!(
+        addrs.iter().any(|a| a.dev == "cgwsim1"
+            && a.addr == IpAddr::V6("fd00:a9fe:10::2".parse().unwrap())
+            && a.prefix_len == 126),
+        "{addrs:?}"
+    );
+    let kr = cns.routes().unwrap();
+    assert!(
+        kr.iter()
+            .any(|r| r.dest == IpAddr::V6("fd00:198:19::".parse().unwrap())
+                && r.prefix_len == 48
+                && r.dev.as_deref() == Some("cgwsim1")),
+        "{kr:?}"
+    );
+    // The kernel's ping6 from the on-prem address to the VPC address
+    // crosses the tunnel as IPv6-in-ESP and back.
+    let out = Command::new("ip")
+        .args(["netns", "exec", cns.name(), "ping", "-6", "-c", "3"])
+        .args(["-i", "0.2", "-W", "2", "-I"])
+        .args([onprem6.to_string(), vpc6.to_string()])
+        .output()
+        .expect("ping runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("3 received"),
+        "{text}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        ctx()
+    );
+    // Nothing IPv4 is routed into the tunnels: they carry IPv6 only.
+    let g = gw.view();
+    assert!(
+        g.routes.iter().all(|(p, _)| p.addr.is_ipv6()),
+        "{:?}",
+        g.routes
+    );
+    gw.stop().unwrap();
+    let kr = cns.routes().unwrap();
+    assert!(
+        !kr.iter()
+            .any(|r| r.dest == IpAddr::V6("fd00:198:19::".parse().unwrap())),
+        "IPv6 route withdrawn at exit: {kr:?}"
+    );
+    // `validate` against the same mock: an ICMPv6 echo through tunnel 1.
+    let verdict = cns
+        .run(move || validate::run(&gcfg, [8; 32]))
+        .unwrap()
+        .unwrap();
+    let json = validate::to_json(&verdict);
+    assert!(verdict.passed, "{json}");
+    assert!(json.contains("fd00:198:19::10"), "{json}");
+    eprintln!("validate over IPv6: {json}");
     aws.stop().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -672,6 +672,10 @@ fn broken_inputs_give_precise_errors() {
             "f.toml:5:13: expect[1].aws_log.tunnel: expected a string, number or boolean, found a list",
         ),
         (
+            "[aws]\ngateway = \"tgw\"\n[aws.tunnel2]\ninside_ipv6_cidr = \"fd00:a9fe:20::/126\"\n",
+            "f.toml:6:1: aws.tunnel2.inside_ipv6_cidr: IPv6 inside tunnels run on a host's TUN devices (`cgw-sim run`, `mock-aws`); the simulated lab carries IPv4 only",
+        ),
+        (
             "[aws]\nroute_propagation = \"no\"\n",
             "f.toml:4:1: aws.route_propagation: expected a boolean, found a string",
         ),

@@ -126,10 +126,14 @@ fn exchange(
 }
 
 fn ipv6_packet() -> Vec<u8> {
-    // An IPv6 UDP datagram fd00::2 -> fd00::1, 8 bytes of payload.
+    ipv6_packet_between("fd00::2", "fd00::1")
+}
+
+fn ipv6_packet_between(src: &str, dst: &str) -> Vec<u8> {
+    // An IPv6 UDP datagram src -> dst, 8 bytes of payload.
     let mut p = vec![0x60, 0, 0, 0, 0, 16, 17, 64];
-    p.extend_from_slice(&"fd00::2".parse::<Ipv6Addr>().unwrap().octets());
-    p.extend_from_slice(&"fd00::1".parse::<Ipv6Addr>().unwrap().octets());
+    p.extend_from_slice(&src.parse::<Ipv6Addr>().unwrap().octets());
+    p.extend_from_slice(&dst.parse::<Ipv6Addr>().unwrap().octets());
     p.extend_from_slice(&[0x30, 0x39, 0x30, 0x39, 0, 16, 0, 0]);
     p.extend_from_slice(b"ipv6 in!");
     p
@@ -175,4 +179,23 @@ fn an_ipv6_packet_is_dropped_on_an_ipv4_only_tunnel() {
     // A truncated IPv6 header is malformed, not forwarded.
     cgw.handle_packet(now, tunnel_iface(T0), &ipv6_packet()[..30]);
     assert_eq!(cgw.stats().malformed, before.malformed + 1);
+}
+
+#[test]
+fn link_local_and_multicast_ipv6_stay_on_the_host_side() {
+    let (mut cgw, mut aws, now) = up_pair(true);
+    let before = cgw.stats();
+    // Router solicitation to all routers, MLD to a multicast group, and a
+    // link-local unicast: a host's own chatter, never the tunnel's.
+    for (src, dst) in [
+        ("fe80::1", "ff02::2"),
+        ("fd00::2", "ff02::16"),
+        ("fe80::1", "fe80::2"),
+        ("::", "fd00::1"),
+    ] {
+        cgw.handle_packet(now, tunnel_iface(T0), &ipv6_packet_between(src, dst));
+    }
+    let (_, out) = exchange(&mut cgw, &mut aws, now);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(cgw.stats().no_outbound, before.no_outbound + 4);
 }

@@ -194,7 +194,7 @@ impl Daemon {
             let learned: Vec<String> = t
                 .learned
                 .iter()
-                .map(|p| format!("{}/{}", p.addr(), p.len()))
+                .map(|p| format!("{}/{}", p.addr, p.len))
                 .collect();
             s.push_str(&format!(
                 "  tunnel {}: ike_up {} up {} mtu {} bgp {:?} bgp_error {:?} learned {learned:?} last_failure {:?}\n",
@@ -267,7 +267,7 @@ impl Drop for Daemon {
 pub fn route_texts(v: &View) -> Vec<String> {
     v.routes
         .iter()
-        .map(|(p, d)| format!("{}/{} {d}", p.addr(), p.len()))
+        .map(|(p, d)| format!("{}/{} {d}", p.addr, p.len))
         .collect()
 }
 

@@ -193,11 +193,7 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
     );
     let v = gw.view();
     for (t, tv) in v.tunnels.iter().enumerate() {
-        let learned: Vec<String> = tv
-            .learned
-            .iter()
-            .map(|p| format!("{}/{}", p.addr(), p.len()))
-            .collect();
+        let learned: Vec<String> = tv.learned.iter().map(|p| p.to_string()).collect();
         assert_eq!(
             learned,
             [VPC_PREFIX],
@@ -396,7 +392,7 @@ fn strongswan_cgw_against_our_mock_tunnels_bgp_traffic_records() {
         let l: Vec<String> = v.tunnels[usize::from(n) - 1]
             .learned
             .iter()
-            .map(|p| format!("{}/{}", p.addr(), p.len()))
+            .map(|p| p.to_string())
             .collect();
         assert_eq!(l, [ONPREM_PREFIX], "mock tunnel {n} learned\n{}", ctx_all());
     }

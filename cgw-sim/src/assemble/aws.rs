@@ -19,7 +19,13 @@ pub fn aws_tunnel(
     inside: Inside,
     psk: Secret,
 ) -> TunnelConfig {
-    let eng = opts.engine_config(psk);
+    let mut eng = opts.engine_config(psk);
+    if inside.v6.is_some() {
+        // An IPv6 connection's tunnels carry IPv6 only: AWS's local and
+        // remote IPv6 network CIDRs default to ::/0.
+        eng.ike.local_ts = vec![ike::wire::TrafficSelector::ipv6_any()];
+        eng.ike.remote_ts = vec![ike::wire::TrafficSelector::ipv6_any()];
+    }
     TunnelConfig {
         peer: cgw,
         inside_local: inside.aws,

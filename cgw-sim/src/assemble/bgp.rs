@@ -2,11 +2,11 @@
 //! AWS on each tunnel, and AWS's side of it (passive, hold 30 s, keepalive
 //! 10 s, the prefix limit, the MED it sends).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use bgp::rib::{BestPathConfig, Rib};
-use bgp::session::SessionConfig;
+use bgp::session::{Family, SessionConfig};
 use bgp::speaker::PeerConfig;
 
 use super::Inside;
@@ -49,17 +49,26 @@ pub fn cgw_peer(
     inside: Inside,
 ) -> PeerConfig {
     let hold = u16::try_from(bgp.hold_time.as_secs()).unwrap_or(u16::MAX);
-    let mut pc = PeerConfig::new(
-        session(bgp.asn, aws_asn, router_id, hold, false),
-        IpAddr::V4(inside.aws),
-    );
-    pc.export.next_hop_self = Some(IpAddr::V4(inside.cgw));
+    let mut sc = session(bgp.asn, aws_asn, router_id, hold, false);
+    sc.families = families(inside);
+    let mut pc = PeerConfig::new(sc, inside.aws_bgp());
+    pc.export.next_hop_self = Some(inside.cgw_bgp());
     // Sender-side loop detection: what AWS announced on one tunnel is not
     // sent back to AWS on the other (AWS would deny it: own AS).
     pc.export.suppress_peer_as = true;
     pc.export.prepend = usize::from(tunnel.bgp.prepend);
     pc.export.med = tunnel.bgp.med;
     pc
+}
+
+/// The address family a tunnel's session carries: IPv6 unicast on a
+/// tunnel that carries IPv6 (over its IPv6 inside addresses), else IPv4.
+fn families(inside: Inside) -> Vec<Family> {
+    if inside.v6.is_some() {
+        vec![Family::Ipv6Unicast]
+    } else {
+        vec![Family::Ipv4Unicast]
+    }
 }
 
 /// The customer gateway's RIB. Equal routes from AWS's two tunnels are
@@ -95,9 +104,10 @@ pub fn prefix_limit(gateway: GatewayKind) -> u32 {
 pub fn aws_peer(aws_asn: u32, cgw_asn: u32, gateway: GatewayKind, inside: Inside) -> PeerConfig {
     let mut sc = session(aws_asn, cgw_asn, inside.aws, AWS_HOLD, true);
     sc.keepalive = Some(AWS_KEEPALIVE);
-    let mut pc = PeerConfig::new(sc, IpAddr::V4(inside.cgw));
+    sc.families = families(inside);
+    let mut pc = PeerConfig::new(sc, inside.cgw_bgp());
     pc.import.max_prefixes = Some(prefix_limit(gateway));
-    pc.export.next_hop_self = Some(IpAddr::V4(inside.aws));
+    pc.export.next_hop_self = Some(inside.aws_bgp());
     pc.export.med = Some(AWS_MED);
     pc
 }

@@ -2,16 +2,17 @@
 //! proposals from AWS-style algorithm names, IKEv1 suites, policy-based
 //! selector pairs, and one [`TunnelConfig`] per tunnel.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use ike::crypto::{DhGroup, Secret};
 use ike::sa::{Dpd, EspProposal, IkeConfig, IkeProposal, Lifetimes};
 
-use super::{lab_prefix, Inside};
+use super::Inside;
 use crate::aws::{Encryption, Integrity};
 use crate::node::{SelectorPair, TunnelConfig, TunnelRole};
 use crate::scenario::{CgwIke, CgwTunnel, Prefix, Role};
+use lab::wire::Prefix as LabPrefix;
 
 /// How long a customer gateway waits before it initiates a failed tunnel
 /// again.
@@ -58,7 +59,7 @@ pub fn cgw_tunnel(
     // A policy-based CGW: one child SA pair per (local, remote) selector
     // pair, the first in IKE_AUTH, the others by CREATE_CHILD_SA once the
     // IKE SA is up.
-    let mut pairs = selector_pairs(&t.ike)
+    let mut pairs = selector_pairs(&t.ike, inside.v6.is_some())
         .map_err(|e| format!("ike: {e}"))?
         .into_iter();
     if let Some((l, r)) = pairs.next() {
@@ -201,19 +202,46 @@ pub fn cgw_ikev1_suites(ike: &CgwIke) -> Result<Vec<ike::ikev1::Suite>, String> 
 
 /// The CGW's child SA pairs: every local selector with every remote one,
 /// in order (a policy-based device's crypto ACL lines). The default
-/// 0.0.0.0/0 both ways is one pair (route-based).
-pub fn selector_pairs(ike: &CgwIke) -> Result<Vec<SelectorPair>, String> {
-    let ts = |p: &Prefix| -> Result<ike::wire::TrafficSelector, String> {
-        let lp = lab_prefix(p).ok_or_else(|| format!("selector {p} is not IPv4"))?;
-        let lo = u32::from(lp.addr());
-        let hi = lo | u32::MAX.checked_shr(u32::from(lp.len())).unwrap_or(0);
-        Ok(ike::wire::TrafficSelector {
-            ts_type: ike::wire::TsType::IPV4_ADDR_RANGE,
+/// 0.0.0.0/0 both ways is one pair (route-based); on a tunnel that carries
+/// IPv6 (`ipv6`) an "any" selector is ::/0 instead, as AWS's IPv6
+/// connections negotiate.
+pub fn selector_pairs(ike: &CgwIke, ipv6: bool) -> Result<Vec<SelectorPair>, String> {
+    use ike::wire::{TrafficSelector, TsType};
+    let ts = |p: &Prefix| -> Result<TrafficSelector, String> {
+        let (ts_type, start, end) = match p.addr {
+            IpAddr::V4(_) if p.len == 0 && ipv6 => {
+                return Ok(TrafficSelector::ipv6_any());
+            }
+            IpAddr::V4(a) => {
+                let lp = LabPrefix::new(a, p.len).ok_or_else(|| format!("bad selector {p}"))?;
+                let lo = u32::from(lp.addr());
+                let hi = lo | u32::MAX.checked_shr(u32::from(lp.len())).unwrap_or(0);
+                (
+                    TsType::IPV4_ADDR_RANGE,
+                    IpAddr::V4(Ipv4Addr::from(lo)),
+                    IpAddr::V4(Ipv4Addr::from(hi)),
+                )
+            }
+            IpAddr::V6(a) => {
+                if p.len > 128 {
+                    return Err(format!("bad selector {p}"));
+                }
+                let host = u128::MAX.checked_shr(u32::from(p.len)).unwrap_or(0);
+                let lo = u128::from(a) & !host;
+                (
+                    TsType::IPV6_ADDR_RANGE,
+                    IpAddr::V6(Ipv6Addr::from(lo)),
+                    IpAddr::V6(Ipv6Addr::from(lo | host)),
+                )
+            }
+        };
+        Ok(TrafficSelector {
+            ts_type,
             ip_protocol: 0,
             start_port: 0,
             end_port: 65535,
-            start_addr: IpAddr::V4(Ipv4Addr::from(lo)),
-            end_addr: IpAddr::V4(Ipv4Addr::from(hi)),
+            start_addr: start,
+            end_addr: end,
         })
     };
     let mut v = Vec::new();

@@ -10,7 +10,7 @@
 //! candidates for one prefix.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// Where a candidate route came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,8 +24,9 @@ pub enum VpnRouteSource {
 /// One route to a customer prefix through one tunnel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VpnRoute {
-    /// The prefix (IPv4 address and length).
-    pub prefix: (Ipv4Addr, u8),
+    /// The prefix (address and length; IPv4, or IPv6 on a connection
+    /// whose tunnels carry IPv6).
+    pub prefix: (IpAddr, u8),
     /// The tunnel (index 0 or 1).
     pub tunnel: usize,
     /// Static or BGP.
@@ -50,8 +51,8 @@ impl VpnRoute {
 }
 
 /// The chosen tunnel per prefix, from every tunnel's candidates.
-pub fn choose_tunnels(candidates: &[VpnRoute]) -> BTreeMap<(Ipv4Addr, u8), usize> {
-    let mut best: BTreeMap<(Ipv4Addr, u8), &VpnRoute> = BTreeMap::new();
+pub fn choose_tunnels(candidates: &[VpnRoute]) -> BTreeMap<(IpAddr, u8), usize> {
+    let mut best: BTreeMap<(IpAddr, u8), &VpnRoute> = BTreeMap::new();
     for c in candidates {
         best.entry(c.prefix)
             .and_modify(|b| {
@@ -68,7 +69,7 @@ pub fn choose_tunnels(candidates: &[VpnRoute]) -> BTreeMap<(Ipv4Addr, u8), usize
 mod tests {
     use super::*;
 
-    const P: (Ipv4Addr, u8) = (Ipv4Addr::new(198, 18, 0, 0), 24);
+    const P: (IpAddr, u8) = (IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 0)), 24);
 
     fn bgp(tunnel: usize, as_path_len: usize, med: Option<u32>) -> VpnRoute {
         VpnRoute {
@@ -109,10 +110,10 @@ mod tests {
     #[test]
     fn full_tie_goes_to_tunnel_one_and_prefixes_are_separate() {
         let mut other = bgp(1, 1, None);
-        other.prefix = (Ipv4Addr::new(198, 18, 1, 0), 24);
+        other.prefix = (std::net::Ipv4Addr::new(198, 18, 1, 0).into(), 24);
         let c = choose_tunnels(&[bgp(1, 1, None), bgp(0, 1, None), other]);
         assert_eq!(c[&P], 0);
-        assert_eq!(c[&(Ipv4Addr::new(198, 18, 1, 0), 24)], 1);
+        assert_eq!(c[&(std::net::Ipv4Addr::new(198, 18, 1, 0).into(), 24)], 1);
         assert_eq!(c.len(), 2);
     }
 }

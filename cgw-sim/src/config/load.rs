@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{ConfigError, GatewayConfig, GatewayTunnel, LogFormat, MockConfig, MockTunnel, Psk};
-use crate::aws::{self, Ipv4Cidr, OptionError};
+use crate::aws::{self, Ipv4Cidr, Ipv6Cidr, OptionError};
 use crate::scenario::duration;
 use crate::scenario::{
     check_aws, check_cgw, check_vpn_rules, defaults, Aws, Cgw, Prefix, Routing, Topology,
@@ -116,6 +116,8 @@ struct RawGateway {
 struct RawGatewayTunnel {
     aws_address: Ipv4Addr,
     inside_cidr: Ipv4Cidr,
+    #[serde(default)]
+    inside_ipv6_cidr: Option<Ipv6Cidr>,
     #[serde(default)]
     psk_file: Option<PathBuf>,
     #[serde(default)]
@@ -226,6 +228,52 @@ fn check_inside_cidr(key: String, c: &Ipv4Cidr) -> Check<()> {
 
 /// The message of an AWS rule violation without its option name (the
 /// caller names the key instead).
+fn check_inside_ipv6_cidr(key: String, c: &Ipv6Cidr) -> Check<()> {
+    if aws::options::inside_ipv6_cidr_ok(c) {
+        Ok(())
+    } else {
+        err(
+            key,
+            format!("expected a /126 inside fd00::/8 (AWS's IPv6 inside tunnel range), found {c}"),
+        )
+    }
+}
+
+/// Whether the connection's tunnels carry IPv6: AWS sets the inside IP
+/// version per connection, so both tunnels have an IPv6 inside CIDR or
+/// neither has (`prefix` is `gateway.tunnel` or `aws.tunnel`).
+fn ipv6_connection(cidrs: [&Option<Ipv6Cidr>; 2], prefix: &str) -> Check<bool> {
+    match cidrs {
+        [Some(_), Some(_)] => Ok(true),
+        [None, None] => Ok(false),
+        [Some(_), None] => err(
+            format!("{prefix}2.inside_ipv6_cidr"),
+            "tunnel1 carries IPv6, so tunnel2 needs its inside IPv6 CIDR too (AWS sets the \
+             inside IP version per connection)",
+        ),
+        [None, Some(_)] => err(
+            format!("{prefix}1.inside_ipv6_cidr"),
+            "tunnel2 carries IPv6, so tunnel1 needs its inside IPv6 CIDR too (AWS sets the \
+             inside IP version per connection)",
+        ),
+    }
+}
+
+/// Why a prefix or address of the other family is refused.
+fn family_text(v6: bool, what: &str, enable_key: &str) -> String {
+    if v6 {
+        format!(
+            "the tunnels carry IPv6 only (an IPv6 inside tunnel, as AWS's \
+             TunnelInsideIpVersion ipv6); {what} is IPv4"
+        )
+    } else {
+        format!(
+            "the tunnels carry IPv4 only; {what} is IPv6 (set {enable_key} on both tunnels \
+             for an IPv6 connection)"
+        )
+    }
+}
+
 fn option_message(e: &OptionError) -> String {
     let option = e.option();
     let message = e.to_string();
@@ -341,6 +389,9 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
         let k = |f: &str| format!("gateway.tunnel{n}.{f}");
         check_unicast(k("aws_address"), t.aws_address)?;
         check_inside_cidr(k("inside_cidr"), &t.inside_cidr)?;
+        if let Some(c) = &t.inside_ipv6_cidr {
+            check_inside_ipv6_cidr(k("inside_ipv6_cidr"), c)?;
+        }
         let ike = if n == 1 {
             &mut cgw.tunnel1.ike
         } else {
@@ -374,6 +425,7 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
         tunnels.push(GatewayTunnel {
             aws_address: t.aws_address,
             inside_cidr: t.inside_cidr,
+            inside_ipv6_cidr: t.inside_ipv6_cidr,
             psk,
             tun,
             ping_targets: t.validate.ping,
@@ -401,6 +453,45 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
                 t2.inside_cidr, t1.inside_cidr
             ),
         );
+    }
+    let v6 = ipv6_connection(
+        [&t1.inside_ipv6_cidr, &t2.inside_ipv6_cidr],
+        "gateway.tunnel",
+    )?;
+    let family = |p: &Prefix| p.addr.is_ipv6() == v6;
+    let what = |p: String| family_text(v6, &p, "gateway.tunnelN.inside_ipv6_cidr");
+    let prefixes = match g.routing {
+        Routing::Bgp => ("cgw.bgp.announce", &cgw.bgp.announce),
+        Routing::Static => ("cgw.static_routes", &cgw.static_routes),
+    };
+    if let Some(i) = prefixes.1.iter().position(|p| !family(p)) {
+        return err(
+            format!("{}[{}]", prefixes.0, i + 1),
+            what(prefixes.1[i].to_string()),
+        );
+    }
+    for (n, t) in [(1, &t1), (2, &t2)] {
+        let targets = t.ping_targets.iter().copied().map(|a| ("ping", a));
+        let tcp = t.tcp_targets.iter().map(|a| ("tcp", a.ip()));
+        let mut seen = [0usize; 2];
+        for (kind, a) in targets.chain(tcp) {
+            let slot = usize::from(kind == "tcp");
+            seen[slot] += 1;
+            if a.is_ipv6() != v6 {
+                return err(
+                    format!("gateway.tunnel{n}.validate.{kind}[{}]", seen[slot]),
+                    what(a.to_string()),
+                );
+            }
+        }
+    }
+    if let (Some(a), Some(b)) = (&t1.inside_ipv6_cidr, &t2.inside_ipv6_cidr) {
+        if a.overlaps(b) {
+            return err(
+                "gateway.tunnel2.inside_ipv6_cidr",
+                format!("{b} overlaps tunnel1's inside IPv6 CIDR {a}"),
+            );
+        }
     }
     if t1.tun == t2.tun {
         return err(
@@ -484,9 +575,11 @@ fn convert_mock(raw: RawMockFile, base: &Path) -> Check<MockConfig> {
         let mut resolved = opts.resolve();
         resolved.psk = Some(psk.expose().to_owned());
         vpn.tunnels[n - 1] = resolved;
+        let inside_ipv6_cidr = opts.inside_ipv6_cidr;
         tunnels.push(MockTunnel {
             listen: t.listen,
             inside_cidr,
+            inside_ipv6_cidr,
             psk,
         });
     }
@@ -510,6 +603,16 @@ fn convert_mock(raw: RawMockFile, base: &Path) -> Check<MockConfig> {
         Ok(t) => t,
         Err(_) => return err("mock", "needs tunnel1 and tunnel2"),
     };
+    let v6 = ipv6_connection([&t1.inside_ipv6_cidr, &t2.inside_ipv6_cidr], "aws.tunnel")?;
+    let what = |p: String| family_text(v6, &p, "aws.tunnelN.inside_ipv6_cidr");
+    for (key, list) in [
+        ("mock.vpc_cidrs", &m.vpc_cidrs),
+        ("aws.static_routes", &aws.static_routes),
+    ] {
+        if let Some(i) = list.iter().position(|p| p.addr.is_ipv6() != v6) {
+            return err(format!("{key}[{}]", i + 1), what(list[i].to_string()));
+        }
+    }
     Ok(MockConfig {
         cgw_address: m.cgw_address,
         vpc_cidrs: m.vpc_cidrs,

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::aws::Ipv4Cidr;
+use crate::aws::{Ipv4Cidr, Ipv6Cidr};
 use crate::scenario::{Aws, Cgw, Prefix, Routing};
 
 pub use load::{
@@ -122,6 +122,12 @@ pub struct GatewayTunnel {
     /// The tunnel's inside /30 in 169.254.0.0/16 (AWS takes the first host
     /// address, the CGW the second).
     pub inside_cidr: Ipv4Cidr,
+    /// The tunnel's inside IPv6 /126 in fd00::/8 on a connection whose
+    /// tunnels carry IPv6 (AWS's `TunnelInsideIpVersion = ipv6`, transit
+    /// gateway only): set on both tunnels or neither. The tunnel then
+    /// negotiates ::/0 selectors, its TUN gets the second address, and BGP
+    /// runs over the IPv6 inside addresses.
+    pub inside_ipv6_cidr: Option<Ipv6Cidr>,
     /// The pre-shared key (`cgw.tunnelN.ike.psk` or
     /// `gateway.tunnelN.psk_file`).
     pub psk: Psk,
@@ -161,6 +167,9 @@ pub struct MockTunnel {
     pub listen: Ipv4Addr,
     /// The tunnel's inside /30 (`aws.tunnelN.inside_cidr`).
     pub inside_cidr: Ipv4Cidr,
+    /// The tunnel's inside IPv6 /126 (`aws.tunnelN.inside_ipv6_cidr`): the
+    /// tunnel carries IPv6 (see [`GatewayTunnel::inside_ipv6_cidr`]).
+    pub inside_ipv6_cidr: Option<Ipv6Cidr>,
     /// The pre-shared key (`aws.tunnelN.psk` or `mock.tunnelN.psk_file`).
     pub psk: Psk,
 }

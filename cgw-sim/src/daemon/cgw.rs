@@ -16,11 +16,11 @@ use bgp::session::State;
 use bgp::speaker::{PeerId, Speaker, SpeakerEvent};
 use ike::crypto::Secret;
 use lab::kernel::{Netns, TunConfig};
-use lab::wire::Prefix;
 
 use super::background::Background;
 /// The customer gateway, ready to run.
 pub type CgwSetup = Setup<CgwDaemon>;
+use super::mock::net_prefix;
 use super::owned_routes::OwnedRoutes;
 use super::view::View;
 use super::{
@@ -32,7 +32,7 @@ use crate::config::GatewayConfig;
 use crate::node::{self, DownCause, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::os::host_loop::{Controller, Host};
 use crate::os::site::SiteIo;
-use crate::scenario::Routing;
+use crate::scenario::{Prefix, Routing};
 use crate::telemetry::Status;
 
 /// What one tunnel of the running gateway looks like to its controller.
@@ -148,10 +148,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
     super::check_local_address(cfg.local_address, "gateway.local_address")?;
     let here = Netns::here().map_err(super::kernel("opening this network namespace"))?;
     let mut tunnels = Vec::new();
-    let mut inside = [Inside {
-        aws: Ipv4Addr::UNSPECIFIED,
-        cgw: Ipv4Addr::UNSPECIFIED,
-    }; 2];
+    let mut inside = [Inside::of(crate::aws::Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 30)); 2];
     let mut tuns = Vec::new();
     for (i, gt) in cfg.tunnels.iter().enumerate() {
         let ct = if i == 0 {
@@ -159,7 +156,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
         } else {
             &cfg.cgw.tunnel2
         };
-        inside[i] = Inside::of(gt.inside_cidr);
+        inside[i] = Inside::of(gt.inside_cidr).with_v6(gt.inside_ipv6_cidr);
         let psk = Secret::new(gt.psk.expose().as_bytes().to_vec());
         tunnels.push(
             assemble::cgw::cgw_tunnel(ct, gt.aws_address, inside[i], psk)
@@ -171,7 +168,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
                 addr: inside[i].cgw,
                 prefix_len: 30,
                 mtu: INITIAL_TUN_MTU,
-                addr6: None,
+                addr6: inside[i].v6.map(|v| (v.cgw, 126)),
             })
             .map_err(super::kernel(format!("creating TUN {}", gt.tun)))?,
         );
@@ -195,7 +192,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
         for (i, t) in [&cfg.cgw.tunnel1, &cfg.cgw.tunnel2].into_iter().enumerate() {
             let pc = assemble::bgp::cgw_peer(&cfg.cgw.bgp, t, cfg.aws_asn, router_id, inside[i]);
             let id = host.speakers[sp]
-                .add_peer(pc, inside[i].cgw)
+                .add_peer(pc, inside[i].cgw_bgp())
                 .map_err(|e| DaemonError::Config(format!("cgw.bgp: {e}")))?;
             ids.push(id);
         }
@@ -203,7 +200,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             if let Some(net) = ip_net(p.addr, p.len) {
                 host.speakers[sp].speaker_mut().originate(
                     net,
-                    PathAttributes::originated(IpAddr::V4(inside[0].cgw)),
+                    PathAttributes::originated(inside[0].cgw_bgp()),
                     now,
                 );
             }
@@ -411,27 +408,22 @@ impl CgwDaemon {
                 let t = self
                     .inside
                     .iter()
-                    .position(|i| IpAddr::V4(i.aws) == route.next_hop());
-                let IpNet::V4(n) = prefix else { continue };
-                if let (Some(p), Some(t)) = (Prefix::new(n.network(), n.prefix_len()), t) {
-                    want.insert(p, self.cfg.tunnels[t].tun.clone());
+                    .position(|i| i.aws_bgp() == route.next_hop());
+                if let Some(t) = t {
+                    want.insert(net_prefix(prefix), self.cfg.tunnels[t].tun.clone());
                 }
             }
             // Every tunnel's learned prefixes (not only the best).
             for (t, peer) in self.peers.iter().flatten().enumerate() {
                 for (net, _, accepted) in sp.speaker().rib().adj_rib_in(*peer) {
-                    if let (IpNet::V4(n), true) = (net, accepted) {
-                        if let Some(p) = Prefix::new(n.network(), n.prefix_len()) {
-                            self.tunnels[t].learned.push(p);
-                        }
+                    if accepted {
+                        self.tunnels[t].learned.push(net_prefix(net));
                     }
                 }
             }
         } else if let Some(t) = self.tunnels.iter().position(|t| t.up) {
             for p in &self.cfg.cgw.static_routes {
-                if let Some(p) = assemble::lab_prefix(p) {
-                    want.insert(p, self.cfg.tunnels[t].tun.clone());
-                }
+                want.insert(*p, self.cfg.tunnels[t].tun.clone());
             }
         }
         want

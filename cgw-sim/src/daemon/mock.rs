@@ -22,7 +22,6 @@ use bgp::session::State;
 use bgp::speaker::{PeerId, Speaker, SpeakerEvent};
 use ike::crypto::Secret;
 use lab::kernel::{Netns, TunConfig};
-use lab::wire::Prefix;
 
 use super::background::Background;
 /// The AWS mock, ready to run.
@@ -44,7 +43,7 @@ use crate::diagnosis::{Context, Diagnosis};
 use crate::node::{self, TunnelEventKind, TunnelGateway, TunnelId};
 use crate::os::host_loop::{Controller, Host};
 use crate::os::site::SiteIo;
-use crate::scenario::Routing;
+use crate::scenario::{Prefix, Routing};
 use crate::telemetry::Status;
 
 /// The mock's TUN devices, tunnel 1 and tunnel 2.
@@ -102,14 +101,11 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
     }
     let here = Netns::here().map_err(super::kernel("opening this network namespace"))?;
     let vpn_tunnels = [cfg.aws.tunnel1.resolve(), cfg.aws.tunnel2.resolve()];
-    let mut inside = [Inside {
-        aws: Ipv4Addr::UNSPECIFIED,
-        cgw: Ipv4Addr::UNSPECIFIED,
-    }; 2];
+    let mut inside = [Inside::of(crate::aws::Ipv4Cidr::new(Ipv4Addr::UNSPECIFIED, 30)); 2];
     let mut gateways = Vec::new();
     let mut sites = Vec::new();
     for (i, mt) in cfg.tunnels.iter().enumerate() {
-        inside[i] = Inside::of(mt.inside_cidr);
+        inside[i] = Inside::of(mt.inside_cidr).with_v6(mt.inside_ipv6_cidr);
         let psk = Secret::new(mt.psk.expose().as_bytes().to_vec());
         let tc = assemble::aws::aws_tunnel(&vpn_tunnels[i], cfg.cgw_address, inside[i], psk);
         let mut s = seed;
@@ -127,7 +123,7 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
                 addr: inside[i].aws,
                 prefix_len: 30,
                 mtu: INITIAL_TUN_MTU,
-                addr6: None,
+                addr6: inside[i].v6.map(|v| (v.aws, 126)),
             })
             .map_err(super::kernel(format!("creating TUN {}", MOCK_TUNS[i])))?;
         sites.push(SiteIo::open(mt.listen, vec![tun]).await?);
@@ -141,13 +137,13 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
             let sp = host.add_speaker(Speaker::new(Rib::new(cfg.aws.asn, ins.aws)));
             let pc = assemble::bgp::aws_peer(cfg.aws.asn, cgw_asn, cfg.aws.gateway, *ins);
             let id = host.speakers[sp]
-                .add_peer(pc, ins.aws)
+                .add_peer(pc, ins.aws_bgp())
                 .map_err(|e| DaemonError::Config(format!("aws BGP (tunnel {}): {e}", i + 1)))?;
             for p in &cfg.vpc_cidrs {
                 if let Ok(net) = IpNet::new(p.addr, p.len) {
                     host.speakers[sp].speaker_mut().originate(
                         net,
-                        PathAttributes::originated(IpAddr::V4(ins.aws)),
+                        PathAttributes::originated(ins.aws_bgp()),
                         now,
                     );
                 }
@@ -398,11 +394,11 @@ impl MockDaemon {
                     if !matches!(route.source, RouteSource::Peer(_)) {
                         continue;
                     }
-                    let IpNet::V4(n) = prefix else { continue };
-                    if let Some(p) = Prefix::new(n.network(), n.prefix_len()) {
+                    {
+                        let p = net_prefix(prefix);
                         self.tunnels[t].learned.push(p);
                         candidates.push(VpnRoute {
-                            prefix: (p.addr(), p.len()),
+                            prefix: (p.addr, p.len),
                             tunnel: t,
                             source: VpnRouteSource::Bgp,
                             as_path_len: route.attrs.as_path.len(),
@@ -416,15 +412,9 @@ impl MockDaemon {
                 if !view.up {
                     continue;
                 }
-                for p in self
-                    .cfg
-                    .aws
-                    .static_routes
-                    .iter()
-                    .filter_map(assemble::lab_prefix)
-                {
+                for p in &self.cfg.aws.static_routes {
                     candidates.push(VpnRoute {
-                        prefix: (p.addr(), p.len()),
+                        prefix: (p.addr, p.len),
                         tunnel: t,
                         source: VpnRouteSource::Static,
                         as_path_len: 0,
@@ -438,8 +428,16 @@ impl MockDaemon {
         }
         choose_tunnels(&candidates)
             .into_iter()
-            .filter_map(|((a, l), t)| Some((Prefix::new(a, l)?, MOCK_TUNS[t].to_string())))
+            .map(|((addr, len), t)| (Prefix { addr, len }, MOCK_TUNS[t].to_string()))
             .collect()
+    }
+}
+
+/// A BGP prefix as a configuration prefix (IPv4 or IPv6).
+pub(crate) fn net_prefix(n: IpNet) -> Prefix {
+    Prefix {
+        addr: n.network(),
+        len: n.prefix_len(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use lab::wire::Prefix;
+use crate::scenario::Prefix;
 
 use super::DaemonError;
 use crate::os::routes::{prefix_text, KernelRoutes, RouteChange};

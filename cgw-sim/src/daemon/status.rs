@@ -136,7 +136,7 @@ pub fn bgp_status(
 /// The routes a daemon installed, with their tunnel (by device); from
 /// BGP when `bgp`, else static.
 pub fn route_status(
-    routes: &[(lab::wire::Prefix, String)],
+    routes: &[(crate::scenario::Prefix, String)],
     tuns: [&str; 2],
     bgp: bool,
 ) -> Vec<RouteStatus> {
@@ -150,10 +150,7 @@ pub fn route_status(
         .filter_map(|(p, dev)| {
             let t = tuns.iter().position(|d| d == dev)?;
             Some(RouteStatus {
-                prefix: crate::scenario::Prefix {
-                    addr: IpAddr::V4(p.addr()),
-                    len: p.len(),
-                },
+                prefix: *p,
                 tunnel: t as u32 + 1,
                 source,
             })

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::scenario::Prefix;
 use bgp::session::State;
-use lab::wire::Prefix;
 use serde::Serialize;
 
 use super::cgw::{setup, CgwDaemon, CgwSetup};
@@ -185,30 +185,34 @@ impl Validator {
         self.probing[t] = true;
         let gt = &self.gw.config().tunnels[t];
         let dev = gt.tun.clone();
-        let source = crate::assemble::Inside::of(gt.inside_cidr).cgw;
+        let inside = crate::assemble::Inside::of(gt.inside_cidr).with_v6(gt.inside_ipv6_cidr);
+        // The tunnel's own inside address of the target's family (the
+        // configuration holds targets to the tunnels' family).
+        let source_for = move |target: IpAddr| match (target, inside.v6) {
+            (IpAddr::V6(_), Some(v6)) => IpAddr::V6(v6.cgw),
+            _ => IpAddr::V4(inside.cgw),
+        };
         for target in gt.ping_targets.clone() {
             let (dev, results) = (dev.clone(), self.results.clone());
             self.started += 1;
+            let source = source_for(target);
             std::thread::spawn(move || {
-                let c = match target {
-                    IpAddr::V4(dst) => match reach::ping(
-                        &dev,
-                        source,
-                        dst,
-                        PING_COUNT,
-                        Duration::from_millis(200),
-                        CHECK_TIMEOUT,
-                    ) {
-                        Ok(r) if r.received > 0 => Check::Pass(format!(
-                            "{}/{} replies, rtt {:.1} ms",
-                            r.received,
-                            r.sent,
-                            r.rtt_ms.iter().sum::<f64>() / r.rtt_ms.len() as f64
-                        )),
-                        Ok(r) => Check::Fail(format!("0/{} replies", r.sent)),
-                        Err(e) => Check::Fail(format!("cannot ping: {e}")),
-                    },
-                    IpAddr::V6(_) => Check::Skip("IPv6 targets are not probed yet".into()),
+                let c = match reach::ping(
+                    &dev,
+                    source,
+                    target,
+                    PING_COUNT,
+                    Duration::from_millis(200),
+                    CHECK_TIMEOUT,
+                ) {
+                    Ok(r) if r.received > 0 => Check::Pass(format!(
+                        "{}/{} replies, rtt {:.1} ms",
+                        r.received,
+                        r.sent,
+                        r.rtt_ms.iter().sum::<f64>() / r.rtt_ms.len() as f64
+                    )),
+                    Ok(r) => Check::Fail(format!("0/{} replies", r.sent)),
+                    Err(e) => Check::Fail(format!("cannot ping: {e}")),
                 };
                 if let Ok(mut r) = results.lock() {
                     r.push((t, true, target.to_string(), c));
@@ -218,6 +222,7 @@ impl Validator {
         for target in gt.tcp_targets.clone() {
             let (dev, results) = (dev.clone(), self.results.clone());
             self.started += 1;
+            let source = source_for(target.ip());
             std::thread::spawn(move || {
                 let c = match reach::tcp_connect(&dev, source, target, CHECK_TIMEOUT) {
                     Ok(d) => Check::Pass(format!("connected in {:.1} ms", d.as_secs_f64() * 1e3)),
@@ -359,7 +364,7 @@ impl Validator {
 
 fn prefixes(p: &[Prefix]) -> String {
     p.iter()
-        .map(|p| format!("{}/{}", p.addr(), p.len()))
+        .map(|p| format!("{}/{}", p.addr, p.len))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use lab::wire::Prefix;
+use crate::scenario::Prefix;
 
 use super::cgw::TunnelView;
 use crate::node::TunnelEventKind;

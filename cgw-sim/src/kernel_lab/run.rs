@@ -125,6 +125,8 @@ pub fn configs(s: &Scenario, a: &KernelAddresses) -> (GatewayConfig, MockConfig)
         gw_tunnels.push(GatewayTunnel {
             aws_address: a.aws[i],
             inside_cidr: inside,
+            // Scenarios are IPv4 (the loader refuses an IPv6 inside CIDR).
+            inside_ipv6_cidr: None,
             psk: Psk::new(cgw_psk),
             tun: CGW_TUNS.get(i).copied().unwrap_or("cgwsim").to_string(),
             ping_targets: Vec::new(),
@@ -133,6 +135,7 @@ pub fn configs(s: &Scenario, a: &KernelAddresses) -> (GatewayConfig, MockConfig)
         mock_tunnels.push(MockTunnel {
             listen: a.aws[i],
             inside_cidr: inside,
+            inside_ipv6_cidr: None,
             psk: Psk::new(aws_psk),
         });
     }
@@ -221,12 +224,12 @@ impl Live {
         let cgw_routes = cgw
             .routes
             .iter()
-            .filter_map(|(p, d)| Some((*p, dev(&CGW_TUNS, d)?)))
+            .filter_map(|(p, d)| Some((crate::assemble::lab_prefix(p)?, dev(&CGW_TUNS, d)?)))
             .collect::<Vec<(LabPrefix, usize)>>();
         let vpc = aws
             .routes
             .iter()
-            .filter_map(|(p, d)| Some((*p, dev(&MOCK_TUNS, d)?)))
+            .filter_map(|(p, d)| Some((crate::assemble::lab_prefix(p)?, dev(&MOCK_TUNS, d)?)))
             .collect();
         self.obs.snapshots.push(KernelSnapshot {
             at,

@@ -1212,6 +1212,14 @@ impl TunnelGateway {
             self.stats.malformed += 1;
             return;
         };
+        // A route-based tunnel carries unicast between routed addresses:
+        // the host's own link-local and multicast chatter (neighbour and
+        // router discovery, MLD) stays on its side, as over AWS's tunnels.
+        let link_local = |a: std::net::Ipv6Addr| a.segments()[0] & 0xffc0 == 0xfe80;
+        if dst.is_multicast() || link_local(src) || link_local(dst) || src.is_unspecified() {
+            self.stats.no_outbound += 1;
+            return;
+        }
         let dp = &self.tunnels[tid.0].dp;
         let Some(sa) = dp.outbound_for(IpAddr::V6(src), IpAddr::V6(dst)) else {
             self.stats.no_outbound += 1;

@@ -12,7 +12,7 @@
 //! connection after what was queued is written.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bgp::speaker::{ConnId, PeerConfig, PeerId, Speaker, SpeakerAction, SpeakerEvent};
@@ -72,7 +72,7 @@ pub enum BgpIo {
     /// A listener could not bind (reported once per address).
     ListenFailed {
         /// The address.
-        addr: Ipv4Addr,
+        addr: IpAddr,
         /// Why.
         reason: String,
     },
@@ -93,8 +93,8 @@ struct Conn {
 #[derive(Debug, Clone, Copy)]
 struct Peer {
     id: PeerId,
-    local: Ipv4Addr,
-    remote: Ipv4Addr,
+    local: IpAddr,
+    remote: IpAddr,
 }
 
 /// A [`Speaker`] driven over kernel TCP. See the module documentation.
@@ -103,7 +103,7 @@ pub struct KernelBgp {
     speaker: Speaker,
     peers: Vec<Peer>,
     conns: BTreeMap<ConnId, Conn>,
-    listening: BTreeSet<Ipv4Addr>,
+    listening: BTreeSet<IpAddr>,
     tasks: Vec<JoinHandle<()>>,
     tx: BgpTx,
     events: Vec<(Instant, SpeakerEvent)>,
@@ -129,16 +129,18 @@ impl KernelBgp {
     }
 
     /// Adds a peer reached from our address `local` (a TUN's inside
-    /// address), and listens on `local`:179 for it. Must run inside the
-    /// tokio runtime. Start it with [`KernelBgp::start`].
+    /// address, IPv4 or IPv6, of the peer's family), and listens on
+    /// `local`:179 for it. Must run inside the tokio runtime. Start it
+    /// with [`KernelBgp::start`].
     pub fn add_peer(
         &mut self,
         config: PeerConfig,
-        local: Ipv4Addr,
+        local: IpAddr,
     ) -> Result<PeerId, bgp::session::ConfigError> {
-        let IpAddr::V4(remote) = config.address else {
+        let remote = config.address;
+        if remote.is_ipv4() != local.is_ipv4() {
             return Err(bgp::session::ConfigError::NoFamily);
-        };
+        }
         let id = self.speaker.add_peer(config)?;
         self.peers.push(Peer { id, local, remote });
         if self.listening.insert(local) {
@@ -202,10 +204,7 @@ impl KernelBgp {
                 self.speaker.handle_connection_failed(peer, now);
             }
             BgpIo::Incoming { stream, remote } => {
-                let peer = match remote {
-                    SocketAddr::V4(r) => self.peers.iter().find(|p| p.remote == *r.ip()),
-                    SocketAddr::V6(_) => None,
-                };
+                let peer = self.peers.iter().find(|p| p.remote == remote.ip());
                 match peer.and_then(|p| self.speaker.handle_incoming(p.id, now)) {
                     Some(id) => self.attach(id, stream),
                     None => {
@@ -346,19 +345,21 @@ impl Drop for KernelBgp {
     }
 }
 
-async fn connect(local: Ipv4Addr, remote: Ipv4Addr) -> std::io::Result<TcpStream> {
-    let s = TcpSocket::new_v4()?;
-    s.bind(SocketAddr::V4(SocketAddrV4::new(local, 0)))?;
-    s.connect(SocketAddr::V4(SocketAddrV4::new(remote, BGP_PORT)))
-        .await
+async fn connect(local: IpAddr, remote: IpAddr) -> std::io::Result<TcpStream> {
+    let s = match remote {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    s.bind(SocketAddr::new(local, 0))?;
+    s.connect(SocketAddr::new(remote, BGP_PORT)).await
 }
 
 /// Accepts connections on `local`:179 for the daemon's lifetime (binding
 /// again until the address exists).
-async fn listen(index: usize, local: Ipv4Addr, tx: BgpTx) {
+async fn listen(index: usize, local: IpAddr, tx: BgpTx) {
     let mut reported = false;
     let listener = loop {
-        match TcpListener::bind(SocketAddrV4::new(local, BGP_PORT)).await {
+        match TcpListener::bind(SocketAddr::new(local, BGP_PORT)).await {
             Ok(l) => break l,
             Err(e) => {
                 if !reported {

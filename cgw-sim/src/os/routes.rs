@@ -1,4 +1,4 @@
-//! The kernel routes a daemon owns: prefixes sent into a tunnel's TUN
+//! The kernel routes a daemon owns (IPv4 and IPv6): prefixes sent into a tunnel's TUN
 //! device, as BGP or the static configuration says. [`KernelRoutes::sync`]
 //! brings the kernel's main table to the wanted set (adding, moving and
 //! withdrawing only what changed) and [`KernelRoutes::clear`] removes every
@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::scenario::Prefix;
 use lab::kernel::{Netns, Route, RouteVia};
-use lab::wire::Prefix;
 
 /// What a [`KernelRoutes::sync`] changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +45,8 @@ pub struct KernelRoutes {
 
 fn route(prefix: Prefix, dev: &str) -> Route {
     Route {
-        dest: prefix.addr().into(),
-        prefix_len: prefix.len(),
+        dest: prefix.addr,
+        prefix_len: prefix.len,
         via: RouteVia::Device(dev.to_string()),
     }
 }
@@ -117,5 +117,5 @@ impl KernelRoutes {
 
 /// A prefix's text form, for logs and status.
 pub fn prefix_text(p: Prefix) -> String {
-    format!("{}/{}", p.addr(), p.len())
+    format!("{}/{}", p.addr, p.len)
 }

@@ -114,6 +114,7 @@ pub(super) fn attach(
         let inside = Inside {
             aws: aws_in,
             cgw: cgw_in,
+            v6: None,
         };
         let pc = crate::assemble::bgp::cgw_peer(&s.cgw.bgp, t, cgw_expects, router_id, inside);
         let peer = cgw_node.add_peer(pc).map_err(|e| format!("cgw.bgp: {e}"))?;
@@ -159,6 +160,7 @@ pub(super) fn attach(
         let inside = Inside {
             aws: aws_in,
             cgw: cgw_in,
+            v6: None,
         };
         let pc = crate::assemble::bgp::aws_peer(s.aws.asn, aws_expects, s.aws.gateway, inside);
         let peer = node
@@ -349,7 +351,7 @@ impl BgpLab {
                     if let Some(p) = lab_net(&prefix) {
                         learned.insert(p);
                         candidates.push(VpnRoute {
-                            prefix: (p.addr(), p.len()),
+                            prefix: (p.addr().into(), p.len()),
                             tunnel: t,
                             source: VpnRouteSource::Bgp,
                             as_path_len: route.attrs.as_path.len(),
@@ -372,7 +374,10 @@ impl BgpLab {
         let chosen: BTreeMap<LabPrefix, usize> = if propagation {
             choose_tunnels(&candidates)
                 .into_iter()
-                .filter_map(|((a, l), t)| LabPrefix::new(a, l).map(|p| (p, t)))
+                .filter_map(|((a, l), t)| match a {
+                    std::net::IpAddr::V4(a) => LabPrefix::new(a, l).map(|p| (p, t)),
+                    std::net::IpAddr::V6(_) => None,
+                })
                 .collect()
         } else {
             BTreeMap::new()

@@ -121,6 +121,7 @@ pub(super) fn build(s: &Scenario, seed: u64) -> Result<Built, String> {
         let ins = Inside {
             aws: inside_aws,
             cgw: inside_cgw,
+            v6: None,
         };
         cgw_tunnels.push(
             cgw_tunnel(cgw_t, aws_addr[i], ins, Secret::new(cgw_psk.into_bytes()))

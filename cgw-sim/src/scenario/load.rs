@@ -231,6 +231,15 @@ fn convert(raw: RawFile) -> Check<Scenario> {
     let modes = check_modes(scenario.modes.as_deref())?;
     check_topology(&topology)?;
     check_aws(&aws)?;
+    for (n, t) in [(1, &aws.tunnel1), (2, &aws.tunnel2)] {
+        if t.inside_ipv6_cidr.is_some() {
+            return err(
+                format!("aws.tunnel{n}.inside_ipv6_cidr"),
+                "IPv6 inside tunnels run on a host's TUN devices (`cgw-sim run`, `mock-aws`); \
+                 the simulated lab carries IPv4 only",
+            );
+        }
+    }
     check_cgw(&cgw, &topology)?;
     check_traffic(&traffic)?;
     if cgw.bgp.announce.is_empty() {
