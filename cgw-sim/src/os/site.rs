@@ -17,7 +17,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Instant;
 
-use lab::kernel::Tun;
+use lab::kernel::{Tun, TunRecv, TunSend};
 use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::net::UdpSocket;
 
@@ -51,7 +51,8 @@ pub struct DriverStats {
     /// Outgoing packets that were not UDP or ESP, did not parse, or whose
     /// send failed.
     pub unsendable: u64,
-    /// Packets dropped because a socket's or a TUN device's queue was full.
+    /// Packets dropped because a socket's or a TUN device's queue was full
+    /// (for a batch of TUN writes: at least one, tun-rs tells no more).
     pub queue_full: u64,
 }
 
@@ -111,6 +112,10 @@ pub struct SiteIo {
     /// What [`SiteIo::flush`] sends on port 4500 (ESP and IKE), in one
     /// `sendmmsg` with GSO runs.
     tx4500: RefCell<SendQueue>,
+    /// Buffers for reading either TUN device.
+    tun_rx: RefCell<TunRecv>,
+    /// What [`SiteIo::flush`] writes to each TUN device, together.
+    tun_tx: RefCell<Vec<TunSend>>,
 }
 
 /// Waits until `fd` is readable; never, when there is none.
@@ -167,9 +172,11 @@ impl SiteIo {
             s500,
             s4500,
             esp,
-            tuns: fds,
             udp_rx: RefCell::new(RecvBatch::new()),
             tx4500: RefCell::new(SendQueue::default()),
+            tun_rx: RefCell::new(TunRecv::default()),
+            tun_tx: RefCell::new(fds.iter().map(|_| TunSend::default()).collect()),
+            tuns: fds,
         })
     }
 
@@ -222,11 +229,16 @@ impl SiteIo {
             }
             Ready::Tun(t, mut g) => {
                 let iface = tunnel_iface(TunnelId(t));
-                for _ in 0..BATCH {
-                    match g.get_inner().recv(buf) {
+                let mut rx = self.tun_rx.borrow_mut();
+                let mut budget = BATCH;
+                while budget > 0 {
+                    match g.get_inner().recv_many(&mut rx) {
                         Ok(Some(n)) => {
-                            stats.tun_in += 1;
-                            lab::Node::handle_packet(gw, now, iface, &buf[..n]);
+                            for i in 0..n {
+                                stats.tun_in += 1;
+                                lab::Node::handle_packet(gw, now, iface, rx.packet(i));
+                            }
+                            budget = budget.saturating_sub(n.max(1));
                         }
                         Ok(None) => {
                             g.clear_ready();
@@ -275,6 +287,7 @@ impl SiteIo {
     /// Sends everything the gateway has to send, without waiting.
     pub fn flush(&self, gw: &mut TunnelGateway, stats: &mut DriverStats) {
         let mut tx4500 = self.tx4500.borrow_mut();
+        let mut tun_tx = self.tun_tx.borrow_mut();
         while let Some((iface, p)) = lab::Node::poll_transmit(gw) {
             if iface == OUTSIDE {
                 let sent = match outer::outgoing(&p) {
@@ -308,10 +321,21 @@ impl SiteIo {
                 continue;
             }
             let t = usize::from(iface.0.saturating_sub(3));
-            match self.tun(t).map(|tun| tun.send(&p)) {
-                Some(Ok(true)) => stats.tun_out += 1,
-                Some(Ok(false)) => stats.queue_full += 1,
-                _ => stats.unsendable += 1,
+            match tun_tx.get_mut(t) {
+                Some(q) => q.push(&p),
+                None => stats.unsendable += 1,
+            }
+        }
+        for (t, q) in tun_tx.iter_mut().enumerate() {
+            let n = q.len() as u64;
+            match self.tun(t).map(|tun| tun.send_many(q)) {
+                Some(Ok(true)) => stats.tun_out += n,
+                // tun-rs tells that some write failed, not how many.
+                Some(Ok(false)) => {
+                    stats.tun_out += n.saturating_sub(1);
+                    stats.queue_full += 1;
+                }
+                _ => stats.unsendable += n,
             }
         }
         // Straight to the kernel, as for port 500 (see above).
