@@ -404,7 +404,7 @@ fn spawn_ours(
         // SAFETY: gettid has no preconditions.
         tid.send(unsafe { libc::gettid() }).unwrap();
         let here = lab::kernel::Netns::here().expect("this namespace");
-        let tun = here.open_tun(&tun).expect("opening the TUN");
+        let tun = here.open_tun_offload(&tun).expect("opening the TUN");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()

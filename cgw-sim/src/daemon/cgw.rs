@@ -163,7 +163,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
                 .map_err(|e| DaemonError::Config(format!("cgw.tunnel{}.{e}", i + 1)))?,
         );
         tuns.push(
-            here.open_tun(&TunConfig {
+            here.open_tun_offload(&TunConfig {
                 name: gt.tun.clone(),
                 addr: inside[i].cgw,
                 prefix_len: 30,

@@ -118,7 +118,7 @@ pub async fn setup(cfg: &MockConfig, seed: [u8; 32]) -> Result<MockSetup, Daemon
         gw.use_tunnel_interfaces();
         gateways.push(gw);
         let tun = here
-            .open_tun(&TunConfig {
+            .open_tun_offload(&TunConfig {
                 name: MOCK_TUNS[i].to_string(),
                 addr: inside[i].aws,
                 prefix_len: 30,

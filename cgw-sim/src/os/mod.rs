@@ -7,6 +7,7 @@
 //! - `outer`: translation between outer packets and socket payloads;
 //! - `site`: one gateway's sockets and TUN devices;
 //! - `sockbuf`: larger kernel buffers for the UDP sockets;
+//! - `udp_batch`: many datagrams per system call (mmsg, GSO, GRO);
 //! - `bgp_tcp`: a BGP speaker on the kernel's TCP;
 //! - `routes`: the kernel routes a daemon installs;
 //! - `reach`: pings and TCP connects pinned to one tunnel;
@@ -31,3 +32,5 @@ pub mod routes;
 pub mod site;
 #[cfg(target_os = "linux")]
 pub mod sockbuf;
+#[cfg(target_os = "linux")]
+pub mod udp_batch;

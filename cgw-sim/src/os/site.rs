@@ -7,18 +7,23 @@
 //! the gateway, so an event loop can wait on several sites, BGP sockets and
 //! timers at once and hand the gateway over only to [`SiteIo::drain`].
 //! Sends are non-blocking: a full socket or device queue drops the packet
-//! and counts it, as a router's interface queue would.
+//! and counts it, as a router's interface queue would. UDP goes many
+//! datagrams per system call ([`super::udp_batch`]): `recvmmsg` with GRO
+//! runs on receive, and what one pass of the loop sends on port 4500 leaves
+//! in one `sendmmsg` with GSO runs.
 
+use std::cell::RefCell;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Instant;
 
-use lab::kernel::Tun;
+use lab::kernel::{Tun, TunRecv, TunSend};
 use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::net::UdpSocket;
 
 use super::outer::{self, Outgoing};
 use super::raw_esp::RawEsp;
+use super::udp_batch::{self, RecvBatch, SendQueue};
 use crate::node::{tunnel_iface, TunnelGateway, TunnelId, OUTSIDE};
 
 /// Largest datagram or packet read.
@@ -46,7 +51,8 @@ pub struct DriverStats {
     /// Outgoing packets that were not UDP or ESP, did not parse, or whose
     /// send failed.
     pub unsendable: u64,
-    /// Packets dropped because a socket's or a TUN device's queue was full.
+    /// Packets dropped because a socket's or a TUN device's queue was full
+    /// (for a batch of TUN writes: at least one, tun-rs tells no more).
     pub queue_full: u64,
 }
 
@@ -101,6 +107,15 @@ pub struct SiteIo {
     s4500: UdpSocket,
     esp: AsyncFd<RawEsp>,
     tuns: Vec<AsyncFd<Tun>>,
+    /// Buffers for receiving on either UDP socket, many datagrams a call.
+    udp_rx: RefCell<RecvBatch>,
+    /// What [`SiteIo::flush`] sends on port 4500 (ESP and IKE), in one
+    /// `sendmmsg` with GSO runs.
+    tx4500: RefCell<SendQueue>,
+    /// Buffers for reading either TUN device.
+    tun_rx: RefCell<TunRecv>,
+    /// What [`SiteIo::flush`] writes to each TUN device, together.
+    tun_tx: RefCell<Vec<TunSend>>,
 }
 
 /// Waits until `fd` is readable; never, when there is none.
@@ -130,6 +145,9 @@ impl SiteIo {
         for (s, port) in [(&s500, 500), (&s4500, 4500)] {
             super::sockbuf::grow(s).map_err(io_err(format!("sizing {local}:{port}'s buffers")))?;
         }
+        // Runs of ESP datagrams handed over at once where the kernel can
+        // (Linux 5.0+); without, datagrams come one by one, also handled.
+        let _ = udp_batch::enable_gro(&s4500);
         let esp =
             RawEsp::open(local).map_err(io_err(format!("opening a raw ESP socket on {local}")))?;
         // SAFETY: `RawEsp` owns its descriptor for its whole life and the
@@ -154,6 +172,10 @@ impl SiteIo {
             s500,
             s4500,
             esp,
+            udp_rx: RefCell::new(RecvBatch::new()),
+            tx4500: RefCell::new(SendQueue::default()),
+            tun_rx: RefCell::new(TunRecv::default()),
+            tun_tx: RefCell::new(fds.iter().map(|_| TunSend::default()).collect()),
             tuns: fds,
         })
     }
@@ -191,8 +213,8 @@ impl SiteIo {
     ) {
         let now = Instant::now();
         match ready {
-            Ready::Udp500 => self.drain_udp(&self.s500, 500, gw, buf, stats, now),
-            Ready::Udp4500 => self.drain_udp(&self.s4500, 4500, gw, buf, stats, now),
+            Ready::Udp500 => self.drain_udp(&self.s500, 500, gw, stats, now),
+            Ready::Udp4500 => self.drain_udp(&self.s4500, 4500, gw, stats, now),
             Ready::Esp(mut g) => {
                 for _ in 0..BATCH {
                     match g.try_io(|fd| fd.get_ref().recv(buf)) {
@@ -207,11 +229,16 @@ impl SiteIo {
             }
             Ready::Tun(t, mut g) => {
                 let iface = tunnel_iface(TunnelId(t));
-                for _ in 0..BATCH {
-                    match g.get_inner().recv(buf) {
+                let mut rx = self.tun_rx.borrow_mut();
+                let mut budget = BATCH;
+                while budget > 0 {
+                    match g.get_inner().recv_many(&mut rx) {
                         Ok(Some(n)) => {
-                            stats.tun_in += 1;
-                            lab::Node::handle_packet(gw, now, iface, &buf[..n]);
+                            for i in 0..n {
+                                stats.tun_in += 1;
+                                lab::Node::handle_packet(gw, now, iface, rx.packet(i));
+                            }
+                            budget = budget.saturating_sub(n.max(1));
                         }
                         Ok(None) => {
                             g.clear_ready();
@@ -229,38 +256,47 @@ impl SiteIo {
         sock: &UdpSocket,
         port: u16,
         gw: &mut TunnelGateway,
-        buf: &mut [u8],
         stats: &mut DriverStats,
         now: Instant,
     ) {
         let to = SocketAddrV4::new(self.local, port);
-        for _ in 0..BATCH {
-            match sock.try_recv_from(buf) {
-                Ok((n, SocketAddr::V4(from))) => {
+        let mut rx = self.udp_rx.borrow_mut();
+        let mut budget = BATCH;
+        while budget > 0 {
+            // WouldBlock (`try_io` clears tokio's readiness) or an error
+            // such as an ICMP port unreachable reported on the socket.
+            let n = match sock.try_io(tokio::io::Interest::READABLE, || rx.recv(sock)) {
+                Ok(n) => n,
+                Err(_) => break,
+            };
+            for i in 0..n {
+                let Some((from, run, seg)) = rx.get(i) else {
+                    break;
+                };
+                for d in udp_batch::segments(run, seg) {
                     stats.udp_in += 1;
-                    if let Ok(p) = outer::udp_received(from, to, &buf[..n]) {
+                    budget = budget.saturating_sub(1);
+                    if let Ok(p) = outer::udp_received(from, to, d) {
                         lab::Node::handle_packet(gw, now, OUTSIDE, &p);
                     }
                 }
-                Ok((_, SocketAddr::V6(_))) => {}
-                // WouldBlock (readiness cleared) or an error such as an
-                // ICMP port unreachable reported on the socket.
-                Err(_) => break,
             }
         }
     }
 
     /// Sends everything the gateway has to send, without waiting.
     pub fn flush(&self, gw: &mut TunnelGateway, stats: &mut DriverStats) {
+        let mut tx4500 = self.tx4500.borrow_mut();
+        let mut tun_tx = self.tun_tx.borrow_mut();
         while let Some((iface, p)) = lab::Node::poll_transmit(gw) {
             if iface == OUTSIDE {
                 let sent = match outer::outgoing(&p) {
-                    Ok(Outgoing::Udp { src, dst, payload }) => {
-                        let sock = if src.port() == 500 {
-                            &self.s500
-                        } else {
-                            &self.s4500
-                        };
+                    Ok(Outgoing::Udp { src, dst, payload }) if src.port() != 500 => {
+                        tx4500.push(dst, payload);
+                        Ok(())
+                    }
+                    Ok(Outgoing::Udp { dst, payload, .. }) => {
+                        let sock = &self.s500;
                         // Straight to the kernel: tokio's try_send_to reports
                         // WouldBlock until its reactor has seen the socket
                         // writable once, which dropped each tunnel's first
@@ -285,11 +321,27 @@ impl SiteIo {
                 continue;
             }
             let t = usize::from(iface.0.saturating_sub(3));
-            match self.tun(t).map(|tun| tun.send(&p)) {
-                Some(Ok(true)) => stats.tun_out += 1,
-                Some(Ok(false)) => stats.queue_full += 1,
-                _ => stats.unsendable += 1,
+            match tun_tx.get_mut(t) {
+                Some(q) => q.push(&p),
+                None => stats.unsendable += 1,
             }
         }
+        for (t, q) in tun_tx.iter_mut().enumerate() {
+            let n = q.len() as u64;
+            match self.tun(t).map(|tun| tun.send_many(q)) {
+                Some(Ok(true)) => stats.tun_out += n,
+                // tun-rs tells that some write failed, not how many.
+                Some(Ok(false)) => {
+                    stats.tun_out += n.saturating_sub(1);
+                    stats.queue_full += 1;
+                }
+                _ => stats.unsendable += n,
+            }
+        }
+        // Straight to the kernel, as for port 500 (see above).
+        let sent = tx4500.flush(&self.s4500);
+        stats.udp_out += sent.sent;
+        stats.queue_full += sent.queue_full;
+        stats.unsendable += sent.failed;
     }
 }

@@ -20,21 +20,27 @@ pub fn grow(fd: &impl AsRawFd) -> io::Result<()> {
         (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
         (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
     ] {
-        if set(fd, force).is_err() {
-            set(fd, plain)?;
+        let size = libc::c_int::try_from(SOCKET_BUFFER).unwrap_or(libc::c_int::MAX);
+        if set_int(fd, libc::SOL_SOCKET, force, size).is_err() {
+            set_int(fd, libc::SOL_SOCKET, plain, size)?;
         }
     }
     Ok(())
 }
 
-fn set(fd: &impl AsRawFd, opt: libc::c_int) -> io::Result<()> {
-    let v = libc::c_int::try_from(SOCKET_BUFFER).unwrap_or(libc::c_int::MAX);
+/// Sets an integer socket option on `fd`.
+pub(crate) fn set_int(
+    fd: &impl AsRawFd,
+    level: libc::c_int,
+    opt: libc::c_int,
+    v: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: setsockopt on a descriptor the caller owns, with a c_int of
     // the length passed.
     let r = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
-            libc::SOL_SOCKET,
+            level,
             opt,
             (&v as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,

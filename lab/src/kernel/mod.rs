@@ -23,7 +23,7 @@ mod tun;
 pub use guard::{check_addr, check_prefix, LAB_PLAN, LAB_PLAN_V6};
 pub use netlink::{AddrEntry, LinkEntry, Route, RouteEntry, RouteVia};
 pub use netns::{cleanup_stale, Netns, NETNS_DIR, PREFIX};
-pub use tun::{Tun, TunConfig};
+pub use tun::{Tun, TunConfig, TunRecv, TunSend};
 
 use std::net::IpAddr;
 
