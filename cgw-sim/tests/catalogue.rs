@@ -51,6 +51,7 @@ catalogue! {
     route_propagation_disabled => "route-propagation-disabled",
     idle_tunnel_dpd => "idle-tunnel-dpd",
     idle_tunnel_kept_up_by_probes => "idle-tunnel-kept-up-by-probes",
+    sla_probe_statistics => "sla-probe-statistics",
     bgp_101_prefixes => "bgp-101-prefixes",
     bgp_asn_mismatch => "bgp-asn-mismatch",
     bgp_path_preference => "bgp-path-preference",

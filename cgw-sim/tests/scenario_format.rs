@@ -414,16 +414,14 @@ diagnosis = { cause = "authentication-failed", contains = "PSK" }
     assert!(!s.cgw.tunnel2.enabled);
     assert_eq!(s.cgw.bgp.peer_asn, Some(64513));
     assert_eq!(s.cgw.bgp.hold_time, secs(90));
+    assert_eq!(s.cgw.probes.len(), 1);
+    let p: &Probe = &s.cgw.probes[0];
     assert_eq!(
-        s.cgw.probes,
-        [Probe {
-            kind: ProbeKind::Tcp,
-            from: "onprem".into(),
-            to: "vpc".into(),
-            port: Some(22),
-            interval: secs(10)
-        }]
+        (p.kind, p.from.as_str(), p.to.as_str(), p.port, p.interval),
+        (ProbeKind::Tcp, "onprem", "vpc", Some(22), secs(10))
     );
+    assert!(p.name.is_none() && p.timeout.is_none() && p.codec.is_none());
+    assert!(p.reactions.is_empty());
     let actions: Vec<&FaultAction> = s.faults.iter().map(|f| &f.action).collect();
     assert_eq!(actions.len(), 12);
     assert_eq!(s.faults[11].at, secs(12));
@@ -675,6 +673,31 @@ fn broken_inputs_give_precise_errors() {
             "[aws]\ngateway = \"tgw\"\n[aws.tunnel2]\ninside_ipv6_cidr = \"fd00:a9fe:20::/126\"\n",
             "f.toml:6:1: aws.tunnel2.inside_ipv6_cidr: IPv6 inside tunnels run on a host's TUN devices (`cgw-sim run`, `mock-aws`); the simulated lab carries IPv4 only",
         ),
+        // Probes: the SLA engine's rules, at the probe's key.
+        (
+            "[[cgw.probe]]\nkind = \"icmp-echo\"\ninterval = \"1s\"\n",
+            "f.toml:5:1: cgw.probe[1].interval: 1s is below the cycle's span 2s (timeout): a cycle would start before the last one ended",
+        ),
+        (
+            "[[cgw.probe]]\nkind = \"udp-flood\"\n",
+            "f.toml:4:1: cgw.probe[1].kind: unknown variant `udp-flood`, expected one of `icmp`, `icmp-echo`, `tcp`, `tcp-connect`, `udp`, `udp-echo`, `udp-jitter`",
+        ),
+        (
+            "[[cgw.probe]]\nkind = \"icmp\"\n[[cgw.probe.reaction]]\non = \"mos\"\nraise = 3.6\n",
+            "f.toml:5:13: cgw.probe[1].reaction: reaction 1: MOS needs a udp-jitter operation with a codec",
+        ),
+        (
+            "[[cgw.probe]]\nkind = \"icmp\"\n[[cgw.probe.reaction]]\non = \"rtt\"\ntype = \"consecutive\"\nraise = 3.6\n",
+            "f.toml:5:1: cgw.probe[1].reaction[1].n: this type needs `n`",
+        ),
+        (
+            "[[cgw.probe]]\nkind = \"icmp\"\n[[expect]]\nat = \"5s\"\nprobe = { probe = 2, loss_above = 1.0 }\n",
+            "f.toml:7:11: expect[1].probe.probe: no probe 2 (1 `[[cgw.probe]]` configured)",
+        ),
+        (
+            "[[cgw.probe]]\nkind = \"icmp\"\n[[expect]]\nat = \"5s\"\nprobe = { probe = 1 }\n",
+            "f.toml:7:1: expect[1].probe: give at least one of loss_above/below, rtt_above/below, jitter_above/below, mos_above/below, track, raised",
+        ),
         (
             "[aws]\nroute_propagation = \"no\"\n",
             "f.toml:4:1: aws.route_propagation: expected a boolean, found a string",
@@ -802,7 +825,7 @@ fn broken_inputs_give_precise_errors() {
         ),
         (
             "[[expect]]\nwithin = \"5s\"\ntunnel = 1\n",
-            "f.toml:3:1: expect[1]: needs one assertion: `phase1`, `phase2`, `bgp`, `vpc_route_table`, `cgw_routes`, `ping`, `tcp`, `aws_log`, `notification`, `measure`, `diagnosis`",
+            "f.toml:3:1: expect[1]: needs one assertion: `phase1`, `phase2`, `bgp`, `vpc_route_table`, `cgw_routes`, `ping`, `tcp`, `aws_log`, `notification`, `measure`, `diagnosis`, `probe`",
         ),
         (
             "[[fault]]\nat = \"5s\"\nlink_down = \"cgw-wan\"\nlink_up = \"cgw-wan\"\n",

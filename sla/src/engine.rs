@@ -88,6 +88,17 @@ pub struct Reply {
     pub stamps: Option<Stamps>,
 }
 
+impl Reply {
+    /// An answer without timestamps (icmp-echo, tcp-connect).
+    pub fn plain(op: usize, seq: u32) -> Reply {
+        Reply {
+            op,
+            seq,
+            stamps: None,
+        }
+    }
+}
+
 /// What the prober reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

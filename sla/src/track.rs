@@ -39,7 +39,7 @@ pub struct TrackConfig {
 }
 
 /// A track's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrackState {
     /// Not decided yet (no result).

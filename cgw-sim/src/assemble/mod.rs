@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod bgp;
 pub mod cgw;
+pub mod probe;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

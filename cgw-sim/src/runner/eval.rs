@@ -425,6 +425,7 @@ pub(crate) fn evaluate(e: &Expectation, s: &Scenario, obs: &Observed) -> Expecta
                 )
             }
         }
+        Assertion::Probe(c) => (probe_text(c), probe_check(timing, obs, c)),
         Assertion::VpcRouteTable(c) => (
             format!("vpc_route_table {}", route_check_text(c)),
             route_check(timing, obs, c, |snap| snap.vpc.clone()),
@@ -663,6 +664,75 @@ fn snapshot_check(
             last
         }
     }
+}
+
+/// A `probe` expectation as text.
+fn probe_text(c: &crate::scenario::ProbeCheck) -> String {
+    let mut parts = Vec::new();
+    let ms = |d: Duration| format!("{} ms", d.as_secs_f64() * 1e3);
+    let mut bound = |name: &str, above: Option<String>, below: Option<String>| {
+        if let Some(a) = above {
+            parts.push(format!("{name} > {a}"));
+        }
+        if let Some(b) = below {
+            parts.push(format!("{name} < {b}"));
+        }
+    };
+    bound(
+        "loss %",
+        c.loss_above.map(|v| v.to_string()),
+        c.loss_below.map(|v| v.to_string()),
+    );
+    bound("rtt", c.rtt_above.map(ms), c.rtt_below.map(ms));
+    bound("jitter", c.jitter_above.map(ms), c.jitter_below.map(ms));
+    bound(
+        "mos",
+        c.mos_above.map(|v| v.to_string()),
+        c.mos_below.map(|v| v.to_string()),
+    );
+    if let Some(t) = c.track {
+        parts.push(format!("track {t:?}"));
+    }
+    if let Some(r) = &c.raised {
+        parts.push(format!("reaction {r} raised"));
+    }
+    format!("probe {}: {}", c.probe, parts.join(", "))
+}
+
+/// A `probe` expectation against the samples of every tick.
+fn probe_check(timing: Timing, obs: &Observed, c: &crate::scenario::ProbeCheck) -> (bool, String) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    snapshot_check(timing, obs, |snap| {
+        let Some(p) = snap.probes.get(c.probe - 1) else {
+            return (false, "no such probe".into());
+        };
+        let within = |v: Option<f64>, above: Option<f64>, below: Option<f64>| {
+            if above.is_none() && below.is_none() {
+                return true;
+            }
+            v.is_some_and(|v| above.is_none_or(|a| v > a) && below.is_none_or(|b| v < b))
+        };
+        let ok = within(p.loss, c.loss_above, c.loss_below)
+            && within(p.rtt_ms, c.rtt_above.map(ms), c.rtt_below.map(ms))
+            && within(p.jitter_ms, c.jitter_above.map(ms), c.jitter_below.map(ms))
+            && within(p.mos, c.mos_above, c.mos_below)
+            && c.track.is_none_or(|t| t == p.track)
+            && c.raised.as_ref().is_none_or(|r| p.raised.contains(r));
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+        (
+            ok,
+            format!(
+                "loss {}%, rtt {} ms, jitter {} ms, mos {}, track {:?}, raised [{}] over {} cycles",
+                f(p.loss),
+                f(p.rtt_ms),
+                f(p.jitter_ms),
+                p.mos.map_or("-".to_string(), |v| format!("{v:.2}")),
+                p.track,
+                p.raised.join(", "),
+                p.cycles
+            ),
+        )
+    })
 }
 
 fn bgp_state(s: BgpState) -> bgp::session::State {

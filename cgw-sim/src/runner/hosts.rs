@@ -7,7 +7,10 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use lab::frag::{fragment, Reassembler};
-use lab::wire::{self, Ipv4Info, PROTO_ICMP, PROTO_TCP};
+use lab::wire::{self, Ipv4Info, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use sla::responder::Responder;
+
+use super::sla_agent::{self, Outgoing, SlaAgent, SLA_UDP_PORT};
 use lab::{Host, HostConfig, IfaceId, Node, SocketId, TcpState};
 
 /// The TCP ports every host listens on (a server's usual ones); a connect
@@ -42,6 +45,11 @@ pub(super) struct PingHost {
     reassembly: Reassembler,
     /// Further addresses the host holds (ICMP only): sources of pings.
     pub(super) aliases: Vec<Ipv4Addr>,
+    /// The `[[cgw.probe]]` operations sent from this host.
+    pub(super) sla: Option<SlaAgent>,
+    /// The UDP probe responder every host runs (any port).
+    responder: Responder,
+    epoch: Instant,
 }
 
 impl PingHost {
@@ -74,6 +82,29 @@ impl PingHost {
             next_ip_id: 1,
             reassembly: Reassembler::default(),
             aliases: Vec::new(),
+            sla: None,
+            responder: Responder::new(),
+            epoch,
+        }
+    }
+
+    /// Runs the host's prober at `now`: sends what is due.
+    fn run_sla(&mut self, now: Instant) {
+        let Some(agent) = self.sla.as_mut() else {
+            return;
+        };
+        for o in agent.poll(now, &mut self.stack) {
+            match o {
+                Outgoing::Echo(dst, id, seq, size, df) => {
+                    let data = vec![0xab; size];
+                    let p = wire::build_icmp_echo(self.addr, dst, false, id, seq, &data);
+                    self.send(p, df);
+                }
+                Outgoing::Udp(dst, port, payload, df) => {
+                    let p = wire::build_udp((self.addr, SLA_UDP_PORT), (dst, port), &payload, df);
+                    self.send(p, df);
+                }
+            }
         }
     }
 
@@ -157,7 +188,7 @@ impl Node for PingHost {
             return;
         };
         let ours = info.dst == self.addr || self.aliases.contains(&info.dst);
-        if !ours || !matches!(info.protocol, PROTO_ICMP | PROTO_TCP) {
+        if !ours || !matches!(info.protocol, PROTO_ICMP | PROTO_TCP | PROTO_UDP) {
             return;
         }
         // Fragments (a CGW that clears DF fragments before encryption) are
@@ -171,6 +202,32 @@ impl Node for PingHost {
         if info.protocol == PROTO_TCP {
             self.stack.handle_packet(now, IfaceId(0), &packet);
             self.serve(now);
+            if let Some(a) = self.sla.as_mut() {
+                a.collect(now, &mut self.stack);
+            }
+            return;
+        }
+        if info.protocol == PROTO_UDP {
+            let Some(udp) = packet.get(info.header_len..info.total_len) else {
+                return;
+            };
+            if udp.len() < 8 {
+                return;
+            }
+            let sport = u16::from_be_bytes([udp[0], udp[1]]);
+            let dport = u16::from_be_bytes([udp[2], udp[3]]);
+            let payload = &udp[8..];
+            if dport == SLA_UDP_PORT {
+                if let Some(a) = self.sla.as_mut() {
+                    a.handle_udp_reply(now, payload);
+                    a.collect(now, &mut self.stack);
+                }
+            } else if let Some(r) =
+                sla_agent::respond(&mut self.responder, info.src, payload, now, self.epoch)
+            {
+                let p = wire::build_udp((info.dst, dport), (info.src, sport), &r, false);
+                self.send(p, false);
+            }
             return;
         }
         let l4 = &packet[info.header_len..info.total_len];
@@ -184,7 +241,19 @@ impl Node for PingHost {
                 let r = wire::build_icmp_echo(info.dst, info.src, true, id, seq, &l4[8..]);
                 self.send(r, false);
             }
-            (0, _) => self.replies.push((id, seq, now)),
+            (0, _) => {
+                let probe = self
+                    .sla
+                    .as_mut()
+                    .is_some_and(|a| a.handle_echo_reply(now, id, seq));
+                if probe {
+                    if let Some(a) = self.sla.as_mut() {
+                        a.collect(now, &mut self.stack);
+                    }
+                } else {
+                    self.replies.push((id, seq, now));
+                }
+            }
             // Destination unreachable, fragmentation needed: the quoted
             // header and the first 8 bytes of our echo request.
             (3, 4) => {
@@ -204,6 +273,7 @@ impl Node for PingHost {
     fn handle_timeout(&mut self, now: Instant) {
         self.stack.handle_timeout(now);
         self.serve(now);
+        self.run_sla(now);
     }
 
     fn poll_transmit(&mut self) -> Option<(IfaceId, Vec<u8>)> {
@@ -211,6 +281,7 @@ impl Node for PingHost {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        self.stack.poll_timeout()
+        let sla = self.sla.as_ref().and_then(|a| a.poll_timeout());
+        [self.stack.poll_timeout(), sla].into_iter().flatten().min()
     }
 }

@@ -111,6 +111,7 @@ fn unchecked(e: &Assertion) -> Option<&'static str> {
         Assertion::Notification(crate::scenario::Notification::EndpointReplaced) => {
             Some("the kernel lab does not replace endpoints")
         }
+        Assertion::Probe(_) => Some("the kernel lab does not run the CGW's probes"),
         _ => None,
     }
 }
@@ -166,6 +167,7 @@ pub(crate) fn evaluate(s: &Scenario, o: KernelObservations) -> ScenarioReport {
             cgw: k.cgw.clone(),
             vpc: k.vpc.iter().map(|(p, t)| (*p, Some(*t))).collect(),
             bgp: k.bgp,
+            probes: Vec::new(),
         })
         .collect();
     let timed = |v: &[(Duration, TunnelLogRecord)]| -> Vec<TimedRecord> {

@@ -90,6 +90,7 @@ pub mod parallel;
 mod pings;
 mod probes;
 mod report;
+mod sla_agent;
 pub(crate) mod tcp_checks;
 mod topology;
 mod wan_faults;
@@ -141,15 +142,6 @@ fn unsupported_config(s: &Scenario) -> Vec<String> {
             v.push(format!(
                 "aws.tunnel{}.ike_versions without ikev2: not supported yet",
                 i + 1
-            ));
-        }
-    }
-    for (i, p) in s.cgw.probes.iter().enumerate() {
-        if p.kind != crate::scenario::ProbeKind::Icmp {
-            v.push(format!(
-                "cgw.probe[{}]: {:?} probes are not supported yet (ICMP only)",
-                i + 1,
-                p.kind
             ));
         }
     }
@@ -273,7 +265,13 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
         ("onprem", lab.onprem, scenario.topology.onprem_host),
         ("vpc", lab.vpc, scenario.topology.vpc_host),
     ];
-    let mut cgw_probes = probes::Probes::new(&scenario.cgw.probes, &hosts, PING_INTERVAL);
+    let cgw_probes = probes::Probes::new(
+        &mut lab.sim,
+        &scenario.cgw.probes,
+        &hosts,
+        epoch,
+        PING_INTERVAL,
+    );
     // Per CGW tunnel: when it was last initiated, if it is initiator.
     let initiator: Vec<bool> = [&scenario.cgw.tunnel1, &scenario.cgw.tunnel2]
         .iter()
@@ -369,12 +367,13 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             // Static routes: the first tunnel that is up.
             None => steer_routes(&mut lab, scenario),
         }
-        snapshots.push(snapshot(&lab, scenario, tick));
+        let mut snap = snapshot(&lab, scenario, tick);
+        snap.probes = cgw_probes.sample(&lab.sim);
+        snapshots.push(snap);
         if tick >= end {
             break;
         }
         tcp.tick(&mut lab.sim, &hosts, tick);
-        cgw_probes.tick(&mut lab.sim, tick);
         // `[traffic] ping_interval`: whole seconds (the loader checks), so
         // on ticks that are multiples of it; none when off.
         if let Some(iv) = scenario.traffic.ping_interval {
@@ -417,7 +416,7 @@ fn run_inner(scenario: &Scenario, seed: u64, capture_dir: Option<&Path>) -> Scen
             }));
         }
     }
-    rep.notes.extend(cgw_probes.summaries(&lab.sim, epoch, end));
+    rep.notes.extend(cgw_probes.summaries(&lab.sim));
     let aws = aws_view::collect(&lab, epoch, end);
     obs.timeline.extend(aws.timeline);
     obs.aws_notices = aws.notices;
@@ -537,7 +536,13 @@ fn snapshot(lab: &Lab, s: &Scenario, at: Duration) -> RouteSnapshot {
         Some(b) => [b.cgw_state(&lab.sim, 0), b.cgw_state(&lab.sim, 1)],
         None => [None, None],
     };
-    RouteSnapshot { at, cgw, vpc, bgp }
+    RouteSnapshot {
+        at,
+        cgw,
+        vpc,
+        bgp,
+        probes: Vec::new(),
+    }
 }
 
 fn steer_routes(lab: &mut Lab, s: &Scenario) {

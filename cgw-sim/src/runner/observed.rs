@@ -100,4 +100,6 @@ pub(super) struct RouteSnapshot {
     pub vpc: Vec<(LabPrefix, Option<usize>)>,
     /// The CGW's BGP session state per tunnel (with `routing = "bgp"`).
     pub bgp: [Option<bgp::session::State>; 2],
+    /// Each `[[cgw.probe]]`'s figures (simulated lab).
+    pub probes: Vec<super::probes::ProbeSample>,
 }

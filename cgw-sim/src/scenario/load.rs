@@ -191,6 +191,7 @@ struct RawExpect {
     #[serde(default, deserialize_with = "duration::de_opt")]
     below: Option<Duration>,
     diagnosis: Option<RawDiagnosis>,
+    probe: Option<crate::scenario::ProbeCheck>,
 }
 
 // ---------------------------------------------------------------- checks
@@ -256,7 +257,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
     let expectations = expect
         .into_iter()
         .enumerate()
-        .map(|(i, e)| convert_expect(e, &format!("expect[{}]", i + 1)))
+        .map(|(i, e)| convert_expect(e, &format!("expect[{}]", i + 1), cgw.probes.len()))
         .collect::<Check<Vec<_>>>()?;
     let loaded = Scenario {
         name: scenario.name,
@@ -580,7 +581,7 @@ pub(crate) fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
             (ProbeKind::Icmp, Some(_)) => {
                 return err(format!("{k}.port"), "an ICMP probe has no port")
             }
-            (ProbeKind::Tcp | ProbeKind::Udp, None) => {
+            (ProbeKind::Tcp | ProbeKind::Udp | ProbeKind::UdpJitter, None) => {
                 return err(format!("{k}.kind"), "a TCP or UDP probe needs a `port`")
             }
             _ => {}
@@ -588,6 +589,12 @@ pub(crate) fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
         if p.interval.is_zero() {
             return err(format!("{k}.interval"), "must be positive");
         }
+        // The engine's own rules (frequency against timeout, sizes,
+        // reactions), on a placeholder target of the right family.
+        let target = IpAddr::V4(std::net::Ipv4Addr::new(198, 19, 0, 10));
+        crate::assemble::probe::operation(p, i, target)
+            .map_err(|(field, why)| (format!("{k}.{field}"), why))
+            .or_else(|(key, why)| err(key, why))?;
     }
     Ok(())
 }
@@ -725,7 +732,7 @@ fn route_check(key: String, r: RawRouteCheck) -> Check<RouteCheck> {
     }
 }
 
-fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
+fn convert_expect(e: RawExpect, key: &str, probes: usize) -> Check<Expectation> {
     let when = exactly_one(
         key,
         "time",
@@ -755,6 +762,7 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             ("notification", e.notification.is_some()),
             ("measure", e.measure.is_some()),
             ("diagnosis", e.diagnosis.is_some()),
+            ("probe", e.probe.is_some()),
         ],
     )?;
     // Modifiers each assertion takes; any other modifier given is an error.
@@ -899,6 +907,36 @@ fn convert_expect(e: RawExpect, key: &str) -> Check<Expectation> {
             },
             None => return err(key, "a `measure` assertion needs `below`"),
         },
+        "probe" => {
+            let c = take(e.probe, key)?;
+            if c.probe == 0 || c.probe > probes {
+                return err(
+                    format!("{k}.probe"),
+                    format!(
+                        "no probe {} ({} `[[cgw.probe]]` configured)",
+                        c.probe, probes
+                    ),
+                );
+            }
+            let any = c.loss_above.is_some()
+                || c.loss_below.is_some()
+                || c.rtt_above.is_some()
+                || c.rtt_below.is_some()
+                || c.jitter_above.is_some()
+                || c.jitter_below.is_some()
+                || c.mos_above.is_some()
+                || c.mos_below.is_some()
+                || c.track.is_some()
+                || c.raised.is_some();
+            if !any {
+                return err(
+                    k,
+                    "give at least one of loss_above/below, rtt_above/below, jitter_above/below, \
+                     mos_above/below, track, raised",
+                );
+            }
+            Assertion::Probe(c)
+        }
         _ => {
             let d = take(e.diagnosis, key)?;
             if d.cause.is_none() && d.contains.is_none() {

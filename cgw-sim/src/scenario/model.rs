@@ -846,16 +846,68 @@ impl Default for CgwBgp {
     }
 }
 
-/// What a probe sends.
+/// What a probe sends: IP SLA's operations (`icmp`, `tcp` and `udp` are
+/// short for the first three).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum ProbeKind {
-    /// ICMP echo.
+    /// ICMP echo (`icmp-echo`).
+    #[serde(rename = "icmp-echo", alias = "icmp")]
     Icmp,
-    /// A TCP connect.
+    /// A TCP connect (`tcp-connect`).
+    #[serde(rename = "tcp-connect", alias = "tcp")]
     Tcp,
-    /// A UDP datagram (answered by an echo service).
+    /// A UDP datagram echoed by the target's responder (`udp-echo`).
+    #[serde(rename = "udp-echo", alias = "udp")]
     Udp,
+    /// A burst of UDP datagrams timestamped by the target's responder
+    /// (`udp-jitter`).
+    #[serde(rename = "udp-jitter")]
+    UdpJitter,
+}
+
+/// A probe's track (`track = { type = "state", delay_down = "10s" }`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeTrack {
+    /// `"reachability"` (default) or `"state"`.
+    #[serde(default, rename = "type")]
+    pub kind: sla::track::TrackKind,
+    /// Delay before going up.
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub delay_up: Option<Duration>,
+    /// Delay before going down.
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub delay_down: Option<Duration>,
+}
+
+/// A probe's reaction (`[[cgw.probe.reaction]]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeReaction {
+    /// Its name (default `reactionN`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `"rtt"` (ms), `"jitter"` (ms), `"loss"` (percent), `"mos"` or
+    /// `"timeout"` (1 when a cycle got no answer).
+    pub on: sla::reaction::Measure,
+    /// `"immediate"` (default), `"consecutive"` (with `n`), `"x-of-y"`
+    /// (with `x` and `y`) or `"average"` (with `n`).
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// N of consecutive / average.
+    #[serde(default)]
+    pub n: Option<u32>,
+    /// X of x-of-y.
+    #[serde(default)]
+    pub x: Option<u32>,
+    /// Y of x-of-y.
+    #[serde(default)]
+    pub y: Option<u32>,
+    /// The raise threshold.
+    pub raise: f64,
+    /// The clear threshold (default: the raise threshold).
+    #[serde(default)]
+    pub clear: Option<f64>,
 }
 
 fn default_probe_interval() -> Duration {
@@ -868,24 +920,57 @@ fn default_vpc() -> String {
     "vpc".to_owned()
 }
 
-/// A keepalive / SLA probe sent periodically through the tunnels.
+/// A keepalive / SLA probe: an IP SLA operation run by the `from` host
+/// towards the `to` host through the tunnels (the `sla` crate's prober).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Probe {
-    /// ICMP, TCP or UDP.
+    /// The operation.
     pub kind: ProbeKind,
+    /// Its name (default `probeN`).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Sending host (default `"onprem"`).
     #[serde(default = "default_onprem")]
     pub from: String,
     /// Target host (default `"vpc"`).
     #[serde(default = "default_vpc")]
     pub to: String,
-    /// Target port (TCP and UDP only).
+    /// Target port (TCP and UDP only; a lab host's responder answers UDP
+    /// probes on any port).
     #[serde(default)]
     pub port: Option<u16>,
-    /// Time between probes (default 5s).
+    /// Time between cycles (IP SLA's frequency; default 5s).
     #[serde(default = "default_probe_interval", deserialize_with = "duration::de")]
     pub interval: Duration,
+    /// How long a probe waits for its answer (default 2s).
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub timeout: Option<Duration>,
+    /// Mean RTT above which a cycle is OverThreshold (default: the timeout).
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub threshold: Option<Duration>,
+    /// Packets per cycle (udp-jitter; default 10).
+    #[serde(default)]
+    pub packets: Option<u32>,
+    /// Time between a burst's packets (udp-jitter; default 20ms).
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub packet_interval: Option<Duration>,
+    /// Payload bytes per probe.
+    #[serde(default)]
+    pub size: Option<usize>,
+    /// The voice codec MOS and ICPIF are estimated for (udp-jitter):
+    /// `"g711ulaw"`, `"g711alaw"` or `"g729a"`.
+    #[serde(default)]
+    pub codec: Option<sla::stats::Codec>,
+    /// Cycles in the statistics' sliding window (default 6).
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// The probe's track.
+    #[serde(default)]
+    pub track: ProbeTrack,
+    /// Its reactions.
+    #[serde(default, rename = "reaction")]
+    pub reactions: Vec<ProbeReaction>,
 }
 
 /// A fault on the timeline.
@@ -1246,6 +1331,9 @@ pub enum Assertion {
         /// Strict upper bound.
         below: Duration,
     },
+    /// `probe = { probe = 1, loss_above = 10 }`: a probe's figures over its
+    /// sliding window, its track or a reaction.
+    Probe(ProbeCheck),
     /// `diagnosis = { tunnel = 1, cause = "no-proposal-chosen", contains = "DH group 5" }`:
     /// a diagnosis naming this cause (one of `diagnosis::CAUSE_CODES`)
     /// and/or containing this text; at least one of the two.
@@ -1257,6 +1345,44 @@ pub enum Assertion {
         /// Text the diagnosis must contain.
         contains: Option<String>,
     },
+}
+
+/// What a `probe` expectation checks; every bound given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeCheck {
+    /// The probe (`cgw.probe[N]`, from 1).
+    pub probe: usize,
+    /// Window loss above this percentage.
+    #[serde(default)]
+    pub loss_above: Option<f64>,
+    /// Window loss below this percentage.
+    #[serde(default)]
+    pub loss_below: Option<f64>,
+    /// Window mean RTT above this.
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub rtt_above: Option<Duration>,
+    /// Window mean RTT below this.
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub rtt_below: Option<Duration>,
+    /// Window mean jitter above this.
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub jitter_above: Option<Duration>,
+    /// Window mean jitter below this.
+    #[serde(default, deserialize_with = "duration::de_opt")]
+    pub jitter_below: Option<Duration>,
+    /// Last cycle's MOS above this.
+    #[serde(default)]
+    pub mos_above: Option<f64>,
+    /// Last cycle's MOS below this.
+    #[serde(default)]
+    pub mos_below: Option<f64>,
+    /// The track's state: `"up"` or `"down"`.
+    #[serde(default)]
+    pub track: Option<sla::track::TrackState>,
+    /// This reaction (by name) is raised.
+    #[serde(default)]
+    pub raised: Option<String>,
 }
 
 struct ListVisitor<T>(&'static str, std::marker::PhantomData<T>);

@@ -46,6 +46,8 @@ pub struct DirectionalJitter {
     pub positive: JitterSide,
     /// The later packet was quicker.
     pub negative: JitterSide,
+    /// Pairs measured, those with no change included.
+    pub pairs: u64,
 }
 
 impl DirectionalJitter {
@@ -53,6 +55,7 @@ impl DirectionalJitter {
     /// (consecutive sequence numbers, both received), ms. A change of
     /// exactly zero counts on neither side, as IP SLA's counters do.
     pub fn add_change(&mut self, delta_ms: f64) {
+        self.pairs += 1;
         if delta_ms > 0.0 {
             self.positive.add_ms(delta_ms);
         } else if delta_ms < 0.0 {
@@ -64,12 +67,18 @@ impl DirectionalJitter {
     pub fn merge(&mut self, other: &DirectionalJitter) {
         self.positive.merge(&other.positive);
         self.negative.merge(&other.negative);
+        self.pairs += other.pairs;
     }
 
-    /// The mean magnitude over both signs, ms (IP SLA's "jitter avg").
+    /// The mean magnitude over both signs, ms (IP SLA's "jitter avg"):
+    /// 0 when every pair was unchanged, `None` before any pair.
     pub fn avg_ms(&self) -> Option<f64> {
         let n = self.positive.count + self.negative.count;
-        (n > 0).then(|| (self.positive.sum_ms + self.negative.sum_ms) / n as f64)
+        if n > 0 {
+            Some((self.positive.sum_ms + self.negative.sum_ms) / n as f64)
+        } else {
+            (self.pairs > 0).then_some(0.0)
+        }
     }
 
     /// The largest magnitude of either sign, ms.
@@ -120,6 +129,11 @@ mod tests {
         assert_eq!((d.negative.count, d.negative.sum_ms), (1, 1.0));
         assert!((d.avg_ms().unwrap() - 7.0 / 3.0).abs() < 1e-12);
         assert_eq!(d.max_ms(), 4.0);
+        assert_eq!(d.pairs, 4);
+        let mut flat = DirectionalJitter::default();
+        assert_eq!(flat.avg_ms(), None);
+        flat.add_change(0.0);
+        assert_eq!(flat.avg_ms(), Some(0.0));
         let mut m = DirectionalJitter::default();
         m.merge(&d);
         m.merge(&d);

@@ -21,13 +21,15 @@ use serde::Serialize;
 
 /// A voice codec IP SLA offers for udp-jitter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Codec {
-    /// G.711 mu-law, 64 kbit/s.
+    /// G.711 mu-law, 64 kbit/s (`g711ulaw`, as IP SLA names it).
+    #[serde(rename = "g711ulaw")]
     G711Ulaw,
-    /// G.711 A-law, 64 kbit/s.
+    /// G.711 A-law, 64 kbit/s (`g711alaw`).
+    #[serde(rename = "g711alaw")]
     G711Alaw,
-    /// G.729 Annex A, 8 kbit/s.
+    /// G.729 Annex A, 8 kbit/s (`g729a`).
+    #[serde(rename = "g729a")]
     G729A,
 }
 
