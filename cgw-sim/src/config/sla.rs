@@ -404,6 +404,14 @@ command = "logger sla"
     }
 
     #[test]
+    fn the_example_loads() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/sla.toml");
+        let c = SlaConfig::load(path).unwrap();
+        assert_eq!(c.operations.len(), 4);
+        assert_eq!(c.operations[2].codec, Some(Codec::G729A));
+    }
+
+    #[test]
     fn unknown_type_lists_the_four() {
         let e = load(&GOOD.replace("\"icmp-echo\"", "\"http-get\"")).unwrap_err();
         assert_eq!(e.key, "sla.operation[1].type");
