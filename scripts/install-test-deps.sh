@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-test-deps.sh - make sure the real peers the interop tests drive are
 # installed: strongSwan (charon-systemd + swanctl + kernel-libipsec), tshark,
-# BIRD 2, iproute2, ping, nftables, procps, iperf3 (benchmarks).
+# BIRD 2, iproute2, ping, nftables, procps, iperf3 (benchmarks), fping (the SLA
+# daemon's icmp-echo is compared with it).
 #
 # Idempotent; quiet when everything is present. Needs root (apt-get) only when
 # something is missing. Debian 12 (bookworm).
@@ -17,15 +18,15 @@ set -euo pipefail
 PACKAGES=(
   strongswan-swanctl charon-systemd libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins
-  tshark iproute2 iputils-ping nftables procps bird2 iperf3
+  tshark iproute2 iputils-ping nftables procps bird2 iperf3 fping
 )
 # binary -> package that provides it (for the error message)
 declare -A PROVIDER=(
   [charon-systemd]=charon-systemd [swanctl]=strongswan-swanctl [tshark]=tshark
   [ip]=iproute2 [ping]=iputils-ping [nft]=nftables [bird]=bird2 [birdc]=bird2
-  [setsid]=util-linux [pgrep]=procps [iperf3]=iperf3
+  [setsid]=util-linux [pgrep]=procps [iperf3]=iperf3 [fping]=fping
 )
-BINARIES=(charon-systemd swanctl tshark ip ping nft bird birdc setsid iperf3)
+BINARIES=(charon-systemd swanctl tshark ip ping nft bird birdc setsid iperf3 fping)
 # shellcheck disable=SC2206
 BINARIES+=(${CGW_TEST_DEPS_EXTRA:-})
 # kernel-libipsec (user-space ESP over TUN): the kernel here has no ESP/XFRM

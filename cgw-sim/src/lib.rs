@@ -10,6 +10,7 @@
 //! - [`node`]: lab nodes: the IPsec tunnel gateway.
 //! - [`runner`]: runs scenarios in the simulated lab and reports.
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
+//! - `sla_daemon` (Linux): `cgw-sim sla`, the keepalive / SLA prober and responder.
 //! - [`selftest`]: every AWS phase 1 suite and the classic failures, in memory.
 //! - [`telemetry`]: logs, `/metrics` and the control socket of the daemons.
 //! - [`toml_file`]: TOML files read with errors placed at file:line:column and key.
@@ -30,6 +31,8 @@ pub mod os;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;
+#[cfg(target_os = "linux")]
+pub mod sla_daemon;
 #[cfg(target_os = "linux")]
 pub mod telemetry;
 pub mod toml_file;

@@ -101,6 +101,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The keepalive / SLA daemon: IP SLA-style probes (icmp-echo,
+    /// udp-echo, udp-jitter, tcp-connect) pinned to each tunnel, with
+    /// Prometheus metrics, JSON-lines events, tracks and reactions
+    /// (`[sla]` config; docs/config.md "SLA daemon"); or, with
+    /// `--responder`, the reflector udp-echo and udp-jitter probe.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Sla {
+        #[command(subcommand)]
+        command: Option<SlaCommand>,
+        /// The configuration file.
+        #[arg(long, value_name = "FILE", required_unless_present = "responder")]
+        config: Option<PathBuf>,
+        /// Run the udp-echo / udp-jitter responder instead.
+        #[arg(long, conflicts_with_all = ["config", "check"])]
+        responder: bool,
+        /// The responder's address (default 0.0.0.0:5000).
+        #[arg(long, value_name = "ADDR:PORT", requires = "responder")]
+        listen: Option<std::net::SocketAddr>,
+        /// Load and check the configuration, print the operations and exit.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        log: LogArgs,
+    },
+}
+
+/// `cgw-sim sla` subcommands.
+#[derive(Subcommand)]
+enum SlaCommand {
+    /// Show a running `cgw-sim sla`: each operation's last result, track,
+    /// loss, RTT, jitter and MOS, asked over its control socket.
+    Status {
+        /// The control socket (`sla.control_socket`).
+        #[arg(long, value_name = "PATH", default_value = cgw_sim::config::DEFAULT_SLA_SOCKET)]
+        socket: PathBuf,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Log options of the commands that run on a host.
@@ -443,8 +482,6 @@ fn validate(_: &GatewayConfig, _: bool) -> ExitCode {
 /// be asked.
 #[cfg(target_os = "linux")]
 fn status_command(socket: &Path, json: bool) -> ExitCode {
-    use std::io::Write;
-
     let status = match cgw_sim::telemetry::control::query_status(socket) {
         Ok(s) => s,
         Err(e) => {
@@ -463,21 +500,131 @@ fn status_command(socket: &Path, json: bool) -> ExitCode {
     } else {
         status.table()
     };
-    // Not `print!`: it panics on a closed pipe (`cgw-sim status | head`).
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("cgw-sim status: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    write_stdout("status", &text)
 }
 
 #[cfg(not(target_os = "linux"))]
 fn status_command(_socket: &Path, _json: bool) -> ExitCode {
     eprintln!("cgw-sim status: the control socket needs Linux");
     ExitCode::FAILURE
+}
+
+/// `cgw-sim sla --config` / `--responder`.
+#[cfg(target_os = "linux")]
+fn sla_command(
+    config: Option<&Path>,
+    responder: bool,
+    listen: Option<std::net::SocketAddr>,
+    check: bool,
+    log: &LogArgs,
+) -> ExitCode {
+    use cgw_sim::sla_daemon;
+    if responder {
+        if !log.init(log.format(LogFormat::Text), "info") {
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        let listen = listen.unwrap_or(sla_daemon::responder::DEFAULT_RESPONDER_LISTEN);
+        return match sla_daemon::run_responder(listen) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cgw-sim sla --responder: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let Some(config) = config else {
+        eprintln!("cgw-sim sla: --config FILE or --responder");
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    let cfg = match cgw_sim::config::SlaConfig::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if check {
+        for o in &cfg.operations {
+            println!(
+                "{}: {} {}{} every {}",
+                o.name,
+                o.kind.name(),
+                o.target,
+                o.port.map(|p| format!(":{p}")).unwrap_or_default(),
+                cgw_sim::scenario::format_duration(o.frequency)
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    if !log.init(log.format(cfg.log_format), "info") {
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    match sla_daemon::run(&cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cgw-sim sla: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sla_command(
+    _: Option<&Path>,
+    _: bool,
+    _: Option<std::net::SocketAddr>,
+    _: bool,
+    _: &LogArgs,
+) -> ExitCode {
+    eprintln!("cgw-sim sla: runs on Linux only");
+    ExitCode::from(EXIT_NOT_BUILT)
+}
+
+/// `cgw-sim sla status`: 0 with the table (or JSON), 1 if the daemon could
+/// not be asked.
+#[cfg(target_os = "linux")]
+fn sla_status(socket: &Path, json: bool) -> ExitCode {
+    use cgw_sim::telemetry::control::{query, ClientError};
+    let status: cgw_sim::sla_daemon::SlaStatus = match query(socket) {
+        Ok(s) => s,
+        Err(ClientError::NotRunning { path }) => {
+            eprintln!(
+                "cgw-sim sla status: no cgw-sim sla at {}: is `cgw-sim sla --config` running?",
+                path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("cgw-sim sla status: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&status).unwrap_or_default() + "\n"
+    } else {
+        status.table()
+    };
+    write_stdout("sla status", &text)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sla_status(_: &Path, _: bool) -> ExitCode {
+    eprintln!("cgw-sim sla status: the control socket needs Linux");
+    ExitCode::FAILURE
+}
+
+/// Writes `text` to standard output; a closed pipe (`| head`) is fine.
+fn write_stdout(command: &str, text: &str) -> ExitCode {
+    use std::io::Write;
+    // Not `print!`: it panics on a closed pipe.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cgw-sim {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -517,6 +664,18 @@ fn main() -> ExitCode {
             Ok(cfg) => daemon_exit("mock-aws", |seed| cgw_sim::daemon::mock::run(&cfg, seed)),
         },
         Command::Status { socket, json } => status_command(&socket, json),
+        Command::Sla {
+            command: Some(SlaCommand::Status { socket, json }),
+            ..
+        } => sla_status(&socket, json),
+        Command::Sla {
+            command: None,
+            config,
+            responder,
+            listen,
+            check,
+            log,
+        } => sla_command(config.as_deref(), responder, listen, check, &log),
         Command::Selftest => {
             if selftest::run() {
                 ExitCode::SUCCESS

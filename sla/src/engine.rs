@@ -76,6 +76,16 @@ pub struct Stamps {
     pub responder_count: u32,
 }
 
+impl Stamps {
+    /// The round trip, ms: the sender's receive minus transmit, less the
+    /// responder's processing time (each difference on one clock, so
+    /// unsynchronised clocks do not matter); never negative.
+    pub fn rtt_ms(&self) -> f64 {
+        let processing = ns_diff_ms(self.responder_tx_ns, self.responder_rx_ns).max(0.0);
+        (ns_diff_ms(self.sender_rx_ns, self.sender_tx_ns) - processing).max(0.0)
+    }
+}
+
 /// An answer to a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply {
@@ -396,8 +406,7 @@ impl Prober {
         };
         let sample = match reply.stamps {
             Some(s) => {
-                let processing = ns_diff_ms(s.responder_tx_ns, s.responder_rx_ns).max(0.0);
-                let rtt = (ns_diff_ms(s.sender_rx_ns, s.sender_tx_ns) - processing).max(0.0);
+                let rtt = s.rtt_ms();
                 c.responder_count = c.responder_count.max(Some(s.responder_count));
                 Sample {
                     rtt_ms: rtt,

@@ -178,7 +178,7 @@ fn check_unicast(key: String, a: Ipv4Addr) -> Check<()> {
 }
 
 /// A Linux interface name: 1 to 15 bytes of letters, digits, `.`, `_`, `-`.
-fn check_ifname(key: String, name: &str) -> Check<()> {
+pub(super) fn check_ifname(key: String, name: &str) -> Check<()> {
     let ok = !name.is_empty()
         && name.len() <= MAX_IFNAME
         && name
@@ -199,7 +199,7 @@ fn check_ifname(key: String, name: &str) -> Check<()> {
 }
 
 /// A control socket's path: not empty, and short enough to bind.
-fn check_socket_path(key: &str, path: &Path) -> Check<()> {
+pub(super) fn check_socket_path(key: &str, path: &Path) -> Check<()> {
     let len = path.as_os_str().len();
     if len == 0 {
         return err(key, "must not be empty");

@@ -14,6 +14,7 @@
 
 mod display;
 mod load;
+pub mod sla;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -24,6 +25,8 @@ use serde::Deserialize;
 
 use crate::aws::{Ipv4Cidr, Ipv6Cidr};
 use crate::scenario::{Aws, Cgw, Prefix, Routing};
+
+pub use sla::{SlaConfig, DEFAULT_SLA_METRICS_LISTEN, DEFAULT_SLA_SOCKET};
 
 pub use load::{
     DEFAULT_GATEWAY_SOCKET, DEFAULT_METRICS_LISTEN, DEFAULT_MOCK_METRICS_LISTEN,

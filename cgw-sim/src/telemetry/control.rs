@@ -33,6 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::status::Status;
+use super::Snapshot;
 
 /// The longest request line accepted, in bytes.
 pub const MAX_REQUEST: usize = 4096;
@@ -150,7 +151,7 @@ pub fn bind(path: &Path) -> Result<(UnixListener, SocketFile), ControlError> {
 /// Serves requests on `listener` from the snapshots of `status`, until
 /// the task running it is dropped or aborted (which closes every
 /// connection too).
-pub async fn serve_control(listener: UnixListener, status: watch::Receiver<Status>) {
+pub async fn serve_control<S: Snapshot>(listener: UnixListener, status: watch::Receiver<S>) {
     let mut connections = JoinSet::new();
     loop {
         let stream = match listener.accept().await {
@@ -177,7 +178,7 @@ pub async fn serve_control(listener: UnixListener, status: watch::Receiver<Statu
 
 /// One client: request lines until end of file, idle timeout or a line
 /// too long.
-async fn connection(stream: UnixStream, status: watch::Receiver<Status>) -> io::Result<()> {
+async fn connection<S: Snapshot>(stream: UnixStream, status: watch::Receiver<S>) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut read = AsyncBufReader::new(read);
     let mut line = Vec::new();
@@ -214,7 +215,7 @@ async fn read_line<R: tokio::io::AsyncBufRead + Unpin>(
 }
 
 /// The answer to one request line (without its newline).
-pub fn answer(line: &[u8], status: &watch::Receiver<Status>) -> String {
+pub fn answer<S: Snapshot>(line: &[u8], status: &watch::Receiver<S>) -> String {
     let request: serde_json::Value = match serde_json::from_slice(line) {
         Ok(v) => v,
         Err(e) => return error(&format!("bad request: {e}")),
@@ -275,6 +276,12 @@ pub enum ClientError {
 /// Asks the daemon at `path` for its status (blocking, with
 /// [`CLIENT_TIMEOUT`]; no runtime needed).
 pub fn query_status(path: &Path) -> Result<Status, ClientError> {
+    query(path)
+}
+
+/// Asks the daemon at `path` for its status as `T` (the snapshot type it
+/// serves: [`Status`] for `run` and `mock-aws`, the SLA daemon's own).
+pub fn query<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ClientError> {
     let answer = request(path, "status")?;
     serde_json::from_value(answer).map_err(|e| ClientError::BadAnswer {
         path: path.into(),

@@ -1,5 +1,5 @@
 //! `GET /metrics` over HTTP/1.1 (hyper), rendered from the latest
-//! [`Status`] on each scrape. Runs on the daemon's runtime, current-thread
+//! snapshot ([`Snapshot`]: a daemon's `Status`) on each scrape. Runs on the daemon's runtime, current-thread
 //! included. Anything but `/metrics` is 404; `/metrics` with a method
 //! other than GET or HEAD is 405.
 
@@ -20,8 +20,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::metrics::{render, Format};
-use super::status::Status;
+use super::metrics::Format;
+use super::Snapshot;
 
 /// Connections served at once; more are closed on accept. A scraper needs
 /// one; the bound keeps a misbehaving client from exhausting the daemon.
@@ -40,7 +40,7 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// Serves `/metrics` on `listener` from the snapshots of `status`, until
 /// the task running it is dropped or aborted (which closes every
 /// connection too).
-pub async fn serve_metrics(listener: TcpListener, status: watch::Receiver<Status>) {
+pub async fn serve_metrics<S: Snapshot>(listener: TcpListener, status: watch::Receiver<S>) {
     let mut connections = JoinSet::new();
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -77,7 +77,10 @@ pub async fn serve_metrics(listener: TcpListener, status: watch::Receiver<Status
 }
 
 /// The response to one request.
-fn respond(req: &Request<Incoming>, status: &watch::Receiver<Status>) -> Response<Full<Bytes>> {
+fn respond<S: Snapshot>(
+    req: &Request<Incoming>,
+    status: &watch::Receiver<S>,
+) -> Response<Full<Bytes>> {
     if req.uri().path() != "/metrics" {
         return plain(StatusCode::NOT_FOUND, "not found: try /metrics\n");
     }
@@ -91,7 +94,7 @@ fn respond(req: &Request<Incoming>, status: &watch::Receiver<Status>) -> Respons
     let format = Format::negotiate(accept);
     // Render under the borrow (no await here), so the daemon's next
     // publication is not held up by more than one rendering.
-    let body = render(&status.borrow(), format);
+    let body = status.borrow().render_metrics(format);
     let mut r = Response::new(Full::new(Bytes::from(body)));
     r.headers_mut().insert(
         CONTENT_TYPE,

@@ -123,12 +123,17 @@ type TunnelCounter = (&'static str, &'static str, fn(&TunnelTotals) -> u64);
 
 /// Renders `status` in `format`.
 pub fn render(status: &Status, format: Format) -> String {
-    let registry = registry(status);
+    encode(&registry(status), format)
+}
+
+/// A registry as exposition in `format` (every daemon's snapshot ends
+/// here).
+pub fn encode(registry: &Registry, format: Format) -> String {
     let mut out = String::new();
     // Encoding into a String cannot fail: fmt::Write for String does not.
     let _ = match format {
-        Format::Prometheus => prometheus_text::encode(&mut out, &registry),
-        Format::OpenMetrics => text::encode(&mut out, &registry),
+        Format::Prometheus => prometheus_text::encode(&mut out, registry),
+        Format::OpenMetrics => text::encode(&mut out, registry),
     };
     out
 }

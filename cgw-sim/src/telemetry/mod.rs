@@ -27,6 +27,20 @@ pub mod status;
 pub mod table;
 
 pub use serve::{serve, Endpoints, ServeError, Telemetry};
+
+/// What a daemon publishes for its endpoints: served as JSON on the
+/// control socket and rendered as Prometheus exposition on `/metrics`.
+/// [`Status`] for `run` and `mock-aws`; the SLA daemon has its own.
+pub trait Snapshot: serde::Serialize + Send + Sync + 'static {
+    /// The snapshot as exposition in `format`.
+    fn render_metrics(&self, format: metrics::Format) -> String;
+}
+
+impl Snapshot for Status {
+    fn render_metrics(&self, format: metrics::Format) -> String {
+        metrics::render(self, format)
+    }
+}
 pub use status::{
     BgpState, BgpStatus, ChildSaStatus, IkeSaStatus, Role, RouteSource, RouteStatus, Status,
     TunnelState, TunnelStatus, TunnelTotals,

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::control::{self, ControlError, SocketFile};
 use super::http;
-use super::status::Status;
+use super::Snapshot;
 
 /// Where the endpoints listen; `None` turns one off.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -77,9 +77,9 @@ impl Drop for Telemetry {
 /// Binds the endpoints in `endpoints` and serves them from `status` on
 /// the current tokio runtime (current-thread or not). Both are bound
 /// before anything is served, so an error leaves nothing running.
-pub async fn serve(
+pub async fn serve<S: Snapshot>(
     endpoints: &Endpoints,
-    status: watch::Receiver<Status>,
+    status: watch::Receiver<S>,
 ) -> Result<Telemetry, ServeError> {
     let metrics = match endpoints.metrics_listen {
         Some(addr) => {

@@ -181,7 +181,7 @@ impl fmt::Display for Status {
     }
 }
 
-fn dash() -> String {
+pub(crate) fn dash() -> String {
     "-".to_owned()
 }
 
@@ -192,7 +192,7 @@ fn age(d: Duration) -> String {
 
 /// Text from the daemon with control characters (newlines, escapes)
 /// replaced by spaces.
-fn clean(s: &str) -> String {
+pub(crate) fn clean(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
@@ -200,7 +200,12 @@ fn clean(s: &str) -> String {
 
 /// A titled section: a blank line, the title, then the rows under the
 /// headers in left-aligned columns two spaces apart, or `  none`.
-fn section(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>) -> fmt::Result {
+pub(crate) fn section(
+    out: &mut String,
+    title: &str,
+    headers: &[&str],
+    rows: Vec<Vec<String>>,
+) -> fmt::Result {
     writeln!(out)?;
     writeln!(out, "{title}")?;
     if rows.is_empty() {

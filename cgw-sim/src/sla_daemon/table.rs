@@ -1,0 +1,80 @@
+//! The SLA status as a text table (`cgw-sim sla status`), in the
+//! gateway's table style: one row per operation, milliseconds.
+
+use std::fmt::Write;
+
+use super::snapshot::SlaStatus;
+use crate::telemetry::table::{clean, dash, section};
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(dash, |v| format!("{v:.2}"))
+}
+
+impl SlaStatus {
+    /// The snapshot as a readable table (window figures; totals in the
+    /// JSON form).
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "cgw-sim sla, up {:.0}s, {} operations, reaction commands {} started, {} dropped",
+            self.uptime_secs,
+            self.operations.len(),
+            self.hooks_started,
+            self.hooks_dropped
+        );
+        let rows = self
+            .operations
+            .iter()
+            .map(|o| {
+                let w = &o.window;
+                vec![
+                    clean(&o.name),
+                    o.kind.clone(),
+                    o.target.clone(),
+                    o.tunnel.map_or_else(dash, |t| t.to_string()),
+                    o.last_code.clone().unwrap_or_else(dash),
+                    o.track.clone(),
+                    o.cycles.to_string(),
+                    format!("{}/{}", w.received, w.sent),
+                    w.loss_percent.map_or_else(dash, |l| format!("{l:.1}")),
+                    format!(
+                        "{}/{}/{}",
+                        ms(w.rtt_min_ms),
+                        ms(w.rtt_avg_ms),
+                        ms(w.rtt_max_ms)
+                    ),
+                    ms(w.jitter_avg_ms),
+                    o.mos.map_or_else(dash, |m| format!("{m:.2}")),
+                    if o.raised.is_empty() {
+                        dash()
+                    } else {
+                        clean(&o.raised.join(","))
+                    },
+                ]
+            })
+            .collect();
+        let _ = section(
+            &mut out,
+            "Operations (sliding window)",
+            &[
+                "OPERATION",
+                "TYPE",
+                "TARGET",
+                "TUNNEL",
+                "LAST",
+                "TRACK",
+                "CYCLES",
+                "RECV/SENT",
+                "LOSS%",
+                "RTT MIN/AVG/MAX ms",
+                "JITTER ms",
+                "MOS",
+                "RAISED",
+            ],
+            rows,
+        );
+        out
+    }
+}
