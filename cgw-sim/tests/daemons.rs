@@ -389,3 +389,70 @@ fn ipv6_inside_tunnels_carry_bgp_over_ipv6_routes_and_ping6_and_validate_passes(
     aws.stop().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `run`'s keepalive keeps a tunnel with an idle timeout up: with static
+/// routing and no traffic, a 4 s idle timeout drops both tunnels when the
+/// keepalive is off, and none when it pings each tunnel every second.
+#[test]
+fn keepalive_keeps_idle_tunnels_up_and_off_lets_them_idle_out() {
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("daemons-keepalive");
+    let gw = |keepalive: &str| {
+        GATEWAY
+            .replace(
+                "routing = \"bgp\"",
+                &format!("routing = \"static\"\nkeepalive = \"{keepalive}\""),
+            )
+            .replace(
+                "[cgw.bgp]\nasn = 65000\nannounce = [\"198.18.0.0/24\"]\n",
+                "[cgw]\nstatic_routes = [\"198.19.0.0/16\"]\n",
+            )
+            .replace(
+                "[cgw.tunnel1.ike]\n",
+                "[cgw.tunnel1.ike]\nidle_timeout = \"4s\"\n",
+            )
+            .replace(
+                "[cgw.tunnel2.ike]\n",
+                "[cgw.tunnel2.ike]\nidle_timeout = \"4s\"\n",
+            )
+    };
+    let mock = MOCK.replace(
+        "[aws]\nasn = 64512\n",
+        "[aws]\nrouting = \"static\"\nstatic_routes = [\"198.18.0.0/24\"]\n",
+    );
+    std::fs::write(dir.join("mock.toml"), mock).unwrap();
+    for (keepalive, stays_up) in [("1s", true), ("off", false)] {
+        std::fs::write(dir.join("gw.toml"), gw(keepalive)).unwrap();
+        let gcfg = GatewayConfig::load(dir.join("gw.toml")).unwrap();
+        let mcfg = MockConfig::load(dir.join("mock.toml")).unwrap();
+        let (cns, ans) = namespaces::cgw_and_aws();
+        let aws = mock::spawn(&ans, mcfg, [1; 32]).unwrap();
+        let gw = cgw::spawn(&cns, gcfg, [2; 32]).unwrap();
+        let ctx = || format!("cgw: {:#?}", gw.view());
+        wait_for(
+            "both tunnels up",
+            Duration::from_secs(20),
+            || gw.view().tunnels.iter().all(|t| t.up),
+            ctx,
+        );
+        // Three idle timeouts later.
+        std::thread::sleep(Duration::from_secs(12));
+        let v = gw.view();
+        for t in &v.tunnels {
+            if stays_up {
+                assert!(t.up && t.established == 1, "keepalive {keepalive}: {t:#?}");
+            } else {
+                assert!(
+                    matches!(
+                        t.last_failure,
+                        Some(cgw_sim::node::DownCause::IdleTimeout { .. })
+                    ),
+                    "keepalive {keepalive}: {t:#?}"
+                );
+            }
+        }
+        gw.stop().unwrap();
+        aws.stop().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

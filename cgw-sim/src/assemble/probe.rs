@@ -101,3 +101,47 @@ fn reaction(r: &ProbeReaction, i: usize) -> Result<ReactionConfig, (&'static str
         command: None,
     })
 }
+
+/// `cgw-sim run`'s keepalive: one icmp-echo per enabled tunnel every
+/// `interval`, pinned to the tunnel (from its inside address, out of its
+/// TUN device), towards `gateway.tunnelN.keepalive_target` or AWS's
+/// inside address (IPv6 on a connection whose tunnels carry IPv6). AWS
+/// answers pings on its inside addresses, and the traffic keeps a tunnel
+/// with an idle timeout (on this gateway or a firewall on the way) from
+/// dropping.
+pub fn keepalive_operations(
+    cfg: &crate::config::GatewayConfig,
+    interval: Duration,
+) -> Vec<OperationConfig> {
+    let mut ops = Vec::new();
+    for (i, t) in cfg.tunnels.iter().enumerate() {
+        let ct = if i == 0 {
+            &cfg.cgw.tunnel1
+        } else {
+            &cfg.cgw.tunnel2
+        };
+        if !ct.enabled {
+            continue;
+        }
+        let inside = super::Inside::of(t.inside_cidr).with_v6(t.inside_ipv6_cidr);
+        let target = t.keepalive_target.unwrap_or_else(|| inside.aws_bgp());
+        let source = match (target, inside.v6) {
+            (IpAddr::V6(_), Some(v6)) => IpAddr::V6(v6.cgw),
+            _ => IpAddr::V4(inside.cgw),
+        };
+        let mut o = OperationConfig::new(
+            format!("tunnel{}-keepalive", i + 1),
+            OperationKind::IcmpEcho,
+            target,
+        );
+        o.source = Some(source);
+        o.interface = Some(t.tun.clone());
+        o.tunnel = Some(i as u8 + 1);
+        o.frequency = interval;
+        o.timeout = interval.min(DEFAULT_TIMEOUT);
+        o.threshold = o.timeout;
+        o.window = DEFAULT_WINDOW;
+        ops.push(o);
+    }
+    ops
+}

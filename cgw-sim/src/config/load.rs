@@ -107,14 +107,25 @@ struct RawGateway {
     routing: Routing,
     #[serde(default, deserialize_with = "duration::de_opt")]
     validate_timeout: Option<Duration>,
+    #[serde(
+        default = "default_keepalive",
+        deserialize_with = "duration::de_or_off"
+    )]
+    keepalive: Option<Duration>,
     tunnel1: RawGatewayTunnel,
     tunnel2: RawGatewayTunnel,
+}
+
+fn default_keepalive() -> Option<Duration> {
+    Some(super::DEFAULT_KEEPALIVE)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawGatewayTunnel {
     aws_address: Ipv4Addr,
+    #[serde(default)]
+    keepalive_target: Option<IpAddr>,
     inside_cidr: Ipv4Cidr,
     #[serde(default)]
     inside_ipv6_cidr: Option<Ipv6Cidr>,
@@ -340,6 +351,12 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
     if g.validate_timeout.is_some_and(|d| d.is_zero()) {
         return err("gateway.validate_timeout", "must be positive");
     }
+    if g.keepalive.is_some_and(|d| d < Duration::from_secs(1)) {
+        return err(
+            "gateway.keepalive",
+            "at least 1s between keepalive probes (or \"off\")",
+        );
+    }
     if !cgw.probes.is_empty() {
         // Scenario probes run between the lab's named hosts; a real host
         // has none, its checks are per tunnel.
@@ -426,6 +443,7 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
             aws_address: t.aws_address,
             inside_cidr: t.inside_cidr,
             inside_ipv6_cidr: t.inside_ipv6_cidr,
+            keepalive_target: t.keepalive_target,
             psk,
             tun,
             ping_targets: t.validate.ping,
@@ -510,6 +528,7 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
         routing: g.routing,
         aws_asn,
         validate_timeout: g.validate_timeout.unwrap_or(DEFAULT_VALIDATE_TIMEOUT),
+        keepalive: g.keepalive,
         tunnels: [t1, t2],
         cgw,
     })

@@ -87,6 +87,9 @@ impl fmt::Display for LogFormat {
     }
 }
 
+/// How often `run` probes each tunnel by default.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(10);
+
 /// A customer gateway on this host (`cgw-sim run` / `validate`), loaded
 /// and checked, defaults applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +113,10 @@ pub struct GatewayConfig {
     pub aws_asn: u32,
     /// How long `validate` waits for everything to hold (default 60s).
     pub validate_timeout: Duration,
+    /// The keepalive: an icmp-echo through each tunnel this often
+    /// (`gateway.keepalive`, default [`DEFAULT_KEEPALIVE`]; `None`:
+    /// `"off"`), so an idle tunnel never drops.
+    pub keepalive: Option<Duration>,
     /// Tunnel 1 and tunnel 2's host settings.
     pub tunnels: [GatewayTunnel; 2],
     /// The `[cgw]` section, as in scenarios; its PSKs are moved to
@@ -131,6 +138,9 @@ pub struct GatewayTunnel {
     /// negotiates ::/0 selectors, its TUN gets the second address, and BGP
     /// runs over the IPv6 inside addresses.
     pub inside_ipv6_cidr: Option<Ipv6Cidr>,
+    /// What the keepalive pings through this tunnel (default: AWS's inside
+    /// address, which answers).
+    pub keepalive_target: Option<IpAddr>,
     /// The pre-shared key (`cgw.tunnelN.ike.psk` or
     /// `gateway.tunnelN.psk_file`).
     pub psk: Psk,

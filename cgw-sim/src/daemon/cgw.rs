@@ -138,6 +138,8 @@ pub struct CgwDaemon {
     pub epoch: Instant,
     publisher: Publisher,
     events: Vec<(usize, Instant, TunnelEventKind)>,
+    /// The per-tunnel keepalive prober (stopped with the daemon).
+    keepalive: Option<crate::sla_daemon::keepalive::Keepalive>,
 }
 
 /// Builds the gateway from `cfg` in the calling thread's namespace: TUN
@@ -210,6 +212,23 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
         None
     };
     let routes = OwnedRoutes::here("cgw")?;
+    // After the TUN devices exist: the probes bind to them.
+    let keepalive = match cfg.keepalive {
+        Some(iv) => {
+            let ops = assemble::probe::keepalive_operations(cfg, iv);
+            tracing::info!(
+                every = ?iv,
+                operations = ops.len(),
+                "keepalive: an icmp-echo through each tunnel"
+            );
+            Some(
+                crate::sla_daemon::keepalive::Keepalive::start(ops).map_err(|e| {
+                    DaemonError::Config(format!("starting the keepalive thread: {e}"))
+                })?,
+            )
+        }
+        None => None,
+    };
     let mut tv = [TunnelView::default(), TunnelView::default()];
     for t in &mut tv {
         t.mtu = INITIAL_TUN_MTU;
@@ -228,6 +247,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             epoch: now,
             publisher: Publisher::default(),
             events: Vec::new(),
+            keepalive,
         },
     })
 }
@@ -240,6 +260,11 @@ impl CgwDaemon {
     /// The configuration it runs.
     pub fn config(&self) -> &GatewayConfig {
         &self.cfg
+    }
+
+    /// The keepalive's figures now (`None` with `gateway.keepalive = "off"`).
+    pub fn keepalive(&self) -> Option<crate::sla_daemon::snapshot::SlaStatus> {
+        self.keepalive.as_ref().map(|k| k.status())
     }
 
     /// The routes installed in the kernel now (prefix, TUN device).

@@ -401,6 +401,11 @@ impl Controller for Validator {
 /// Runs `validate` with `cfg` (its `validate_timeout`), tears everything
 /// down and returns the verdict.
 pub fn run(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<Verdict, DaemonError> {
+    // `validate` pings its own targets; no keepalive besides.
+    let cfg = &GatewayConfig {
+        keepalive: None,
+        ..cfg.clone()
+    };
     super::runtime()?.block_on(async {
         let CgwSetup {
             mut host,

@@ -127,6 +127,7 @@ pub fn configs(s: &Scenario, a: &KernelAddresses) -> (GatewayConfig, MockConfig)
             inside_cidr: inside,
             // Scenarios are IPv4 (the loader refuses an IPv6 inside CIDR).
             inside_ipv6_cidr: None,
+            keepalive_target: None,
             psk: Psk::new(cgw_psk),
             tun: CGW_TUNS.get(i).copied().unwrap_or("cgwsim").to_string(),
             ping_targets: Vec::new(),
@@ -163,6 +164,9 @@ pub fn configs(s: &Scenario, a: &KernelAddresses) -> (GatewayConfig, MockConfig)
         routing: s.aws.routing,
         aws_asn: s.cgw.bgp.peer_asn.unwrap_or(s.aws.asn),
         validate_timeout: Duration::from_secs(60),
+        // A scenario's CGW sends only what the scenario says (an idle
+        // tunnel must be able to idle out).
+        keepalive: None,
         // Daemons on background threads serve no telemetry: these are
         // never bound.
         control_socket: crate::config::DEFAULT_GATEWAY_SOCKET.into(),

@@ -18,6 +18,7 @@ pub mod driver;
 pub mod events;
 pub mod hooks;
 pub mod icmp;
+pub mod keepalive;
 pub mod metrics;
 pub mod responder;
 pub mod snapshot;
