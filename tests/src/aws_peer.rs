@@ -8,7 +8,9 @@
 
 use crate::strongswan::CharonConfig;
 use crate::vpn_side::{RealSide, SideSpec};
-use crate::vpn_topology::{TunnelPlan, VpnTopology, AWS_ASN, CGW_ASN, CGW_OUTSIDE, VPC_PREFIX};
+use crate::vpn_topology::{
+    InsideIp, TunnelPlan, VpnTopology, AWS_ASN, CGW_ASN, CGW_OUTSIDE, VPC6_PREFIX, VPC_PREFIX,
+};
 
 /// Phase 1 proposals AWS accepts by default, strongSwan syntax: AES128/256
 /// (CBC) or AES-GCM-16, SHA1 and SHA2-256/384/512, DH groups 2, 14-24
@@ -80,9 +82,14 @@ pub fn start_real_aws(topo: &VpnTopology, opts: &RealAwsOptions) -> RealSide {
         label: "aws",
         asn: AWS_ASN,
         peer_asn: CGW_ASN,
-        announce: VPC_PREFIX.into(),
+        announce: match topo.inside() {
+            InsideIp::V4 => VPC_PREFIX,
+            InsideIp::V6 => VPC6_PREFIX,
+        }
+        .into(),
         bgp_passive: opts.bgp_passive,
         aws_side: true,
+        inside: topo.inside(),
     };
     RealSide::start(spec, links, &topo.aws, |plan, _| {
         aws_charon_config(plan, opts)

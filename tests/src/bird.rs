@@ -12,7 +12,7 @@
 //! [`Bird::add_static`] / [`Bird::remove_static`] rewrite the config and
 //! run `birdc configure`, which announces / withdraws at once.
 
-use crate::netns::{check_lab_prefix, check_lab_prefix6, is_lab_addr, Netns};
+use crate::netns::{check_lab_prefix, check_lab_prefix6, is_lab_ip, Netns};
 use crate::proc::{self, Daemon, Output, TestDir};
 use crate::require;
 use std::collections::BTreeMap;
@@ -51,10 +51,10 @@ pub struct BirdConfig {
     /// The BGP protocol's name (`show protocols all NAME`).
     pub name: String,
     pub router_id: Ipv4Addr,
-    /// Our address for the session (`local ADDR as ASN`).
-    pub local_addr: Ipv4Addr,
+    /// Our address for the session (`local ADDR as ASN`), IPv4 or IPv6.
+    pub local_addr: IpAddr,
     pub local_as: u32,
-    pub neighbor_addr: Ipv4Addr,
+    pub neighbor_addr: IpAddr,
     pub neighbor_as: u32,
     /// `hold time` in seconds (AWS: 30).
     pub hold_time: u16,
@@ -101,9 +101,9 @@ impl BirdConfig {
         BirdConfig {
             name: "peer".into(),
             router_id: local_addr,
-            local_addr,
+            local_addr: local_addr.into(),
             local_as,
-            neighbor_addr,
+            neighbor_addr: neighbor_addr.into(),
             neighbor_as,
             hold_time: 30,
             keepalive_time: 10,
@@ -119,6 +119,24 @@ impl BirdConfig {
             extra_bgp: Vec::new(),
             extra_config: Vec::new(),
         }
+    }
+
+    /// An eBGP session over IPv6 (`local`/`neighbor` IPv6 addresses) with
+    /// an IPv6 unicast channel only, as on an IPv6 VPN tunnel; otherwise
+    /// as [`BirdConfig::new`]. `router_id` stays an IPv4 address.
+    pub fn new_v6(
+        router_id: Ipv4Addr,
+        local_addr: Ipv6Addr,
+        local_as: u32,
+        neighbor_addr: Ipv6Addr,
+        neighbor_as: u32,
+    ) -> BirdConfig {
+        let mut c = BirdConfig::new(router_id, local_as, router_id, neighbor_as);
+        c.local_addr = local_addr.into();
+        c.neighbor_addr = neighbor_addr.into();
+        c.ipv4 = false;
+        c.ipv6 = true;
+        c
     }
 
     fn static_of(&self, v6: bool) -> Vec<&str> {
@@ -192,8 +210,8 @@ impl BirdConfig {
     }
 }
 
-/// Panics unless `prefix` is a lab IPv4 prefix or inside the IPv6
-/// documentation range 2001:db8::/32.
+/// Panics unless `prefix` is a lab IPv4 prefix or inside the lab's IPv6
+/// ranges (fd00::/8, 2001:db8::/32).
 #[track_caller]
 pub fn check_route_prefix(prefix: &str) {
     if prefix.contains(':') {
@@ -221,8 +239,8 @@ impl Bird {
     /// the control socket. Panics (with the log tail) on failure.
     pub fn start(ns: &Netns, cfg: BirdConfig) -> Bird {
         require::bird();
-        for a in [cfg.local_addr, cfg.neighbor_addr, cfg.router_id] {
-            assert!(is_lab_addr(a), "{a} outside the lab plan");
+        for a in [cfg.local_addr, cfg.neighbor_addr, cfg.router_id.into()] {
+            assert!(is_lab_ip(a), "{a} outside the lab plan");
         }
         for r in &cfg.static_routes {
             check_route_prefix(r);

@@ -7,7 +7,9 @@
 
 use crate::strongswan::{CharonConfig, SwanctlError};
 use crate::vpn_side::{bgp_name, RealSide, SideSpec};
-use crate::vpn_topology::{TunnelPlan, VpnTopology, AWS_ASN, CGW_ASN, CGW_OUTSIDE, ONPREM_PREFIX};
+use crate::vpn_topology::{
+    InsideIp, TunnelPlan, VpnTopology, AWS_ASN, CGW_ASN, CGW_OUTSIDE, ONPREM6_PREFIX, ONPREM_PREFIX,
+};
 
 /// The customer device's default phase 1 proposal (one AWS accepts).
 pub const CGW_IKE_PROPOSAL: &str = "aes128-sha256-modp2048";
@@ -96,9 +98,14 @@ pub fn start_real_cgw(topo: &VpnTopology, opts: &RealCgwOptions) -> RealSide {
         label: "cgw",
         asn: CGW_ASN,
         peer_asn: AWS_ASN,
-        announce: ONPREM_PREFIX.into(),
+        announce: match topo.inside() {
+            InsideIp::V4 => ONPREM_PREFIX,
+            InsideIp::V6 => ONPREM6_PREFIX,
+        }
+        .into(),
         bgp_passive: false,
         aws_side: false,
+        inside: topo.inside(),
     };
     RealSide::start(spec, links, &topo.cgw, |plan, link| {
         let t = &opts.tunnels[usize::from(plan.number - 1)];

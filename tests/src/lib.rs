@@ -2,8 +2,9 @@
 //!
 //! Everything here runs only inside network namespaces this crate creates,
 //! with addresses from the lab plan in DESIGN.md (192.0.2.0/24,
-//! 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15, 169.254.0.0/16), never a
-//! default route, and stops only the processes it started (by PID, checking
+//! 198.51.100.0/24, 203.0.113.0/24, 198.18.0.0/15, 169.254.0.0/16; IPv6 in
+//! fd00::/8, BGP-only prefixes in 2001:db8::/32), never a default route,
+//! and stops only the processes it started (by PID, checking
 //! `/proc/PID/comm` first). Names are unique per process and per call
 //! (`cgwt-<pid>-<n>`), so tests in one binary may run in parallel.
 //!

@@ -6,12 +6,14 @@
 //!
 //! Addresses are checked against the lab plan (DESIGN.md): 192.0.2.0/24 (CGW),
 //! 198.51.100.0/24 (AWS), 203.0.113.0/24 (NAT / public), 198.18.0.0/15
-//! (on-prem LAN, VPC), 169.254.0.0/16 (tunnel inside), 127.0.0.0/8. Default
-//! routes are refused.
+//! (on-prem LAN, VPC), 169.254.0.0/16 (tunnel inside), 127.0.0.0/8; IPv6
+//! only in fd00::/8 (unique local: IPv6 tunnels and their LANs) and the
+//! documentation range 2001:db8::/32 (BGP-only prefixes). Default routes
+//! are refused.
 
 use crate::proc::{self, Output, DEFAULT_TIMEOUT};
 use crate::require;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Once};
 use std::time::Duration;
@@ -69,20 +71,77 @@ pub fn check_lab_prefix(cidr: &str) {
     );
 }
 
-/// Panic unless the IPv6 prefix lies in the documentation range
-/// 2001:db8::/32, the only IPv6 range the lab uses.
+/// Is `a` inside the lab's IPv6 ranges (fd00::/8, 2001:db8::/32)?
+pub fn is_lab_addr6(a: Ipv6Addr) -> bool {
+    let seg = a.segments();
+    seg[0] >> 8 == 0xfd || (seg[0] == 0x2001 && seg[1] == 0x0db8)
+}
+
+/// Is `a` inside the lab plan (either family)?
+pub fn is_lab_ip(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(a) => is_lab_addr(a),
+        IpAddr::V6(a) => is_lab_addr6(a),
+    }
+}
+
+/// Panic unless the IPv6 prefix lies in fd00::/8 or the documentation
+/// range 2001:db8::/32, the only IPv6 ranges the lab uses.
 #[track_caller]
 pub fn check_lab_prefix6(cidr: &str) {
     let (a, l) = cidr
         .split_once('/')
         .unwrap_or_else(|| panic!("{cidr:?}: expected addr/len"));
-    let a: std::net::Ipv6Addr = a.parse().unwrap_or_else(|e| panic!("{cidr:?}: {e}"));
+    let a: Ipv6Addr = a.parse().unwrap_or_else(|e| panic!("{cidr:?}: {e}"));
     let l: u8 = l.parse().unwrap_or_else(|e| panic!("{cidr:?}: {e}"));
-    let seg = a.segments();
+    let min = if a.segments()[0] >> 8 == 0xfd { 8 } else { 32 };
     assert!(
-        (32..=128).contains(&l) && seg[0] == 0x2001 && seg[1] == 0x0db8,
-        "{cidr} is outside 2001:db8::/32 (the only IPv6 range the lab uses)"
+        (min..=128).contains(&l) && is_lab_addr6(a),
+        "{cidr} is outside fd00::/8 and 2001:db8::/32 (the only IPv6 ranges the lab uses)"
     );
+}
+
+/// A tunnel inside /126 as AWS assigns it to an IPv6 connection: AWS
+/// gets `::1`, the CGW `::2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsideNet6 {
+    pub network: Ipv6Addr,
+}
+
+impl InsideNet6 {
+    /// `network` must be a /126-aligned address in fd00::/8.
+    pub fn new(network: Ipv6Addr) -> InsideNet6 {
+        assert!(
+            network.segments()[0] >> 8 == 0xfd && u128::from(network) & 3 == 0,
+            "{network} is not a /126 network in fd00::/8"
+        );
+        InsideNet6 { network }
+    }
+
+    /// AWS side, `::1`.
+    pub fn aws(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.network) + 1)
+    }
+
+    /// Customer gateway side, `::2`.
+    pub fn cgw(&self) -> Ipv6Addr {
+        Ipv6Addr::from(u128::from(self.network) + 2)
+    }
+
+    /// `"fd00:...::/126"`
+    pub fn cidr(&self) -> String {
+        format!("{}/126", self.network)
+    }
+
+    /// `"fd00:...::1/126"`
+    pub fn aws_cidr(&self) -> String {
+        format!("{}/126", self.aws())
+    }
+
+    /// `"fd00:...::2/126"`
+    pub fn cgw_cidr(&self) -> String {
+        format!("{}/126", self.cgw())
+    }
 }
 
 /// A tunnel inside /30 as AWS assigns it: AWS gets .1, the CGW .2.
@@ -253,16 +312,49 @@ impl Netns {
         self.ip(&["addr", "add", cidr, "dev", dev]);
     }
 
-    /// Turn IPv6 on for `dev` (the lab is IPv4-only by default) and add
-    /// `cidr`, which must lie in the documentation range 2001:db8::/32
-    /// (no duplicate address detection, so it is usable at once).
+    /// Turn IPv6 on for `dev` alone (the lab is IPv4-only by default):
+    /// no duplicate address detection (addresses are usable at once) and
+    /// no link-local address (`addr_gen_mode` none), so neither neighbour,
+    /// router nor multicast-listener chatter leaves a tunnel device.
+    #[track_caller]
+    pub fn enable_ipv6(&self, dev: &str) {
+        self.sysctl(&format!("net.ipv6.conf.{dev}.addr_gen_mode"), "1");
+        self.sysctl(&format!("net.ipv6.conf.{dev}.accept_dad"), "0");
+        self.sysctl(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "0");
+    }
+
+    /// Turn IPv6 on for `dev` ([`Netns::enable_ipv6`]) and add `cidr`,
+    /// which must lie in fd00::/8 or 2001:db8::/32.
     #[track_caller]
     pub fn add_addr6(&self, dev: &str, cidr: &str) {
         check_lab_prefix6(cidr);
-        self.sysctl("net.ipv6.conf.all.disable_ipv6", "0");
-        self.sysctl(&format!("net.ipv6.conf.{dev}.disable_ipv6"), "0");
-        self.sysctl(&format!("net.ipv6.conf.{dev}.accept_dad"), "0");
+        self.enable_ipv6(dev);
         self.ip(&["-6", "addr", "add", cidr, "dev", dev, "nodad"]);
+    }
+
+    /// Route the IPv6 `prefix` (fd00::/8 or 2001:db8::/32, never a
+    /// default route) via `dev`, optionally through gateway `via`.
+    #[track_caller]
+    pub fn add_route6(&self, prefix: &str, dev: &str, via: Option<Ipv6Addr>) {
+        check_lab_prefix6(prefix);
+        match via {
+            Some(gw) => {
+                assert!(is_lab_addr6(gw), "gateway {gw} outside the lab plan");
+                self.ip(&[
+                    "-6",
+                    "route",
+                    "add",
+                    prefix,
+                    "via",
+                    &gw.to_string(),
+                    "dev",
+                    dev,
+                ]);
+            }
+            None => {
+                self.ip(&["-6", "route", "add", prefix, "dev", dev]);
+            }
+        }
     }
 
     /// Bring a link up.
@@ -287,6 +379,16 @@ impl Netns {
         }
     }
 
+    /// `ip route show PREFIX` (`ip -6` for an IPv6 prefix), trimmed; empty
+    /// if there is no such route.
+    pub fn route_show(&self, prefix: &str) -> String {
+        let family = if prefix.contains(':') { "-6" } else { "-4" };
+        self.exec(&["ip", family, "route", "show", prefix])
+            .stdout
+            .trim()
+            .to_string()
+    }
+
     /// Does a link named `dev` exist in this namespace?
     pub fn has_link(&self, dev: &str) -> bool {
         ip(&["-n", self.name(), "link", "show", dev]).success()
@@ -296,10 +398,22 @@ impl Netns {
     /// (bounded: at most ~count*0.2+2 s). Returns the output; check `.success()`.
     pub fn ping(&self, dst: Ipv4Addr, count: u32, src: Option<Ipv4Addr>) -> Output {
         assert!(is_lab_addr(dst), "ping target {dst} outside the lab plan");
+        self.ping_any(dst.into(), count, src.map(IpAddr::from))
+    }
+
+    /// [`Netns::ping`] over ICMPv6 (`ping -6`); `dst` in the lab's IPv6
+    /// ranges.
+    pub fn ping6(&self, dst: Ipv6Addr, count: u32, src: Option<Ipv6Addr>) -> Output {
+        assert!(is_lab_addr6(dst), "ping target {dst} outside the lab plan");
+        self.ping_any(dst.into(), count, src.map(IpAddr::from))
+    }
+
+    fn ping_any(&self, dst: IpAddr, count: u32, src: Option<IpAddr>) -> Output {
         let count_s = count.to_string();
         let src_s = src.map(|s| s.to_string());
         let dst_s = dst.to_string();
-        let mut argv = vec!["ping", "-n", "-c", &count_s, "-i", "0.2", "-W", "2"];
+        let family = if dst.is_ipv6() { "-6" } else { "-4" };
+        let mut argv = vec!["ping", family, "-n", "-c", &count_s, "-i", "0.2", "-W", "2"];
         if let Some(s) = &src_s {
             argv.extend(["-I", s.as_str()]);
         }
@@ -611,6 +725,30 @@ mod tests {
         assert_ne!(InsideNet::unique(), InsideNet::unique());
         assert!(
             std::panic::catch_unwind(|| InsideNet::new(Ipv4Addr::new(169, 254, 1, 2))).is_err()
+        );
+    }
+
+    #[test]
+    fn ipv6_plan() {
+        assert!(is_lab_addr6("fd00:198:18::10".parse().unwrap()));
+        assert!(is_lab_addr6("2001:db8::1".parse().unwrap()));
+        assert!(!is_lab_addr6("2001:4860::8888".parse().unwrap()));
+        assert!(!is_lab_addr6("fc00::1".parse().unwrap()));
+        check_lab_prefix6("fd00:198:19::/48");
+        check_lab_prefix6("2001:db8:1::/48");
+        for bad in ["::/0", "fd00::/7", "2001:db8::/16", "2001:4860::/32"] {
+            assert!(
+                std::panic::catch_unwind(|| check_lab_prefix6(bad)).is_err(),
+                "{bad}"
+            );
+        }
+        let n = InsideNet6::new("fd00:a9fe:10::".parse().unwrap());
+        assert_eq!(n.cidr(), "fd00:a9fe:10::/126");
+        assert_eq!(n.aws_cidr(), "fd00:a9fe:10::1/126");
+        assert_eq!(n.cgw(), "fd00:a9fe:10::2".parse::<Ipv6Addr>().unwrap());
+        assert!(std::panic::catch_unwind(|| InsideNet6::new("fd00::2".parse().unwrap())).is_err());
+        assert!(
+            std::panic::catch_unwind(|| InsideNet6::new("2001:db8::".parse().unwrap())).is_err()
         );
     }
 }

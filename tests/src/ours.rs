@@ -14,6 +14,7 @@
 use crate::netns::Netns;
 use crate::proc::{self, TestDir};
 use crate::vpn_lab::{OursAws, OursCgw};
+use crate::vpn_topology::{InsideIp, TunnelPlan};
 use cgw_sim::config::{GatewayConfig, MockConfig};
 use cgw_sim::daemon::background::Background;
 use cgw_sim::daemon::view::View;
@@ -56,8 +57,8 @@ fn toml_list<T: std::fmt::Display>(v: &[T]) -> String {
 }
 
 /// The gateway file for the CGW slot: both tunnels to the plan's AWS
-/// addresses and inside /30s, BGP AS 65000 announcing the on-prem prefix,
-/// plus each tunnel's options.
+/// addresses and inside /30s (and /126s in an IPv6 lab), BGP AS 65000
+/// announcing the on-prem prefix, plus each tunnel's options.
 pub fn gateway_toml(
     slot: &OursCgw,
     tunnels: &[OurTunnelOptions; 2],
@@ -71,10 +72,11 @@ pub fn gateway_toml(
     for (plan, o) in slot.tunnels.iter().zip(tunnels) {
         let n = plan.number;
         s.push_str(&format!(
-            "\n[gateway.tunnel{n}]\naws_address = \"{}\"\ninside_cidr = \"{}\"\n\
+            "\n[gateway.tunnel{n}]\naws_address = \"{}\"\ninside_cidr = \"{}\"\n{}\
              \n[gateway.tunnel{n}.validate]\nping = {}\ntcp = {}\n",
             plan.aws_outside,
             crate::netns::network_cidr(plan.inside.aws(), 30),
+            inside6_line(slot.inside, plan),
             toml_list(&o.ping),
             toml_list(&o.tcp),
         ));
@@ -99,8 +101,9 @@ pub fn gateway_toml(
 }
 
 /// The mock file for the AWS slot: both endpoints, the customer gateway
-/// address AWS knows, the VPC prefix, AS 64512, the plan's inside /30s and
-/// PSKs, AWS's defaults otherwise; records go to `log_path`.
+/// address AWS knows, the VPC prefix, AS 64512, the plan's inside /30s
+/// (and /126s on a transit gateway in an IPv6 lab) and PSKs, AWS's
+/// defaults otherwise; records go to `log_path`.
 pub fn mock_toml(slot: &OursAws, log_path: &std::path::Path) -> String {
     let mut s = format!(
         "[mock]\ncgw_address = \"{}\"\nvpc_cidrs = [\"{}\"]\nlog_path = {:?}\n",
@@ -116,15 +119,29 @@ pub fn mock_toml(slot: &OursAws, log_path: &std::path::Path) -> String {
         "\n[aws]\nasn = {}\nrouting = \"bgp\"\ncgw_asn = {}\n",
         slot.asn, slot.cgw_asn
     ));
+    if slot.inside == InsideIp::V6 {
+        // AWS offers IPv6 inside tunnels on transit gateways only
+        s.push_str("gateway = \"tgw\"\n");
+    }
     for plan in &slot.tunnels {
         s.push_str(&format!(
-            "\n[aws.tunnel{}]\ninside_cidr = \"{}\"\npsk = \"{}\"\n",
+            "\n[aws.tunnel{}]\ninside_cidr = \"{}\"\n{}psk = \"{}\"\n",
             plan.number,
             crate::netns::network_cidr(plan.inside.aws(), 30),
+            inside6_line(slot.inside, plan),
             plan.psk
         ));
     }
     s
+}
+
+/// `inside_ipv6_cidr = "..."` (and a newline) for a tunnel of an IPv6
+/// connection, nothing for an IPv4 one.
+fn inside6_line(inside: InsideIp, plan: &TunnelPlan) -> String {
+    match inside {
+        InsideIp::V4 => String::new(),
+        InsideIp::V6 => format!("inside_ipv6_cidr = \"{}\"\n", plan.inside6.cidr()),
+    }
 }
 
 /// Write `text` to `dir/name` and load it as a gateway file (panics with

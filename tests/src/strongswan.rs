@@ -7,7 +7,7 @@
 //! Connections are AWS-like: IKEv2, PSK, ids = addresses, 0.0.0.0/0
 //! selectors, route-based (the inside /30 goes on `ipsec0`).
 
-use crate::netns::{check_lab_prefix, is_lab_addr, Netns};
+use crate::netns::{check_lab_prefix, check_lab_prefix6, is_lab_addr, Netns};
 use crate::proc::{self, Daemon, Output, TestDir};
 use crate::require;
 use crate::tshark::{EspSaRow, IkeSaRow, KeyFiles};
@@ -69,6 +69,9 @@ pub struct CharonConfig {
     pub remote_ts: String,
     /// Inside address to put on `ipsec0`, e.g. `"169.254.100.1/30"`.
     pub inside_addr: Option<String>,
+    /// IPv6 inside address to put on `ipsec0` (IPv6 turned on for it
+    /// alone, no link-local address), e.g. `"fd00:a9fe:10::1/126"`.
+    pub inside_addr6: Option<String>,
     /// Extra raw lines for the connection block (e.g. `"reauth_time = 0"`).
     pub extra_conn: Vec<String>,
     /// Extra raw lines for the child block.
@@ -103,6 +106,7 @@ impl CharonConfig {
             local_ts: "0.0.0.0/0".into(),
             remote_ts: "0.0.0.0/0".into(),
             inside_addr: None,
+            inside_addr6: None,
             extra_conn: Vec::new(),
             extra_child: Vec::new(),
         }
@@ -306,6 +310,9 @@ impl Charon {
         if let Some(a) = &cfg.inside_addr {
             check_lab_prefix(a);
         }
+        if let Some(a) = &cfg.inside_addr6 {
+            check_lab_prefix6(a);
+        }
         if let Some(id) = cfg.local_id {
             assert!(is_lab_addr(id), "IKE identity {id} outside the lab plan");
         }
@@ -360,6 +367,9 @@ impl Charon {
                 out,
                 c.failure_context()
             );
+        }
+        if let Some(a) = c.cfg.inside_addr6.clone() {
+            c.ns.add_addr6("ipsec0", &a);
         }
         if let Some(a) = c.cfg.inside_addr.clone() {
             c.set_inside_addr(&a);

@@ -13,8 +13,9 @@ use crate::cgw_peer::{start_real_cgw, RealCgwOptions};
 use crate::netns::Netns;
 use crate::vpn_side::RealSide;
 use crate::vpn_topology::{
-    Slot, TunnelPlan, VpnTopology, AWS_ASN, AWS_OUTSIDE, CGW_ASN, CGW_OUTSIDE, INET_AWS_SIDE,
-    INET_CGW_SIDE, ONPREM_GW, ONPREM_HOST, ONPREM_PREFIX, VPC_GW, VPC_HOST, VPC_PREFIX,
+    InsideIp, Slot, TunnelPlan, VpnTopology, AWS_ASN, AWS_OUTSIDE, CGW_ASN, CGW_OUTSIDE,
+    INET_AWS_SIDE, INET_CGW_SIDE, ONPREM6_PREFIX, ONPREM_GW, ONPREM_HOST, ONPREM_PREFIX,
+    VPC6_PREFIX, VPC_GW, VPC_HOST, VPC_PREFIX,
 };
 use std::net::Ipv4Addr;
 
@@ -53,7 +54,8 @@ pub struct OursCgw {
     pub outside_gw: Ipv4Addr,
     /// 198.18.0.1, the on-prem host's gateway.
     pub lan_addr: Ipv4Addr,
-    /// 198.18.0.0/24, to announce over BGP.
+    /// 198.18.0.0/24 (fd00:198:18::/48 in an IPv6 lab), to announce
+    /// over BGP.
     pub lan_prefix: &'static str,
     /// 65000.
     pub asn: u32,
@@ -61,6 +63,8 @@ pub struct OursCgw {
     pub aws_asn: u32,
     /// Both tunnels: AWS outside address, inside /30 (CGW .2), PSK.
     pub tunnels: [TunnelPlan; 2],
+    /// What the tunnels carry (an IPv6 connection: the plan's /126s).
+    pub inside: InsideIp,
 }
 
 /// The AWS slot handed to our mock.
@@ -80,7 +84,8 @@ pub struct OursAws {
     pub outside_gw: Ipv4Addr,
     /// 198.19.0.1, the VPC host's gateway.
     pub vpc_addr: Ipv4Addr,
-    /// 198.19.0.0/16, to announce over BGP.
+    /// 198.19.0.0/16 (fd00:198:19::/48 in an IPv6 lab), to announce
+    /// over BGP.
     pub vpc_prefix: &'static str,
     /// 64512.
     pub asn: u32,
@@ -90,6 +95,8 @@ pub struct OursAws {
     pub cgw_outside: Ipv4Addr,
     /// Both tunnels: AWS outside address, inside /30 (AWS .1), PSK.
     pub tunnels: [TunnelPlan; 2],
+    /// What the tunnels carry (an IPv6 connection: the plan's /126s).
+    pub inside: InsideIp,
 }
 
 /// The VPN lab with its players (fields drop in order: peers, then
@@ -107,10 +114,23 @@ impl VpnLab {
     /// responds). Nothing is initiated: for a real CGW call
     /// [`crate::cgw_peer::initiate`] once AWS (real or ours) is running.
     pub fn new(cgw: CgwPlayer, aws: AwsPlayer) -> VpnLab {
+        VpnLab::with_inside(cgw, aws, InsideIp::V4)
+    }
+
+    /// [`VpnLab::new`] for an IPv6 connection (AWS's
+    /// `TunnelInsideIpVersion = ipv6`): the IPv6 plan of
+    /// [`crate::vpn_topology`], real peers with ::/0 children and BGP over
+    /// the inside /126s, our slots configured for IPv6.
+    pub fn new_ipv6(cgw: CgwPlayer, aws: AwsPlayer) -> VpnLab {
+        VpnLab::with_inside(cgw, aws, InsideIp::V6)
+    }
+
+    fn with_inside(cgw: CgwPlayer, aws: AwsPlayer, inside: InsideIp) -> VpnLab {
         let slot = |real: bool| if real { Slot::Real } else { Slot::Ours };
-        let topo = VpnTopology::new(
+        let topo = VpnTopology::with_inside(
             slot(matches!(cgw, CgwPlayer::StrongSwan(_))),
             slot(matches!(aws, AwsPlayer::StrongSwan(_))),
+            inside,
         );
         let aws_peer = match &aws {
             AwsPlayer::StrongSwan(o) => Some(start_real_aws(&topo, o)),
@@ -154,10 +174,14 @@ impl VpnLab {
             outside: CGW_OUTSIDE,
             outside_gw: INET_CGW_SIDE,
             lan_addr: ONPREM_GW,
-            lan_prefix: ONPREM_PREFIX,
+            lan_prefix: match self.topo.inside() {
+                InsideIp::V4 => ONPREM_PREFIX,
+                InsideIp::V6 => ONPREM6_PREFIX,
+            },
             asn: CGW_ASN,
             aws_asn: AWS_ASN,
             tunnels: TunnelPlan::both(),
+            inside: self.topo.inside(),
         }
     }
 
@@ -174,11 +198,15 @@ impl VpnLab {
             outside: AWS_OUTSIDE,
             outside_gw: INET_AWS_SIDE,
             vpc_addr: VPC_GW,
-            vpc_prefix: VPC_PREFIX,
+            vpc_prefix: match self.topo.inside() {
+                InsideIp::V4 => VPC_PREFIX,
+                InsideIp::V6 => VPC6_PREFIX,
+            },
             asn: AWS_ASN,
             cgw_asn: CGW_ASN,
             cgw_outside: CGW_OUTSIDE,
             tunnels: TunnelPlan::both(),
+            inside: self.topo.inside(),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::bird::{parse_protocol, Bird, BirdConfig, ProtocolState};
 use crate::netns::Netns;
 use crate::proc;
 use crate::strongswan::{Charon, CharonConfig, IkeSa};
-use crate::vpn_topology::{EndpointNs, TunnelPlan};
+use crate::vpn_topology::{EndpointNs, InsideIp, TunnelPlan, ONPREM6_HOST, VPC6_HOST};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -75,6 +75,9 @@ pub struct SideSpec {
     pub bgp_passive: bool,
     /// Is this the AWS side (inside address .1) or the CGW side (.2)?
     pub aws_side: bool,
+    /// What the tunnels carry: with [`InsideIp::V6`] the eBGP sessions run
+    /// over the inside /126s with an IPv6 channel, and `announce` is IPv6.
+    pub inside: InsideIp,
 }
 
 /// A side of the lab played by strongSwan + BIRD. Daemons stop on drop.
@@ -90,8 +93,10 @@ pub struct RealSide {
 
 /// BIRD `kernel` protocol: BGP-learned routes go into the kernel table
 /// (static announcements stay in BIRD: they are blackholes).
-fn kernel_block() -> String {
-    "protocol kernel {\n  ipv4 { import none; export where source = RTS_BGP; };\n}".into()
+fn kernel_block(channel: &str) -> String {
+    format!(
+        "protocol kernel {{\n  {channel} {{ import none; export where source = RTS_BGP; }};\n}}"
+    )
 }
 
 /// A directly connected iBGP session block with the lab's timers.
@@ -105,12 +110,24 @@ fn ibgp_block(name: &str, local: Ipv4Addr, neighbor: Ipv4Addr, asn: u32, channel
 
 /// BIRD of tunnel endpoint `ep`: eBGP over the inside /30, iBGP to the router.
 pub fn endpoint_bird_config(spec: &SideSpec, plan: &TunnelPlan, ep: &EndpointNs) -> BirdConfig {
-    let (local, neighbor) = if spec.aws_side {
-        (plan.inside.aws(), plan.inside.cgw())
-    } else {
-        (plan.inside.cgw(), plan.inside.aws())
+    let mut c = match spec.inside {
+        InsideIp::V4 => {
+            let (local, neighbor) = if spec.aws_side {
+                (plan.inside.aws(), plan.inside.cgw())
+            } else {
+                (plan.inside.cgw(), plan.inside.aws())
+            };
+            BirdConfig::new(local, spec.asn, neighbor, spec.peer_asn)
+        }
+        InsideIp::V6 => {
+            let (local, neighbor) = if spec.aws_side {
+                (plan.inside6.aws(), plan.inside6.cgw())
+            } else {
+                (plan.inside6.cgw(), plan.inside6.aws())
+            };
+            BirdConfig::new_v6(ep.link_addr, local, spec.asn, neighbor, spec.peer_asn)
+        }
     };
-    let mut c = BirdConfig::new(local, spec.asn, neighbor, spec.peer_asn);
     c.name = bgp_name(plan.number);
     // unique within the side's iBGP and against the other side
     c.router_id = ep.link_addr;
@@ -126,8 +143,23 @@ pub fn endpoint_bird_config(spec: &SideSpec, plan: &TunnelPlan, ep: &EndpointNs)
             spec.asn,
             "import none; export where source = RTS_BGP; next hop self;",
         ),
-        kernel_block(),
+        kernel_block("ipv4"),
     ];
+    if spec.inside == InsideIp::V6 {
+        // the tunnel's IPv6 routes into the kernel (via ipsec0), with the
+        // side's host address on `lo` as their source: what the endpoint
+        // sends itself (a TCP connect) leaves from the LAN prefix the
+        // other side routes back, not from the inside /126
+        let host = if spec.aws_side {
+            VPC6_HOST
+        } else {
+            ONPREM6_HOST
+        };
+        c.extra_config.push(format!(
+            "protocol kernel {{\n  ipv6 {{ import none; export filter {{ \
+             if source != RTS_BGP then reject; krt_prefsrc = {host}; accept; }}; }};\n}}"
+        ));
+    }
     c
 }
 
@@ -145,7 +177,7 @@ pub fn router_bird_config(spec: &SideSpec, eps: &[EndpointNs]) -> BirdConfig {
             spec.asn,
             "import filter { bgp_local_pref = 50; accept; }; export none;",
         ),
-        kernel_block(),
+        kernel_block("ipv4"),
     ];
     c
 }
@@ -163,7 +195,19 @@ impl RealSide {
             .into_iter()
             .zip(links.iter())
             .map(|(plan, link)| {
-                let charon = Charon::start(&link.ns, charon_config(&plan, link));
+                let mut cc = charon_config(&plan, link);
+                if spec.inside == InsideIp::V6 {
+                    // an IPv6 connection: ::/0 both ways, the /126 on
+                    // ipsec0 beside the IPv4 /30
+                    cc.local_ts = "::/0".into();
+                    cc.remote_ts = "::/0".into();
+                    cc.inside_addr6 = Some(if spec.aws_side {
+                        plan.inside6.aws_cidr()
+                    } else {
+                        plan.inside6.cgw_cidr()
+                    });
+                }
+                let charon = Charon::start(&link.ns, cc);
                 let bird = Bird::start(&link.ns, endpoint_bird_config(&spec, &plan, link));
                 RealEndpoint {
                     number: plan.number,
@@ -257,11 +301,7 @@ impl RealSide {
 
     /// `ip route show PREFIX` in the router namespace.
     pub fn router_route(&self, prefix: &str) -> String {
-        self.router_ns
-            .exec(&["ip", "route", "show", prefix])
-            .stdout
-            .trim()
-            .to_string()
+        self.router_ns.route_show(prefix)
     }
 
     /// The tunnel (1 or 2) whose endpoint the router's kernel route for
@@ -294,13 +334,7 @@ impl RealSide {
     /// (learned over eBGP); returns the route, panics after `timeout`.
     pub fn wait_endpoint_route(&self, n: u8, prefix: &str, timeout: Duration) -> String {
         let ep = self.endpoint(n);
-        let show = || {
-            ep.ns()
-                .exec(&["ip", "route", "show", prefix])
-                .stdout
-                .trim()
-                .to_string()
-        };
+        let show = || ep.ns().route_show(prefix);
         let ok = proc::wait_until(timeout, Duration::from_millis(100), || {
             let r = show();
             r.contains("dev ipsec0").then_some(r)

@@ -25,16 +25,27 @@
 //!   maps them to 192.0.2.10 (AWS knows one customer gateway address); on
 //!   the AWS side each endpoint has its own outside address on `inet`.
 //!
+//! An IPv6 lab ([`InsideIp::V6`], AWS's `TunnelInsideIpVersion = ipv6`)
+//! adds the IPv6 plan on top (all in fd00::/8): inside /126s
+//! fd00:a9fe:10::/126 and fd00:a9fe:20::/126 ([`TunnelPlan::inside6`]),
+//! on-prem fd00:198:18::/48 and VPC fd00:198:19::/48. A side our daemon
+//! plays gets its host on IPv6 behind it (`lan0` fd00:198:18::10/64 via
+//! fd00:198:18::1, `vpc0` fd00:198:19::10/64 via fd00:198:19::1, IPv6
+//! forwarding on). A side real peers play carries IPv6 only between its
+//! endpoints and the other side (its router's iBGP stays IPv4): the far
+//! host's address ([`ONPREM6_HOST`] / [`VPC6_HOST`]) sits on each endpoint's
+//! `lo`, so traffic from or to it crosses that endpoint's tunnel.
+//!
 //! No namespace has a default route. [`VpnTopology::cut_tunnel`] drops a
 //! tunnel's outside path in `inet` (nftables), [`VpnTopology::restore_tunnel`]
 //! lifts it. The data-plane checks (ping, TCP transfer, failover time) run
 //! from `onprem` to `vpc` whatever plays the two sides.
 
-use crate::netns::{InsideNet, Netns, Veth};
+use crate::netns::{InsideNet, InsideNet6, Netns, Veth};
 use crate::proc::{self, Output};
 use crate::require;
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 /// The on-prem host behind the CGW.
@@ -67,6 +78,24 @@ pub const INSIDE_NETS: [Ipv4Addr; 2] = [
     Ipv4Addr::new(169, 254, 10, 0),
     Ipv4Addr::new(169, 254, 20, 0),
 ];
+/// IPv6 tunnel inside networks (/126: AWS ::1, CGW ::2): tunnel 1,
+/// tunnel 2.
+pub const INSIDE6_NETS: [Ipv6Addr; 2] = [
+    Ipv6Addr::new(0xfd00, 0xa9fe, 0x10, 0, 0, 0, 0, 0),
+    Ipv6Addr::new(0xfd00, 0xa9fe, 0x20, 0, 0, 0, 0, 0),
+];
+/// The on-prem IPv6 prefix the CGW announces on an IPv6 connection.
+pub const ONPREM6_PREFIX: &str = "fd00:198:18::/48";
+/// The on-prem host's IPv6 address.
+pub const ONPREM6_HOST: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x198, 0x18, 0, 0, 0, 0, 0x10);
+/// The CGW's IPv6 LAN address (our CGW's slot only).
+pub const ONPREM6_GW: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x198, 0x18, 0, 0, 0, 0, 1);
+/// The VPC IPv6 prefix AWS announces on an IPv6 connection.
+pub const VPC6_PREFIX: &str = "fd00:198:19::/48";
+/// The VPC host's IPv6 address.
+pub const VPC6_HOST: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x198, 0x19, 0, 0, 0, 0, 0x10);
+/// The VPC router's IPv6 address (our mock's slot only).
+pub const VPC6_GW: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x198, 0x19, 0, 0, 0, 0, 1);
 /// The customer gateway's BGP ASN (AWS's default for a CGW).
 pub const CGW_ASN: u32 = 65000;
 /// AWS's BGP ASN (the virtual private gateway's default).
@@ -95,6 +124,9 @@ pub struct TunnelPlan {
     pub cgw_outside: Ipv4Addr,
     /// The inside /30 (BGP runs between its .1 and .2).
     pub inside: InsideNet,
+    /// The inside /126 of an IPv6 connection (BGP between its ::1 and
+    /// ::2); unused on an IPv4 one.
+    pub inside6: InsideNet6,
     /// The pre-shared key AWS expects.
     pub psk: String,
 }
@@ -109,10 +141,21 @@ impl TunnelPlan {
                 aws_outside: AWS_OUTSIDE[i],
                 cgw_outside: CGW_OUTSIDE,
                 inside: InsideNet::new(INSIDE_NETS[i]),
+                inside6: InsideNet6::new(INSIDE6_NETS[i]),
                 psk: PSKS[i].to_string(),
             }
         })
     }
+}
+
+/// What the tunnels carry inside, as AWS's `TunnelInsideIpVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InsideIp {
+    /// IPv4: 0.0.0.0/0 selectors, BGP over the inside /30s.
+    #[default]
+    V4,
+    /// IPv6 only: ::/0 selectors, BGP over the inside /126s (IPv6 unicast).
+    V6,
 }
 
 /// Who plays a side of the VPN.
@@ -157,6 +200,7 @@ pub struct VpnTopology {
     pub aws_endpoints: Option<[EndpointNs; 2]>,
     cgw_slot: Slot,
     aws_slot: Slot,
+    inside: InsideIp,
 }
 
 fn host(net: Ipv4Addr, n: u32) -> Ipv4Addr {
@@ -198,6 +242,12 @@ impl VpnTopology {
     /// underlay (CGW side to both AWS outside addresses) and the LAN hops.
     /// No daemon is started.
     pub fn new(cgw_slot: Slot, aws_slot: Slot) -> VpnTopology {
+        VpnTopology::with_inside(cgw_slot, aws_slot, InsideIp::V4)
+    }
+
+    /// [`VpnTopology::new`] for tunnels carrying `inside`; with
+    /// [`InsideIp::V6`] the IPv6 plan of the module doc is added too.
+    pub fn with_inside(cgw_slot: Slot, aws_slot: Slot, inside: InsideIp) -> VpnTopology {
         require::netns();
         require::nft();
         require::ping();
@@ -303,9 +353,98 @@ impl VpnTopology {
             aws_endpoints,
             cgw_slot,
             aws_slot,
+            inside,
         };
         t.check_underlay();
+        if inside == InsideIp::V6 {
+            t.add_ipv6_plan();
+        }
         t
+    }
+
+    /// What the tunnels carry.
+    pub fn inside(&self) -> InsideIp {
+        self.inside
+    }
+
+    /// The IPv6 hosts and routes of an [`InsideIp::V6`] lab (module doc).
+    fn add_ipv6_plan(&self) {
+        let lan = |host_ns: &Netns, gw_ns: &Netns, dev: &str, host, gw, far: &str| {
+            host_ns.add_addr6(dev, &format!("{host}/64"));
+            gw_ns.add_addr6(dev, &format!("{gw}/64"));
+            gw_ns.sysctl("net.ipv6.conf.all.forwarding", "1");
+            host_ns.add_route6(far, dev, Some(gw));
+            let p = host_ns.ping6(gw, 1, None);
+            assert!(p.success(), "IPv6 LAN ping {host} -> {gw} failed: {p}");
+        };
+        let on_lo = |eps: &[EndpointNs; 2], host: Ipv6Addr| {
+            for ep in eps {
+                ep.ns.add_addr6("lo", &format!("{host}/128"));
+                // kernel-libipsec's ::/0 route in table 220 would catch
+                // everything: the main table (BIRD's routes) first, as
+                // for IPv4
+                ep.ns
+                    .ip(&["-6", "rule", "add", "pref", "100", "lookup", "main"]);
+            }
+        };
+        match &self.cgw_endpoints {
+            None => lan(
+                &self.onprem,
+                &self.cgw,
+                "lan0",
+                ONPREM6_HOST,
+                ONPREM6_GW,
+                VPC6_PREFIX,
+            ),
+            Some(eps) => on_lo(eps, ONPREM6_HOST),
+        }
+        match &self.aws_endpoints {
+            None => lan(
+                &self.vpc,
+                &self.aws,
+                "vpc0",
+                VPC6_HOST,
+                VPC6_GW,
+                ONPREM6_PREFIX,
+            ),
+            Some(eps) => on_lo(eps, VPC6_HOST),
+        }
+    }
+
+    /// Where on-prem IPv6 traffic starts: the on-prem host behind our
+    /// CGW, or a real CGW's tunnel 1 endpoint (its `lo` holds
+    /// [`ONPREM6_HOST`]).
+    pub fn onprem6(&self) -> &Netns {
+        match &self.cgw_endpoints {
+            Some(eps) => &eps[0].ns,
+            None => &self.onprem,
+        }
+    }
+
+    /// Where VPC IPv6 traffic ends: the VPC host behind our mock, or a
+    /// real AWS side's tunnel 1 endpoint (its `lo` holds [`VPC6_HOST`]).
+    pub fn vpc6(&self) -> &Netns {
+        match &self.aws_endpoints {
+            Some(eps) => &eps[0].ns,
+            None => &self.vpc,
+        }
+    }
+
+    /// `ping -6 -c count` from [`ONPREM6_HOST`] to [`VPC6_HOST`].
+    pub fn ping6_vpc(&self, count: u32) -> Output {
+        self.onprem6().ping6(VPC6_HOST, count, Some(ONPREM6_HOST))
+    }
+
+    /// [`VpnTopology::tcp_onprem_to_vpc`] over IPv6, from
+    /// [`VpnTopology::onprem6`] to [`VPC6_HOST`] in [`VpnTopology::vpc6`].
+    pub fn tcp6_onprem_to_vpc(
+        &self,
+        bytes: u64,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<Transfer, String> {
+        let to = IpAddr::V6(VPC6_HOST);
+        tcp_transfer(self.onprem6(), self.vpc6(), to, port, bytes, timeout)
     }
 
     /// Who plays the CGW side.
@@ -423,7 +562,14 @@ impl VpnTopology {
         port: u16,
         timeout: Duration,
     ) -> Result<Transfer, String> {
-        tcp_transfer(&self.onprem, &self.vpc, VPC_HOST, port, bytes, timeout)
+        tcp_transfer(
+            &self.onprem,
+            &self.vpc,
+            VPC_HOST.into(),
+            port,
+            bytes,
+            timeout,
+        )
     }
 }
 
@@ -499,7 +645,7 @@ fn receive(listener: TcpListener, deadline: Instant) -> Result<u64, String> {
 pub fn tcp_transfer(
     from: &Netns,
     to: &Netns,
-    to_addr: Ipv4Addr,
+    to_addr: IpAddr,
     port: u16,
     bytes: u64,
     timeout: Duration,
@@ -569,6 +715,8 @@ mod tests {
         assert_eq!(t2.aws_outside, Ipv4Addr::new(198, 51, 100, 20));
         assert_eq!(t1.inside.aws(), Ipv4Addr::new(169, 254, 10, 1));
         assert_eq!(t2.inside.cgw(), Ipv4Addr::new(169, 254, 20, 2));
+        assert_eq!(t1.inside6.cidr(), "fd00:a9fe:10::/126");
+        assert_eq!(t2.inside6.aws_cidr(), "fd00:a9fe:20::1/126");
         assert_ne!(t1.psk, t2.psk);
         for p in [&t1.psk, &t2.psk] {
             assert!((8..=64).contains(&p.len()) && !p.starts_with('0'));

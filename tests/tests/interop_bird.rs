@@ -227,7 +227,7 @@ fn exchange_routes(
         Some(&*bird_as.to_string())
     );
     let r = tcp.speaker.rib().best(&pfx("198.19.0.0/16")).unwrap();
-    assert_eq!(r.next_hop(), IpAddr::V4(bird.config().local_addr));
+    assert_eq!(r.next_hop(), bird.config().local_addr);
     let rs = bird.bgp_routes();
     assert_eq!(
         bird_prefixes(bird),

@@ -8,6 +8,11 @@
 //!   (`cgw-sim mock-aws`): the same from the other side, plus the mock's
 //!   AWS-format records; a wrong DH group and a wrong PSK on tunnel 1, each
 //!   diagnosed by the mock for that tunnel while tunnel 2 comes up.
+//! - IPv6 inside tunnels (AWS's `TunnelInsideIpVersion = ipv6`), both ways
+//!   round: strongSwan + BIRD as the customer device against our mock, and
+//!   our customer gateway against strongSwan + BIRD as AWS; ::/0 children,
+//!   BGP over the inside /126s with an IPv6 channel only, IPv6 routes both
+//!   ways, ping6 3/3 and a 4 MiB TCP transfer over IPv6 through tunnel 1.
 //! - `cgw-sim validate` against strongSwan as AWS: a passing verdict with
 //!   pings and a TCP connect through each tunnel; failing verdicts for a DH
 //!   group AWS does not accept and for a wrong PSK, naming the cause for
@@ -31,7 +36,7 @@ use cgw_sim_tests::require;
 use cgw_sim_tests::strongswan::IkeSa;
 use cgw_sim_tests::vpn_lab::{AwsPlayer, CgwPlayer, VpnLab};
 use cgw_sim_tests::vpn_side::RealSide;
-use cgw_sim_tests::vpn_topology::Transfer;
+use cgw_sim_tests::vpn_topology::{InsideIp, Transfer, ONPREM6_PREFIX, VPC6_HOST, VPC6_PREFIX};
 use cgw_sim_tests::vpn_topology::{
     AWS_OUTSIDE, CGW_OUTSIDE, INSIDE_NETS, ONPREM_PREFIX, VPC_HOST, VPC_PREFIX,
 };
@@ -54,23 +59,21 @@ fn preflight() {
     require::nft();
 }
 
-/// Our customer gateway's route for the VPC prefix, as the view holds it.
-fn vpc_route_via(dev: &'static str) -> impl Fn(&View) -> bool {
-    move |v| route_texts(v) == [format!("{VPC_PREFIX} {dev}")]
+/// Our daemon's only route is `prefix` into `dev`, as the view holds it.
+fn route_via(prefix: &str, dev: &str) -> impl Fn(&View) -> bool {
+    let want = [format!("{prefix} {dev}")];
+    move |v| route_texts(v) == want
 }
 
-/// The kernel's route for `prefix` in `ns`.
+/// The kernel's route for `prefix` (either family) in `ns`.
 fn kernel_route(ns: &Netns, prefix: &str) -> String {
-    ns.exec(&["ip", "route", "show", prefix])
-        .stdout
-        .trim()
-        .to_string()
+    ns.route_show(prefix)
 }
 
 /// What strongSwan (either side) must show of an SA with our daemon: IKEv2,
 /// IKE floated to UDP 4500, an installed UDP-encapsulated child with
-/// 0.0.0.0/0 selectors.
-fn check_sa_with_ours(who: &str, n: usize, sa: &IkeSa, remote: String) {
+/// `any` selectors both ways (0.0.0.0/0, or ::/0 on an IPv6 connection).
+fn check_sa_with_ours(who: &str, n: usize, sa: &IkeSa, remote: String, any: &str) {
     let ctx = format!("{who} tunnel {}: {sa:#?}", n + 1);
     assert_eq!(sa.version, 2, "{ctx}");
     assert_eq!(sa.state, "ESTABLISHED", "{ctx}");
@@ -83,9 +86,13 @@ fn check_sa_with_ours(who: &str, n: usize, sa: &IkeSa, remote: String) {
         .find(|c| c.state == "INSTALLED")
         .unwrap_or_else(|| panic!("no INSTALLED child: {ctx}"));
     assert!(c.encap, "{ctx}: ESP must be UDP-encapsulated");
-    assert_eq!(c.local_ts, vec!["0.0.0.0/0".to_string()], "{ctx}");
-    assert_eq!(c.remote_ts, vec!["0.0.0.0/0".to_string()], "{ctx}");
+    assert_eq!(c.local_ts, vec![any.to_string()], "{ctx}");
+    assert_eq!(c.remote_ts, vec![any.to_string()], "{ctx}");
 }
+
+/// The traffic selectors of an IPv4 and an IPv6 connection.
+const ANY4: &str = "0.0.0.0/0";
+const ANY6: &str = "::/0";
 
 fn dpd_tunnels() -> [OurTunnelOptions; 2] {
     [0, 1].map(|_| OurTunnelOptions {
@@ -94,46 +101,83 @@ fn dpd_tunnels() -> [OurTunnelOptions; 2] {
     })
 }
 
-/// Five pings on-prem -> VPC that must cross tunnel 1 (the real side's
-/// child SA counters show them both ways), then a 4 MiB TCP transfer with
-/// every byte checked (listener on `port`).
-fn ping_and_tcp(lab: &VpnLab, real: &RealSide, port: u16, ctx: &dyn Fn() -> String) -> Transfer {
+/// `count` pings on-prem -> VPC (ICMPv6 in an IPv6 lab), all answered,
+/// that must cross tunnel 1 (the real side's child SA counters show them
+/// both ways), then a 4 MiB TCP transfer with every byte checked
+/// (listener on `port`).
+fn ping_and_tcp(
+    lab: &VpnLab,
+    real: &RealSide,
+    count: u32,
+    port: u16,
+    ctx: &dyn Fn() -> String,
+) -> Transfer {
+    let v6 = lab.topo.inside() == InsideIp::V6;
     let before = real.child_packets(1);
-    let p = lab.topo.ping_vpc(5);
-    assert!(p.success(), "ping on-prem -> {VPC_HOST}: {p}\n{}", ctx());
-    let after = real.child_packets(1);
+    let (p, to) = if v6 {
+        (lab.topo.ping6_vpc(count), VPC6_HOST.to_string())
+    } else {
+        (lab.topo.ping_vpc(count), VPC_HOST.to_string())
+    };
     assert!(
-        after.0 >= before.0 + 5 && after.1 >= before.1 + 5,
+        p.success() && p.stdout.contains(&format!(" {count} received")),
+        "ping on-prem -> {to}: {p}\n{}",
+        ctx()
+    );
+    let after = real.child_packets(1);
+    let n = u64::from(count);
+    assert!(
+        after.0 >= before.0 + n && after.1 >= before.1 + n,
         "the pings did not cross tunnel 1 ({} child packets out/in {before:?} -> {after:?})",
         real.spec.label
     );
-    lab.topo
-        .tcp_onprem_to_vpc(4 << 20, port, Duration::from_secs(30))
-        .unwrap_or_else(|e| panic!("TCP transfer: {e}\n{}", ctx()))
+    let t = if v6 {
+        lab.topo
+            .tcp6_onprem_to_vpc(4 << 20, port, Duration::from_secs(30))
+    } else {
+        lab.topo
+            .tcp_onprem_to_vpc(4 << 20, port, Duration::from_secs(30))
+    };
+    t.unwrap_or_else(|e| panic!("TCP transfer to {to}: {e}\n{}", ctx()))
 }
 
-#[test]
-fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
-    preflight();
-    let _serial = serial();
-    let t_start = Instant::now();
-    let lab = VpnLab::new(CgwPlayer::Ours, AwsPlayer::StrongSwan(Default::default()));
+/// How long our customer gateway took in [`start_cgw_tunnel_1_first`].
+struct Bringup {
+    /// When the daemon started.
+    t0: Instant,
+    /// Tunnel 1 up, after start.
+    tunnel_up: Duration,
+    /// Tunnel 1's BGP session Established, after start.
+    bgp_up: Duration,
+    /// Tunnel 2 up with BGP, after its path opened.
+    tunnel2_up: Duration,
+}
+
+/// Start our customer gateway (config `text`) against the real AWS side
+/// with tunnel 2's path cut; once tunnel 1 is up with BGP and routes
+/// `vpc_prefix` into cgwsim1, open tunnel 2's path and wait for both
+/// tunnels with BGP. Then check AWS's SAs (responder, our identity, `any`
+/// selectors).
+///
+/// Tunnel 1 first: AWS's two tunnels announce the VPC prefix alike and
+/// our RIB prefers the older of equal routes (RFC 5004), so the tunnel
+/// whose session comes up first carries our traffic. Tunnel 2's path
+/// opens once tunnel 1 carries the route, which makes that tunnel 1
+/// (AWS's router prefers tunnel 1 too: its local preference).
+fn start_cgw_tunnel_1_first(
+    lab: &VpnLab,
+    text: &str,
+    seed: u8,
+    vpc_prefix: &str,
+    any: &str,
+) -> (Daemon, Bringup) {
     let slot = lab.ours_cgw();
     let dir = TestDir::new("interop-ours-cgw");
-    let text = gateway_toml(&slot, &dpd_tunnels(), Duration::from_secs(60));
-    let cfg = load_gateway(&dir, "gateway.toml", &text);
-    let aws = lab.real_aws();
+    let cfg = load_gateway(&dir, "gateway.toml", text);
     let ctx = || lab.failure_context();
-
-    // Tunnel 1 first: AWS's two tunnels announce the VPC prefix alike and
-    // our RIB prefers the older of equal routes (RFC 5004), so the tunnel
-    // whose session comes up first carries our traffic. Tunnel 2's path
-    // opens once tunnel 1 carries the route, which makes that tunnel 1
-    // (AWS's router prefers tunnel 1 too: its local preference).
     lab.topo.cut_tunnel(2);
     let t0 = Instant::now();
-    let gw = Daemon::cgw(&slot, cfg, [0x31; 32]);
-    let ctx_all = || format!("{}\n{}", gw.describe(), lab.failure_context());
+    let gw = Daemon::cgw(&slot, cfg, [seed; 32]);
     gw.wait(
         "tunnel 1 up",
         Duration::from_secs(20),
@@ -151,7 +195,7 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
     gw.wait(
         "VPC route via cgwsim1",
         Duration::from_secs(10),
-        vpc_route_via("cgwsim1"),
+        route_via(vpc_prefix, "cgwsim1"),
         ctx,
     );
     let t_open = Instant::now();
@@ -165,12 +209,73 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
         ctx,
     );
     let tunnel2_up = t_open.elapsed();
-    let sas = aws.wait_tunnels(Duration::from_secs(10));
+    let sas = lab.real_aws().wait_tunnels(Duration::from_secs(10));
     for (n, sa) in sas.iter().enumerate() {
-        check_sa_with_ours("strongSwan AWS", n, sa, CGW_OUTSIDE.to_string());
+        check_sa_with_ours("strongSwan AWS", n, sa, CGW_OUTSIDE.to_string(), any);
         assert!(!sa.initiator, "AWS must be the responder: {sa:#?}");
         assert_eq!(sa.raw.get("remote-id"), Some(&CGW_OUTSIDE.to_string()));
     }
+    let times = Bringup {
+        t0,
+        tunnel_up,
+        bgp_up,
+        tunnel2_up,
+    };
+    (gw, times)
+}
+
+/// Each tunnel of our daemon `d` learned exactly `prefix`.
+fn check_learned(d: &Daemon, prefix: &str, ctx: &dyn Fn() -> String) {
+    for (t, tv) in d.view().tunnels.iter().enumerate() {
+        let learned: Vec<String> = tv.learned.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            learned,
+            [prefix],
+            "{} tunnel {} learned\n{}",
+            d.label,
+            t + 1,
+            ctx()
+        );
+    }
+}
+
+/// Each endpoint of a real side routes `prefix` into `ipsec0`, learned
+/// over eBGP with AS path `[asn]`; returns the kernel routes.
+fn check_real_side_learned(
+    side: &RealSide,
+    prefix: &str,
+    asn: u32,
+    ctx: &dyn Fn() -> String,
+) -> Vec<String> {
+    [1, 2]
+        .map(|n| {
+            let r = side.wait_endpoint_route(n, prefix, Duration::from_secs(10));
+            let learned = side.endpoint(n).bird.bgp_routes();
+            assert!(
+                learned
+                    .iter()
+                    .any(|r| r.prefix == prefix && r.as_path == vec![asn]),
+                "{} tunnel {n} BIRD routes: {learned:#?}\n{}",
+                side.spec.label,
+                ctx()
+            );
+            r
+        })
+        .to_vec()
+}
+
+#[test]
+fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
+    preflight();
+    let _serial = serial();
+    let t_start = Instant::now();
+    let lab = VpnLab::new(CgwPlayer::Ours, AwsPlayer::StrongSwan(Default::default()));
+    let slot = lab.ours_cgw();
+    let text = gateway_toml(&slot, &dpd_tunnels(), Duration::from_secs(60));
+    let aws = lab.real_aws();
+    let ctx = || lab.failure_context();
+    let (gw, times) = start_cgw_tunnel_1_first(&lab, &text, 0x31, VPC_PREFIX, ANY4);
+    let ctx_all = || format!("{}\n{}", gw.describe(), lab.failure_context());
     // BGP on both as BIRD sees it
     for st in aws.wait_bgp(Duration::from_secs(10)) {
         assert_eq!(st.hold_time, Some(30), "{st:#?}\n{}", ctx_all());
@@ -182,7 +287,7 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
     gw.wait(
         "VPC route still via cgwsim1",
         Duration::from_secs(2),
-        vpc_route_via("cgwsim1"),
+        route_via(VPC_PREFIX, "cgwsim1"),
         ctx,
     );
     let r = kernel_route(&slot.ns, VPC_PREFIX);
@@ -191,16 +296,8 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
         "kernel route: {r:?}\n{}",
         ctx_all()
     );
-    let v = gw.view();
-    for (t, tv) in v.tunnels.iter().enumerate() {
-        let learned: Vec<String> = tv.learned.iter().map(|p| p.to_string()).collect();
-        assert_eq!(
-            learned,
-            [VPC_PREFIX],
-            "tunnel {} learned\n{}",
-            t + 1,
-            ctx_all()
-        );
+    check_learned(&gw, VPC_PREFIX, &ctx_all);
+    for (t, tv) in gw.view().tunnels.iter().enumerate() {
         assert!(
             tv.mtu > 1300 && tv.mtu < 1500,
             "tunnel {} MTU {}",
@@ -208,21 +305,11 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
             tv.mtu
         );
     }
-    for n in [1, 2] {
-        aws.wait_endpoint_route(n, ONPREM_PREFIX, Duration::from_secs(10));
-        let learned = aws.endpoint(n).bird.bgp_routes();
-        assert!(
-            learned
-                .iter()
-                .any(|r| r.prefix == ONPREM_PREFIX && r.as_path == vec![65000]),
-            "AWS tunnel {n} BIRD routes: {learned:#?}\n{}",
-            ctx_all()
-        );
-    }
+    check_real_side_learned(aws, ONPREM_PREFIX, 65000, &ctx_all);
     aws.wait_router_path(ONPREM_PREFIX, 1, Duration::from_secs(10));
 
     // ping through tunnel 1 (strongSwan's counters show it), TCP
-    let tcp = ping_and_tcp(&lab, aws, 5201, &ctx_all);
+    let tcp = ping_and_tcp(&lab, aws, 5, 5201, &ctx_all);
 
     // failover: tunnel 1's path cut; our DPD (10 s / 30 s) or BGP hold (30 s)
     // moves our CGW, BIRD's hold timer moves AWS
@@ -235,7 +322,7 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
     gw.wait(
         "VPC route moved to cgwsim2",
         Duration::from_secs(5),
-        vpc_route_via("cgwsim2"),
+        route_via(VPC_PREFIX, "cgwsim2"),
         ctx,
     );
     aws.wait_router_path(ONPREM_PREFIX, 2, Duration::from_secs(5));
@@ -281,18 +368,21 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
     let after_back = route_texts(&gw.view());
 
     eprintln!(
-        "our CGW vs strongSwan AWS: tunnel 1 up {tunnel_up:.2?} after start, \
-         its BGP Established {bgp_up:.2?} after start; \
-         tunnel 2 up with BGP {tunnel2_up:.2?} after its path opened; \
+        "our CGW vs strongSwan AWS: tunnel 1 up {:.2?} after start, \
+         its BGP Established {:.2?} after start; \
+         tunnel 2 up with BGP {:.2?} after its path opened; \
          TCP {} bytes in {:.2?} ({:.0} Mbit/s); \
          failover (cut tunnel 1 -> first ping through tunnel 2) {failover:.1?}: {mechanism}; \
          failback (restore -> tunnel 1 up, BGP, AWS router back on tunnel 1) {failback:.1?}, \
          our route then {after_back:?}; total {:.1?} (daemon {:.1?})",
+        times.tunnel_up,
+        times.bgp_up,
+        times.tunnel2_up,
         tcp.bytes,
         tcp.elapsed,
         tcp.mbit_per_s(),
         t_start.elapsed(),
-        t0.elapsed()
+        times.t0.elapsed()
     );
 
     // a clean stop leaves no TUN and no route
@@ -300,6 +390,103 @@ fn our_cgw_against_strongswan_aws_tunnels_bgp_traffic_failover() {
     let links = slot.ns.exec_ok(&["ip", "-o", "link"]);
     assert!(!links.contains("cgwsim"), "TUN left behind: {links}");
     assert_eq!(kernel_route(&slot.ns, VPC_PREFIX), "", "route left behind");
+}
+
+/// What a real side's strongSwan and BIRD show on an IPv6 connection:
+/// `swanctl --list-sas` shows each installed child with `local ::/0` and
+/// `remote ::/0` (charon logs it as `TS ::/0 === ::/0`), and each eBGP
+/// session is Established with the other side's inside IPv6 address and
+/// an IPv6 channel only (hold time 30 s). Returns the time the BGP wait
+/// took.
+fn check_real_side_ipv6(side: &RealSide, ctx: &dyn Fn() -> String) -> Duration {
+    for ep in &side.endpoints {
+        let text = ep.charon.swanctl(&["--list-sas"]).stdout;
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let log = ep.charon.log();
+        assert!(
+            lines.contains(&"local  ::/0")
+                && lines.contains(&"remote ::/0")
+                && log.contains("and TS ::/0 === ::/0"),
+            "{} tunnel {}: no ::/0 === ::/0 child:\n{text}\n{}",
+            side.spec.label,
+            ep.number,
+            ctx()
+        );
+    }
+    let t0 = Instant::now();
+    let states = side.wait_bgp(Duration::from_secs(30));
+    let took = t0.elapsed();
+    for (ep, st) in side.endpoints.iter().zip(&states) {
+        let peer = if side.spec.aws_side {
+            ep.plan.inside6.cgw()
+        } else {
+            ep.plan.inside6.aws()
+        };
+        assert_eq!(st.hold_time, Some(30), "{st:#?}\n{}", ctx());
+        assert_eq!(
+            st.neighbor_address.as_deref(),
+            Some(peer.to_string().as_str()),
+            "{st:#?}"
+        );
+        let ch = st.channels.get("ipv6");
+        assert!(
+            ch.is_some_and(|c| c.state == "UP") && !st.channels.contains_key("ipv4"),
+            "tunnel {}: not an IPv6-only session: {st:#?}",
+            ep.number
+        );
+    }
+    took
+}
+
+/// Our customer gateway as an IPv6 connection against strongSwan + BIRD
+/// as AWS: ::/0 children, BGP over the inside /126s, IPv6 routes both
+/// ways, ping6 and TCP over IPv6 on-prem -> VPC through tunnel 1.
+#[test]
+fn our_cgw_against_strongswan_aws_over_ipv6_tunnels_bgp_ping6_tcp() {
+    preflight();
+    let _serial = serial();
+    let lab = VpnLab::new_ipv6(CgwPlayer::Ours, AwsPlayer::StrongSwan(Default::default()));
+    let slot = lab.ours_cgw();
+    let text = gateway_toml(&slot, &dpd_tunnels(), Duration::from_secs(60));
+    let aws = lab.real_aws();
+    let (gw, times) = start_cgw_tunnel_1_first(&lab, &text, 0x73, VPC6_PREFIX, ANY6);
+    let ctx_all = || format!("{}\n{}", gw.describe(), lab.failure_context());
+    check_real_side_ipv6(aws, &ctx_all);
+
+    // routes: the VPC prefix in our kernel via cgwsim1 (IPv6 only), the
+    // on-prem prefix in each AWS endpoint's kernel via ipsec0
+    let r = kernel_route(&slot.ns, VPC6_PREFIX);
+    assert!(
+        r.contains("dev cgwsim1"),
+        "kernel route: {r:?}\n{}",
+        ctx_all()
+    );
+    assert!(
+        route_via(VPC6_PREFIX, "cgwsim1")(&gw.view()),
+        "{}",
+        ctx_all()
+    );
+    check_learned(&gw, VPC6_PREFIX, &ctx_all);
+    let aws_routes = check_real_side_learned(aws, ONPREM6_PREFIX, 65000, &ctx_all);
+
+    let tcp = ping_and_tcp(&lab, aws, 3, 5206, &ctx_all);
+    eprintln!(
+        "our CGW vs strongSwan AWS over IPv6: tunnel 1 (::/0) up {:.2?} after start, \
+         its BGP over IPv6 Established {:.2?} after start; tunnel 2 up with BGP \
+         {:.2?} after its path opened; AWS kernel {aws_routes:?}; ping6 3/3; \
+         TCP over IPv6 {} bytes in {:.2?} ({:.0} Mbit/s)",
+        times.tunnel_up,
+        times.bgp_up,
+        times.tunnel2_up,
+        tcp.bytes,
+        tcp.elapsed,
+        tcp.mbit_per_s(),
+    );
+
+    gw.stop();
+    let links = slot.ns.exec_ok(&["ip", "-o", "link"]);
+    assert!(!links.contains("cgwsim"), "TUN left behind: {links}");
+    assert_eq!(kernel_route(&slot.ns, VPC6_PREFIX), "", "route left behind");
 }
 
 /// Lines of the mock's records for tunnel `t` (1 or 2) containing `needle`.
@@ -317,6 +504,90 @@ fn start_mock(lab: &VpnLab, dir: &TestDir, seed: u8) -> Daemon {
     Daemon::mock(&slot, cfg, [seed; 32])
 }
 
+/// Initiate both tunnels of the real CGW side and wait until strongSwan
+/// has them (initiator, our mock's addresses, `any` selectors) and our
+/// mock shows them up; returns how long that took.
+fn initiate_real_cgw(lab: &VpnLab, mock: &Daemon, any: &str) -> Duration {
+    let cgw = lab.real_cgw();
+    let t0 = Instant::now();
+    for n in [1, 2] {
+        if let Err(e) = cgw_peer::initiate(cgw, n) {
+            panic!(
+                "initiating tunnel {n}: {e}\n{}\n{}",
+                mock.describe(),
+                lab.failure_context()
+            );
+        }
+    }
+    let sas = cgw.wait_tunnels(Duration::from_secs(10));
+    mock.wait(
+        "both tunnels up",
+        Duration::from_secs(10),
+        |v| v.tunnels.iter().all(|t| t.up),
+        || lab.failure_context(),
+    );
+    let took = t0.elapsed();
+    for (n, sa) in sas.iter().enumerate() {
+        check_sa_with_ours("strongSwan CGW", n, sa, AWS_OUTSIDE[n].to_string(), any);
+        assert!(sa.initiator, "{sa:#?}");
+        assert_eq!(sa.dh_group, "MODP_2048", "{sa:#?}");
+    }
+    took
+}
+
+/// Routes between the real CGW side and our mock: the mock's VPC table
+/// and kernel have `onprem` via awssim1 (AWS's path choice) and the mock
+/// learned it on both tunnels; the CGW's endpoints have `vpc` (AS path
+/// 64512) in their kernel tables, which are returned.
+fn check_routes_with_mock(
+    lab: &VpnLab,
+    mock: &Daemon,
+    onprem: &str,
+    vpc: &str,
+    ctx_all: &dyn Fn() -> String,
+) -> Vec<String> {
+    mock.wait(
+        "VPC route table: on-prem via awssim1",
+        Duration::from_secs(10),
+        route_via(onprem, "awssim1"),
+        || lab.failure_context(),
+    );
+    let r = kernel_route(&lab.topo.aws, onprem);
+    assert!(
+        r.contains("dev awssim1"),
+        "mock's kernel route: {r:?}\n{}",
+        ctx_all()
+    );
+    check_learned(mock, onprem, ctx_all);
+    check_real_side_learned(lab.real_cgw(), vpc, 64512, ctx_all)
+}
+
+/// The mock's AWS-format records of a healthy pair: on each tunnel phase
+/// 1 and 2 established with the customer gateway's address, NAT-T
+/// detected (the CGW is behind a NAT), BGP Established; no diagnosis.
+fn check_healthy_records(v: &View) {
+    for t in [1, 2] {
+        for needle in [
+            "AWS tunnel Phase 1 established with cgw: 192.0.2.10",
+            "AWS tunnel Phase 2 established with cgw: 192.0.2.10",
+            "\"nat_t_detected\":true",
+            "\"type\":\"BGPStatus\"",
+            "to Established",
+        ] {
+            assert!(
+                records_with(v, t, needle) > 0,
+                "tunnel {t}: no record with {needle:?}: {:#?}",
+                v.records[t - 1]
+            );
+        }
+    }
+    assert!(
+        v.diagnoses.is_empty(),
+        "diagnoses on a healthy pair: {:#?}",
+        v.diagnoses
+    );
+}
+
 #[test]
 fn strongswan_cgw_against_our_mock_tunnels_bgp_traffic_records() {
     preflight();
@@ -331,25 +602,7 @@ fn strongswan_cgw_against_our_mock_tunnels_bgp_traffic_records() {
     let ctx = || lab.failure_context();
     let ctx_all = || format!("{}\n{}", mock.describe(), lab.failure_context());
 
-    let t0 = Instant::now();
-    for n in [1, 2] {
-        if let Err(e) = cgw_peer::initiate(cgw, n) {
-            panic!("initiating tunnel {n}: {e}\n{}", ctx_all());
-        }
-    }
-    let sas = cgw.wait_tunnels(Duration::from_secs(10));
-    mock.wait(
-        "both tunnels up",
-        Duration::from_secs(10),
-        |v| v.tunnels.iter().all(|t| t.up),
-        ctx,
-    );
-    let tunnels_up = t0.elapsed();
-    for (n, sa) in sas.iter().enumerate() {
-        check_sa_with_ours("strongSwan CGW", n, sa, AWS_OUTSIDE[n].to_string());
-        assert!(sa.initiator, "{sa:#?}");
-        assert_eq!(sa.dh_group, "MODP_2048", "{sa:#?}");
-    }
+    let tunnels_up = initiate_real_cgw(&lab, &mock, ANY4);
 
     let t_bgp = Instant::now();
     for st in cgw.wait_bgp(Duration::from_secs(30)) {
@@ -366,59 +619,14 @@ fn strongswan_cgw_against_our_mock_tunnels_bgp_traffic_records() {
 
     // routes: the mock's VPC table has on-prem via awssim1 (AWS's path
     // choice), the CGW's endpoints and router have the VPC prefix
-    mock.wait(
-        "VPC route table: on-prem via awssim1",
-        Duration::from_secs(10),
-        |v| route_texts(v) == [format!("{ONPREM_PREFIX} awssim1")],
-        ctx,
-    );
-    let r = kernel_route(&lab.topo.aws, ONPREM_PREFIX);
-    assert!(
-        r.contains("dev awssim1"),
-        "mock's kernel route: {r:?}\n{}",
-        ctx_all()
-    );
-    for n in [1, 2] {
-        cgw.wait_endpoint_route(n, VPC_PREFIX, Duration::from_secs(10));
-        let learned = cgw.endpoint(n).bird.bgp_routes();
-        assert!(
-            learned
-                .iter()
-                .any(|r| r.prefix == VPC_PREFIX && r.as_path == vec![64512]),
-            "CGW tunnel {n} BIRD routes: {learned:#?}\n{}",
-            ctx_all()
-        );
-        let v = mock.view();
-        let l: Vec<String> = v.tunnels[usize::from(n) - 1]
-            .learned
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        assert_eq!(l, [ONPREM_PREFIX], "mock tunnel {n} learned\n{}", ctx_all());
-    }
+    check_routes_with_mock(&lab, &mock, ONPREM_PREFIX, VPC_PREFIX, &ctx_all);
     cgw.wait_router_path(VPC_PREFIX, 1, Duration::from_secs(10));
 
-    let tcp = ping_and_tcp(&lab, cgw, 5202, &ctx_all);
+    let tcp = ping_and_tcp(&lab, cgw, 5, 5202, &ctx_all);
 
-    // the mock's AWS-format records: phase 1 and 2 established with the
-    // customer gateway's address, NAT-T detected (the CGW is behind a
-    // NAT), BGP up; the log file holds the same lines
+    // the mock's AWS-format records; the log file holds the same lines
     let v = mock.view();
-    for t in [1, 2] {
-        for needle in [
-            "AWS tunnel Phase 1 established with cgw: 192.0.2.10",
-            "AWS tunnel Phase 2 established with cgw: 192.0.2.10",
-            "\"nat_t_detected\":true",
-            "\"type\":\"BGPStatus\"",
-            "to Established",
-        ] {
-            assert!(
-                records_with(&v, t, needle) > 0,
-                "tunnel {t}: no record with {needle:?}: {:#?}",
-                v.records[t - 1]
-            );
-        }
-    }
+    check_healthy_records(&v);
     let log_path = mock.log_path.clone().expect("the mock writes a log file");
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     for r in v.records.iter().flatten() {
@@ -428,11 +636,6 @@ fn strongswan_cgw_against_our_mock_tunnels_bgp_traffic_records() {
             log_path.display()
         );
     }
-    assert!(
-        v.diagnoses.is_empty(),
-        "diagnoses on a healthy pair: {:#?}",
-        v.diagnoses
-    );
 
     eprintln!(
         "strongSwan CGW vs our mock: both tunnels up {tunnels_up:.2?} after initiate; \
@@ -443,6 +646,58 @@ fn strongswan_cgw_against_our_mock_tunnels_bgp_traffic_records() {
         tcp.mbit_per_s(),
         v.records[0].len() + v.records[1].len(),
         log.lines().count()
+    );
+    mock.stop();
+    let links = lab.topo.aws.exec_ok(&["ip", "-o", "link"]);
+    assert!(!links.contains("awssim"), "TUN left behind: {links}");
+}
+
+/// strongSwan + BIRD as the customer device against our mock, as an IPv6
+/// connection (AWS's `TunnelInsideIpVersion = ipv6` on a transit gateway):
+/// ::/0 children, BGP over the inside /126s (IPv6 unicast only), IPv6
+/// routes both ways, ping6 and TCP over IPv6 through tunnel 1.
+#[test]
+fn strongswan_cgw_against_our_mock_over_ipv6_tunnels_bgp_ping6_records() {
+    preflight();
+    let _serial = serial();
+    let lab = VpnLab::new_ipv6(
+        CgwPlayer::StrongSwan(RealCgwOptions::default()),
+        AwsPlayer::Ours,
+    );
+    let dir = TestDir::new("interop-ours-mock-v6");
+    let mock = start_mock(&lab, &dir, 0x71);
+    let cgw = lab.real_cgw();
+    let ctx = || lab.failure_context();
+    let ctx_all = || format!("{}\n{}", mock.describe(), lab.failure_context());
+
+    let t0 = Instant::now();
+    let tunnels_up = initiate_real_cgw(&lab, &mock, ANY6);
+    let bgp_wait = check_real_side_ipv6(cgw, &ctx_all);
+    let bgp_up = t0.elapsed();
+    mock.wait(
+        "BGP Established on both",
+        Duration::from_secs(10),
+        all_up,
+        ctx,
+    );
+
+    // routes: on-prem in the mock's VPC table and kernel (IPv6, via
+    // awssim1), the VPC prefix in each CGW endpoint's kernel table
+    let cgw_routes = check_routes_with_mock(&lab, &mock, ONPREM6_PREFIX, VPC6_PREFIX, &ctx_all);
+
+    let tcp = ping_and_tcp(&lab, cgw, 3, 5205, &ctx_all);
+
+    let v = mock.view();
+    check_healthy_records(&v);
+    eprintln!(
+        "strongSwan CGW vs our mock over IPv6: both tunnels (::/0) up {tunnels_up:.2?} after \
+         initiate; BGP over IPv6 Established on both {bgp_up:.2?} after initiate ({bgp_wait:.2?} \
+         after the tunnels); CGW kernel {cgw_routes:?}; ping6 3/3; TCP over IPv6 {} bytes in \
+         {:.2?} ({:.0} Mbit/s); {} AWS records",
+        tcp.bytes,
+        tcp.elapsed,
+        tcp.mbit_per_s(),
+        v.records[0].len() + v.records[1].len(),
     );
     mock.stop();
     let links = lab.topo.aws.exec_ok(&["ip", "-o", "link"]);
