@@ -266,9 +266,13 @@ fn tcp(t: &Topo, dir: &TestDir, cpu: &Cpu, streams: u32, secs: u64) -> Value {
 }
 
 /// 64-byte UDP datagrams at `rate` bits/s (`"0"`: as fast as the sender
-/// can); what the receiver got.
-fn udp64(t: &Topo, dir: &TestDir, rate: &str, secs: u64) -> Value {
+/// can); what the receiver got, and the receiving gateway's CPU time per
+/// packet it delivered (less sensitive to the machine's load than the
+/// rate, which other processes on the cores bound).
+fn udp64(t: &Topo, dir: &TestDir, cpu: &Cpu, rate: &str, secs: u64) -> Value {
+    let (_, b0) = cpu.read();
     let j = iperf_client(t, dir, &["-u", "-l", "64", "-b", rate], secs);
+    let (_, b1) = cpu.read();
     let sum = &j["end"]["sum"];
     let packets = sum["packets"]
         .as_f64()
@@ -280,6 +284,7 @@ fn udp64(t: &Topo, dir: &TestDir, rate: &str, secs: u64) -> Value {
         "sent_pps": packets / seconds,
         "received_pps": (packets - lost) / seconds,
         "loss_pct": sum["lost_percent"],
+        "cpu_us_per_packet_gw_b": (b1 - b0) * 1e6 / (packets - lost).max(1.0),
     })
 }
 
@@ -292,10 +297,10 @@ fn measure(name: &str, t: &Topo, cpu: &Cpu, secs: u64) -> Value {
     eprintln!("[{name}] TCP, 4 streams");
     let tcp4 = tcp(t, &dir, cpu, 4, secs);
     eprintln!("[{name}] UDP 64 B, unlimited");
-    let max = udp64(t, &dir, "0", 5);
+    let max = udp64(t, &dir, cpu, "0", 5);
     let aws_rate = (AWS_PPS * 64 * 8).to_string();
     eprintln!("[{name}] UDP 64 B at {AWS_PPS} packets/s");
-    let aws = udp64(t, &dir, &aws_rate, 5);
+    let aws = udp64(t, &dir, cpu, &aws_rate, 5);
     json!({"setup": name, "ping": ping, "tcp_1": tcp1, "tcp_4": tcp4,
            "udp64_max": max, "udp64_140k": aws})
 }
@@ -598,11 +603,21 @@ fn print_table(results: &[Value]) {
         ("  received pps", &["udp64_max", "received_pps"], 0),
         ("  loss %", &["udp64_max", "loss_pct"], 1),
         (
+            "  gateway B CPU us per packet",
+            &["udp64_max", "cpu_us_per_packet_gw_b"],
+            2,
+        ),
+        (
             "UDP 64 B at 140k pps: received pps",
             &["udp64_140k", "received_pps"],
             0,
         ),
         ("  loss %", &["udp64_140k", "loss_pct"], 1),
+        (
+            "  gateway B CPU us per packet",
+            &["udp64_140k", "cpu_us_per_packet_gw_b"],
+            2,
+        ),
     ];
     for (label, path, digits) in rows {
         row(label, &|r| num(r, path, *digits), results);

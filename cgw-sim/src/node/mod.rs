@@ -6,10 +6,12 @@ pub mod bgp_host;
 mod idle;
 mod ikev1;
 pub mod keylog;
+mod out_queue;
 pub mod tunnel;
 
 pub use bgp_host::{BgpHost, BGP_PORT};
 pub use keylog::KeyLog;
+pub use out_queue::Transmit;
 
 pub use tunnel::{
     tunnel_iface, DownCause, GatewayConfig, GatewayEvent, GatewayStats, SelectorPair, TunnelConfig,

@@ -21,8 +21,8 @@
 //! gateway's own packets that match no tunnel route (answers to LAN hosts
 //! that pinged it) leave on the inside interface.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,7 @@ use lab::{IfaceId, Node};
 use super::idle::IdleTimer;
 use super::ikev1::{V1Attempt, V1Outcome};
 use super::keylog::KeyLog;
+use super::out_queue::{OutQueue, Transmit};
 
 /// The outside interface (outer packets: IKE and ESP).
 pub const OUTSIDE: IfaceId = IfaceId(0);
@@ -406,7 +407,12 @@ pub struct TunnelGateway {
     /// must not scan every tunnel when a gateway terminates many (the AWS
     /// side of a fleet).
     spi_tunnel: HashMap<u32, usize>,
-    out: VecDeque<(IfaceId, Vec<u8>)>,
+    out: OutQueue,
+    /// Where a received ESP packet is opened in place (reused: no
+    /// allocation per packet).
+    rx_buf: Vec<u8>,
+    /// Where an inner packet whose MSS may be clamped is copied first.
+    tx_buf: Vec<u8>,
     events: Vec<GatewayEvent>,
     stats: GatewayStats,
     /// Packets addressed to the gateway's inside addresses, other than
@@ -473,7 +479,9 @@ impl TunnelGateway {
             routes: Vec::new(),
             sa_tunnel: Vec::new(),
             spi_tunnel: HashMap::new(),
-            out: VecDeque::new(),
+            out: OutQueue::default(),
+            rx_buf: Vec::new(),
+            tx_buf: Vec::new(),
             events: Vec::new(),
             stats: GatewayStats::default(),
             received_local: Vec::new(),
@@ -617,9 +625,8 @@ impl TunnelGateway {
 
     fn send_ike(&mut self, local: SocketAddr, remote: SocketAddr, payload: &[u8]) {
         if let (SocketAddr::V4(l), SocketAddr::V4(r)) = (local, remote) {
-            let p = wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), payload, false);
             self.stats.ike_sent += 1;
-            self.out.push_back((OUTSIDE, p));
+            self.out.push_datagram(l, r, payload);
         }
     }
 
@@ -851,21 +858,37 @@ impl TunnelGateway {
         while let Some(t) = self.endpoint.poll_transmit() {
             self.send_ike(t.local, t.remote, &t.payload);
         }
-        // Up/down is judged once the batch is drained: on the side that
-        // initiates a child rekey the engine reports the old pair deleted
-        // just before the new one installed, at the same instant.
-        let before: Vec<bool> = self.tunnels.iter().map(|t| t.dp.is_up()).collect();
-        let mut batch = vec![Batch::default(); self.tunnels.len()];
-        while let Some((id, e)) = self.endpoint.poll_event() {
-            let Some(tid) = self.tunnel_of_sa(id) else {
-                continue;
-            };
-            self.on_event(now, tid, e, &mut batch[tid.0]);
+        // Called for every packet: without an event (the common case)
+        // nothing below allocates.
+        if let Some(first) = self.endpoint.poll_event() {
+            self.apply_events(now, first);
         }
         // After the events: an SA keyed in this call is in the endpoint now,
         // even one whose IKE_AUTH is about to fail.
         if let Some(k) = &mut self.keylog {
             k.note_ike_sas(&self.endpoint);
+        }
+        if self.request_extra_children(now) {
+            while let Some(t) = self.endpoint.poll_transmit() {
+                self.send_ike(t.local, t.remote, &t.payload);
+            }
+        }
+    }
+
+    /// Applies `first` and the engine's further events to the data planes
+    /// and reports tunnels going up or down.
+    fn apply_events(&mut self, now: Instant, first: (SaId, Event)) {
+        // Up/down is judged once the batch is drained: on the side that
+        // initiates a child rekey the engine reports the old pair deleted
+        // just before the new one installed, at the same instant.
+        let before: Vec<bool> = self.tunnels.iter().map(|t| t.dp.is_up()).collect();
+        let mut batch = vec![Batch::default(); self.tunnels.len()];
+        let mut next = Some(first);
+        while let Some((id, e)) = next {
+            if let Some(tid) = self.tunnel_of_sa(id) {
+                self.on_event(now, tid, e, &mut batch[tid.0]);
+            }
+            next = self.endpoint.poll_event();
         }
         for (i, (was_up, b)) in before.into_iter().zip(batch).enumerate() {
             let tid = TunnelId(i);
@@ -896,11 +919,6 @@ impl TunnelGateway {
                     }
                 }
                 _ => {}
-            }
-        }
-        if self.request_extra_children(now) {
-            while let Some(t) = self.endpoint.poll_transmit() {
-                self.send_ike(t.local, t.remote, &t.payload);
             }
         }
     }
@@ -1053,7 +1071,7 @@ impl TunnelGateway {
                 // The gateway's own packets (answers to LAN hosts) leave on
                 // the inside interface when no tunnel route matches.
                 self.stats.to_inside += 1;
-                self.out.push_back((INSIDE, p));
+                self.out.push_packet(INSIDE, &p);
             }
             return;
         };
@@ -1071,9 +1089,17 @@ impl TunnelGateway {
             self.stats.malformed += 1;
             return;
         };
-        let mut p = packet[..info.total_len].to_vec();
+        let packet = &packet[..info.total_len];
+        if self.tunnels[tid.0].cfg.mss_clamp.is_none() {
+            self.encapsulate(now, tid, packet);
+            return;
+        }
+        let mut p = std::mem::take(&mut self.tx_buf);
+        p.clear();
+        p.extend_from_slice(packet);
         self.clamp_mss(tid.0, &mut p);
         self.encapsulate(now, tid, &p);
+        self.tx_buf = p;
     }
 
     /// Lowers the MSS of a TCP SYN crossing tunnel `ti`, if it clamps.
@@ -1253,23 +1279,24 @@ impl TunnelGateway {
             self.stats.no_outbound += 1;
             return;
         };
-        let mut esp = Vec::with_capacity(inner.len() + 64);
-        if sa.seal(next_header, inner, &mut esp).is_err() {
+        let spi_in = *spi_in;
+        // Sealed straight into the output queue: no packet of its own.
+        let seal = |b: &mut Vec<u8>| sa.seal(next_header, inner, b);
+        let (sealed, counter) = match *encap {
+            Some((SocketAddr::V4(l), SocketAddr::V4(r))) => (
+                self.out.push_datagram_with(l, r, seal),
+                &mut self.stats.esp_udp_sent,
+            ),
+            _ => (
+                self.out.push_esp_with(self.outer, peer, seal),
+                &mut self.stats.esp_raw_sent,
+            ),
+        };
+        if sealed.is_err() {
             self.stats.no_outbound += 1;
             return;
         }
-        let spi_in = *spi_in;
-        let packet = match *encap {
-            Some((SocketAddr::V4(l), SocketAddr::V4(r))) => {
-                self.stats.esp_udp_sent += 1;
-                wire::build_udp((*l.ip(), l.port()), (*r.ip(), r.port()), &esp, false)
-            }
-            _ => {
-                self.stats.esp_raw_sent += 1;
-                wire::build_raw(self.outer, peer, PROTO_ESP, &esp, false)
-            }
-        };
-        self.out.push_back((OUTSIDE, packet));
+        *counter += 1;
         let t = &mut self.tunnels[tid.0];
         t.traffic.packets_out += 1;
         t.traffic.bytes_out += inner.len() as u64;
@@ -1291,8 +1318,7 @@ impl TunnelGateway {
             self.forward_inner(now, &reply, false);
         } else if self.control && info.protocol == PROTO_TCP && info.dst != self.outer {
             self.stats.to_control += 1;
-            self.out
-                .push_back((CONTROL, packet[..info.total_len].to_vec()));
+            self.out.push_packet(CONTROL, &packet[..info.total_len]);
         } else {
             self.received_local
                 .push((now, packet[..info.total_len].to_vec()));
@@ -1317,38 +1343,13 @@ impl TunnelGateway {
                     self.stats.malformed += 1;
                     return;
                 };
-                let local = SocketAddr::new(IpAddr::V4(info.dst), dport);
-                let remote = SocketAddr::new(IpAddr::V4(info.src), sport);
-                let Some(tid) = self.tunnel_of_peer(remote.ip()) else {
-                    self.stats.unknown_peer += 1;
-                    return;
-                };
-                let refused = self.tunnels[tid.0]
-                    .v1
-                    .as_ref()
-                    .and_then(|a| a.on_datagram(payload));
-                if let Some(V1Outcome::VersionRefused(peer)) = refused {
-                    self.stats.ike_received += 1;
-                    self.tunnels[tid.0].v1 = None;
-                    let cause = DownCause::IkeVersionMismatch { ours: 1, peer };
-                    self.down(now, tid, cause, false);
-                    return;
-                }
-                match self.endpoint.handle_datagram(now, local, remote, payload) {
-                    Received::Esp(esp) => {
-                        self.stats.esp_udp_received += 1;
-                        let mut esp = esp.to_vec();
-                        self.decapsulate(now, &mut esp);
-                    }
-                    Received::Malformed => self.stats.malformed += 1,
-                    Received::Keepalive => {}
-                    _ => self.stats.ike_received += 1,
-                }
+                let local = SocketAddrV4::new(info.dst, dport);
+                let remote = SocketAddrV4::new(info.src, sport);
+                self.on_datagram(now, local, remote, payload);
             }
             PROTO_ESP => {
                 self.stats.esp_raw_received += 1;
-                let mut esp = packet[info.header_len..info.total_len].to_vec();
-                self.decapsulate(now, &mut esp);
+                self.decapsulate_copy(now, &packet[info.header_len..info.total_len]);
             }
             _ => {
                 self.stats.local += 1;
@@ -1358,10 +1359,60 @@ impl TunnelGateway {
                     let seq = u16::from_be_bytes([l4[6], l4[7]]);
                     let reply = wire::build_icmp_echo(info.dst, info.src, true, id, seq, &l4[8..]);
                     self.stats.echo_replies += 1;
-                    self.out.push_back((OUTSIDE, reply));
+                    self.out.push_packet(OUTSIDE, &reply);
                 }
             }
         }
+    }
+
+    /// A UDP datagram for us (`local`: our outer address and port) from
+    /// `remote`: IKE for the endpoint, or ESP in UDP to open.
+    fn on_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        payload: &[u8],
+    ) {
+        if *local.ip() != self.outer {
+            self.stats.malformed += 1;
+            return;
+        }
+        let Some(tid) = self.tunnel_of_peer(IpAddr::V4(*remote.ip())) else {
+            self.stats.unknown_peer += 1;
+            return;
+        };
+        let refused = self.tunnels[tid.0]
+            .v1
+            .as_ref()
+            .and_then(|a| a.on_datagram(payload));
+        if let Some(V1Outcome::VersionRefused(peer)) = refused {
+            self.stats.ike_received += 1;
+            self.tunnels[tid.0].v1 = None;
+            let cause = DownCause::IkeVersionMismatch { ours: 1, peer };
+            self.down(now, tid, cause, false);
+            return;
+        }
+        let (local, remote) = (SocketAddr::V4(local), SocketAddr::V4(remote));
+        match self.endpoint.handle_datagram(now, local, remote, payload) {
+            Received::Esp(esp) => {
+                self.stats.esp_udp_received += 1;
+                self.decapsulate_copy(now, esp);
+            }
+            Received::Malformed => self.stats.malformed += 1,
+            Received::Keepalive => {}
+            _ => self.stats.ike_received += 1,
+        }
+    }
+
+    /// Opens a copy of `esp` (decryption is in place) in the gateway's
+    /// reused receive buffer.
+    fn decapsulate_copy(&mut self, now: Instant, esp: &[u8]) {
+        let mut buf = std::mem::take(&mut self.rx_buf);
+        buf.clear();
+        buf.extend_from_slice(esp);
+        self.decapsulate(now, &mut buf);
+        self.rx_buf = buf;
     }
 
     /// Opens an ESP packet with the inbound SA of its SPI and forwards the
@@ -1384,80 +1435,89 @@ impl TunnelGateway {
             return;
         };
         let dp = &mut self.tunnels[ti].dp;
-        let inner = match dp.inbound[i].1.open(esp) {
-            Ok(o) if o.next_header == NEXT_HEADER_IPV4 => o.inner.to_vec(),
-            // IPv6 goes to the tunnel's interface (a host's TUN device);
-            // the simulated lab's LANs are IPv4 only.
-            Ok(o) if o.next_header == NEXT_HEADER_IPV6 && self.tunnel_ifaces => {
-                let p = o.inner.to_vec();
-                dp.inbound[i].2 += 1;
-                for gone in dp.reap() {
-                    self.spi_tunnel.remove(&gone);
-                }
-                let t = &mut self.tunnels[ti];
-                t.idle.on_traffic(now);
-                t.traffic.packets_in += 1;
-                t.traffic.bytes_in += p.len() as u64;
-                self.stats.decapsulated += 1;
-                self.endpoint.note_inbound_esp(now, spi);
-                match ipv6_header(&p) {
-                    Some((_, _, len)) => {
-                        self.stats.to_inside += 1;
-                        self.out
-                            .push_back((tunnel_iface(TunnelId(ti)), p[..len].to_vec()));
-                    }
-                    None => self.stats.malformed += 1,
-                }
-                return;
-            }
-            Ok(_) => {
-                // Dummy (59) or IPv6: authenticated, nothing to forward.
-                dp.inbound[i].2 += 1;
-                for gone in dp.reap() {
-                    self.spi_tunnel.remove(&gone);
-                }
-                self.endpoint.note_inbound_esp(now, spi);
-                return;
-            }
-            Err(_) => {
-                self.stats.open_errors += 1;
-                return;
-            }
+        let Ok(opened) = dp.inbound[i].1.open(esp) else {
+            self.stats.open_errors += 1;
+            return;
         };
+        // Authentic: the SA carried traffic, the peer is alive.
         dp.inbound[i].2 += 1;
         for gone in dp.reap() {
             self.spi_tunnel.remove(&gone);
         }
+        self.endpoint.note_inbound_esp(now, spi);
+        let inner = opened.inner;
+        let v6_len = match opened.next_header {
+            NEXT_HEADER_IPV4 => None,
+            // IPv6 goes to the tunnel's interface (a host's TUN device);
+            // the simulated lab's LANs are IPv4 only.
+            NEXT_HEADER_IPV6 if self.tunnel_ifaces => Some(ipv6_header(inner).map(|h| h.2)),
+            // Dummy (59) or IPv6 in the lab: nothing to forward.
+            _ => return,
+        };
         let t = &mut self.tunnels[ti];
         t.idle.on_traffic(now);
         t.traffic.packets_in += 1;
         t.traffic.bytes_in += inner.len() as u64;
         self.stats.decapsulated += 1;
-        self.endpoint.note_inbound_esp(now, spi);
-        let Some(info) = Ipv4Info::parse(&inner) else {
+        match v6_len {
+            None => {}
+            Some(Some(len)) => {
+                self.stats.to_inside += 1;
+                self.out
+                    .push_packet(tunnel_iface(TunnelId(ti)), &inner[..len]);
+                return;
+            }
+            Some(None) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        }
+        let Some(info) = Ipv4Info::parse(inner) else {
             self.stats.malformed += 1;
             return;
         };
+        let p = &mut inner[..info.total_len];
         if self.tunnel_ifaces {
-            let mut p = inner[..info.total_len].to_vec();
-            self.clamp_mss(ti, &mut p);
+            self.clamp_mss(ti, p);
             self.stats.to_inside += 1;
-            self.out.push_back((tunnel_iface(TunnelId(ti)), p));
+            self.out.push_packet(tunnel_iface(TunnelId(ti)), p);
             return;
         }
         if self.is_local(info.dst) {
-            self.local_inner(now, &info, &inner);
+            self.local_inner(now, &info, p);
             return;
         }
         if info.ttl <= 1 {
             self.stats.ttl_expired += 1;
             return;
         }
-        let mut p = inner[..info.total_len].to_vec();
-        wire::decrement_ttl(&mut p);
-        self.clamp_mss(ti, &mut p);
+        wire::decrement_ttl(p);
+        self.clamp_mss(ti, p);
         self.stats.to_inside += 1;
-        self.out.push_back((INSIDE, p));
+        self.out.push_packet(INSIDE, p);
+    }
+
+    /// A UDP datagram a host's socket received on `local` (our outer
+    /// address, port 500 or 4500) from `remote`: what
+    /// [`Node::handle_packet`] does with the same datagram in an IPv4
+    /// packet on [`OUTSIDE`], without an IP header to build and parse.
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        payload: &[u8],
+    ) {
+        self.on_datagram(now, local, remote, payload);
+        self.pump(now);
+    }
+
+    /// The next thing to send, borrowed from the gateway's queue: a
+    /// datagram (addresses and payload, for a socket), a raw ESP packet, or
+    /// a whole packet on an interface. What [`Node::poll_transmit`] gives
+    /// as an IP packet, without building one.
+    pub fn poll_outgoing(&mut self) -> Option<Transmit<'_>> {
+        self.out.pop()
     }
 }
 
@@ -1483,7 +1543,7 @@ impl Node for TunnelGateway {
     }
 
     fn poll_transmit(&mut self) -> Option<(IfaceId, Vec<u8>)> {
-        self.out.pop_front()
+        self.out.pop().map(|t| t.to_packet(OUTSIDE))
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

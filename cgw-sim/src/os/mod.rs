@@ -1,10 +1,12 @@
 //! The gateway nodes on a real host (issue 6). A
-//! [`crate::node::TunnelGateway`] speaks in IPv4 packets on its interfaces;
-//! on a host its outside interface is a pair of UDP sockets (500, 4500) and
-//! a raw ESP socket, and each tunnel is a TUN device
+//! [`crate::node::TunnelGateway`] speaks in IPv4 packets on its interfaces
+//! in the simulated lab; on a host its outside interface is a pair of UDP
+//! sockets (500, 4500), fed datagrams
+//! ([`crate::node::TunnelGateway::handle_datagram`]) and emptied of
+//! datagrams ([`crate::node::TunnelGateway::poll_outgoing`]) without outer
+//! IP headers, and a raw ESP socket; each tunnel is a TUN device
 //! ([`crate::node::TunnelGateway::use_tunnel_interfaces`]).
 //!
-//! - `outer`: translation between outer packets and socket payloads;
 //! - `site`: one gateway's sockets and TUN devices;
 //! - `sockbuf`: larger kernel buffers for the UDP sockets;
 //! - `udp_batch`: many datagrams per system call (mmsg, GSO, GRO);
@@ -21,7 +23,6 @@ pub mod bgp_tcp;
 pub mod driver;
 #[cfg(target_os = "linux")]
 pub mod host_loop;
-pub mod outer;
 #[cfg(target_os = "linux")]
 pub mod raw_esp;
 #[cfg(target_os = "linux")]

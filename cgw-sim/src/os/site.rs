@@ -21,9 +21,9 @@ use lab::kernel::{Tun, TunRecv, TunSend};
 use tokio::io::unix::{AsyncFd, AsyncFdReadyGuard};
 use tokio::net::UdpSocket;
 
-use super::outer::{self, Outgoing};
 use super::raw_esp::RawEsp;
 use super::udp_batch::{self, RecvBatch, SendQueue};
+use crate::node::Transmit;
 use crate::node::{tunnel_iface, TunnelGateway, TunnelId, OUTSIDE};
 
 /// Largest datagram or packet read.
@@ -276,9 +276,7 @@ impl SiteIo {
                 for d in udp_batch::segments(run, seg) {
                     stats.udp_in += 1;
                     budget = budget.saturating_sub(1);
-                    if let Ok(p) = outer::udp_received(from, to, d) {
-                        lab::Node::handle_packet(gw, now, OUTSIDE, &p);
-                    }
+                    gw.handle_datagram(now, to, from, d);
                 }
             }
         }
@@ -288,42 +286,44 @@ impl SiteIo {
     pub fn flush(&self, gw: &mut TunnelGateway, stats: &mut DriverStats) {
         let mut tx4500 = self.tx4500.borrow_mut();
         let mut tun_tx = self.tun_tx.borrow_mut();
-        while let Some((iface, p)) = lab::Node::poll_transmit(gw) {
-            if iface == OUTSIDE {
-                let sent = match outer::outgoing(&p) {
-                    Ok(Outgoing::Udp { src, dst, payload }) if src.port() != 500 => {
-                        tx4500.push(dst, payload);
-                        Ok(())
-                    }
-                    Ok(Outgoing::Udp { dst, payload, .. }) => {
-                        let sock = &self.s500;
-                        // Straight to the kernel: tokio's try_send_to reports
-                        // WouldBlock until its reactor has seen the socket
-                        // writable once, which dropped each tunnel's first
-                        // IKE_SA_INIT (sent before the loop's first await) and
-                        // cost a 2 s retransmit at every start.
-                        socket2::SockRef::from(sock)
-                            .send_to(payload, &SocketAddr::V4(dst).into())
-                            .map(|_| stats.udp_out += 1)
-                    }
-                    Ok(Outgoing::Esp { dst, payload, .. }) => self
-                        .esp
-                        .get_ref()
-                        .send_to(payload, dst)
-                        .map(|_| stats.esp_out += 1),
-                    Err(_) => Err(io::Error::from(io::ErrorKind::InvalidData)),
-                };
-                match sent {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => stats.queue_full += 1,
-                    Err(_) => stats.unsendable += 1,
+        while let Some(t) = gw.poll_outgoing() {
+            let sent = match t {
+                Transmit::Datagram { src, dst, payload } if src.port() != 500 => {
+                    tx4500.push(dst, payload);
+                    Ok(())
                 }
-                continue;
-            }
-            let t = usize::from(iface.0.saturating_sub(3));
-            match tun_tx.get_mut(t) {
-                Some(q) => q.push(&p),
-                None => stats.unsendable += 1,
+                // Straight to the kernel: tokio's try_send_to reports
+                // WouldBlock until its reactor has seen the socket writable
+                // once, which dropped each tunnel's first IKE_SA_INIT (sent
+                // before the loop's first await) and cost a 2 s retransmit
+                // at every start.
+                Transmit::Datagram { dst, payload, .. } => socket2::SockRef::from(&self.s500)
+                    .send_to(payload, &SocketAddr::V4(dst).into())
+                    .map(|_| stats.udp_out += 1),
+                Transmit::Esp { dst, payload, .. } => self
+                    .esp
+                    .get_ref()
+                    .send_to(payload, dst)
+                    .map(|_| stats.esp_out += 1),
+                // The gateway queues what leaves by a socket as a datagram
+                // or ESP; a whole packet on the outside (its answer to an
+                // outer ping) has no socket to go to.
+                Transmit::Packet { iface, .. } if iface == OUTSIDE => {
+                    Err(io::Error::from(io::ErrorKind::InvalidData))
+                }
+                Transmit::Packet { iface, packet } => {
+                    let t = usize::from(iface.0.saturating_sub(3));
+                    match tun_tx.get_mut(t) {
+                        Some(q) => q.push(packet),
+                        None => stats.unsendable += 1,
+                    }
+                    continue;
+                }
+            };
+            match sent {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => stats.queue_full += 1,
+                Err(_) => stats.unsendable += 1,
             }
         }
         for (t, q) in tun_tx.iter_mut().enumerate() {

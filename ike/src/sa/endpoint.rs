@@ -182,7 +182,9 @@ impl Endpoint {
     pub fn sa_of_child(&self, spi_in: u32) -> Option<SaId> {
         self.sas
             .iter()
-            .find(|(_, sa)| !sa.is_closed() && sa.child_spis().iter().any(|(i, _)| *i == spi_in))
+            // `has_child`, not `child_spis`: this runs for every ESP
+            // packet, and must not allocate.
+            .find(|(_, sa)| !sa.is_closed() && sa.has_child(spi_in))
             .map(|(id, _)| *id)
     }
 
