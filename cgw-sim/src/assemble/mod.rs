@@ -74,6 +74,15 @@ impl Inside {
         self.v6.map_or(IpAddr::V4(self.aws), |v| IpAddr::V6(v.aws))
     }
 
+    /// The customer gateway's inside address to send to `target` from:
+    /// the IPv6 one for an IPv6 target on a tunnel that carries IPv6.
+    pub fn cgw_for(&self, target: IpAddr) -> IpAddr {
+        match (target, self.v6) {
+            (IpAddr::V6(_), Some(v6)) => IpAddr::V6(v6.cgw),
+            _ => IpAddr::V4(self.cgw),
+        }
+    }
+
     /// The customer gateway's inside address BGP runs over.
     pub fn cgw_bgp(&self) -> IpAddr {
         self.v6.map_or(IpAddr::V4(self.cgw), |v| IpAddr::V6(v.cgw))

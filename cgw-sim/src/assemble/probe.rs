@@ -125,10 +125,7 @@ pub fn keepalive_operations(
         }
         let inside = super::Inside::of(t.inside_cidr).with_v6(t.inside_ipv6_cidr);
         let target = t.keepalive_target.unwrap_or_else(|| inside.aws_bgp());
-        let source = match (target, inside.v6) {
-            (IpAddr::V6(_), Some(v6)) => IpAddr::V6(v6.cgw),
-            _ => IpAddr::V4(inside.cgw),
-        };
+        let source = inside.cgw_for(target);
         let mut o = OperationConfig::new(
             format!("tunnel{}-keepalive", i + 1),
             OperationKind::IcmpEcho,

@@ -20,7 +20,6 @@ use lab::kernel::{Netns, TunConfig};
 use super::background::Background;
 /// The customer gateway, ready to run.
 pub type CgwSetup = Setup<CgwDaemon>;
-use super::mock::net_prefix;
 use super::owned_routes::OwnedRoutes;
 use super::view::View;
 use super::{
@@ -138,8 +137,9 @@ pub struct CgwDaemon {
     pub epoch: Instant,
     publisher: Publisher,
     events: Vec<(usize, Instant, TunnelEventKind)>,
-    /// The per-tunnel keepalive prober (stopped with the daemon).
-    keepalive: Option<crate::sla_daemon::keepalive::Keepalive>,
+    /// The per-tunnel keepalive prober, held to be stopped (on drop) with
+    /// the daemon.
+    _keepalive: Option<crate::sla_daemon::keepalive::Keepalive>,
 }
 
 /// Builds the gateway from `cfg` in the calling thread's namespace: TUN
@@ -247,7 +247,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             epoch: now,
             publisher: Publisher::default(),
             events: Vec::new(),
-            keepalive,
+            _keepalive: keepalive,
         },
     })
 }
@@ -260,11 +260,6 @@ impl CgwDaemon {
     /// The configuration it runs.
     pub fn config(&self) -> &GatewayConfig {
         &self.cfg
-    }
-
-    /// The keepalive's figures now (`None` with `gateway.keepalive = "off"`).
-    pub fn keepalive(&self) -> Option<crate::sla_daemon::snapshot::SlaStatus> {
-        self.keepalive.as_ref().map(|k| k.status())
     }
 
     /// The routes installed in the kernel now (prefix, TUN device).
@@ -435,14 +430,14 @@ impl CgwDaemon {
                     .iter()
                     .position(|i| i.aws_bgp() == route.next_hop());
                 if let Some(t) = t {
-                    want.insert(net_prefix(prefix), self.cfg.tunnels[t].tun.clone());
+                    want.insert(Prefix::from(prefix), self.cfg.tunnels[t].tun.clone());
                 }
             }
             // Every tunnel's learned prefixes (not only the best).
             for (t, peer) in self.peers.iter().flatten().enumerate() {
                 for (net, _, accepted) in sp.speaker().rib().adj_rib_in(*peer) {
                     if accepted {
-                        self.tunnels[t].learned.push(net_prefix(net));
+                        self.tunnels[t].learned.push(Prefix::from(net));
                     }
                 }
             }

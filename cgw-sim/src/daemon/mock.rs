@@ -395,7 +395,7 @@ impl MockDaemon {
                         continue;
                     }
                     {
-                        let p = net_prefix(prefix);
+                        let p = Prefix::from(prefix);
                         self.tunnels[t].learned.push(p);
                         candidates.push(VpnRoute {
                             prefix: (p.addr, p.len),
@@ -430,14 +430,6 @@ impl MockDaemon {
             .into_iter()
             .map(|((addr, len), t)| (Prefix { addr, len }, MOCK_TUNS[t].to_string()))
             .collect()
-    }
-}
-
-/// A BGP prefix as a configuration prefix (IPv4 or IPv6).
-pub(crate) fn net_prefix(n: IpNet) -> Prefix {
-    Prefix {
-        addr: n.network(),
-        len: n.prefix_len(),
     }
 }
 

@@ -188,14 +188,10 @@ impl Validator {
         let inside = crate::assemble::Inside::of(gt.inside_cidr).with_v6(gt.inside_ipv6_cidr);
         // The tunnel's own inside address of the target's family (the
         // configuration holds targets to the tunnels' family).
-        let source_for = move |target: IpAddr| match (target, inside.v6) {
-            (IpAddr::V6(_), Some(v6)) => IpAddr::V6(v6.cgw),
-            _ => IpAddr::V4(inside.cgw),
-        };
         for target in gt.ping_targets.clone() {
             let (dev, results) = (dev.clone(), self.results.clone());
             self.started += 1;
-            let source = source_for(target);
+            let source = inside.cgw_for(target);
             std::thread::spawn(move || {
                 let c = match reach::ping(
                     &dev,
@@ -222,7 +218,7 @@ impl Validator {
         for target in gt.tcp_targets.clone() {
             let (dev, results) = (dev.clone(), self.results.clone());
             self.started += 1;
-            let source = source_for(target.ip());
+            let source = inside.cgw_for(target.ip());
             std::thread::spawn(move || {
                 let c = match reach::tcp_connect(&dev, source, target, CHECK_TIMEOUT) {
                     Ok(d) => Check::Pass(format!("connected in {:.1} ms", d.as_secs_f64() * 1e3)),

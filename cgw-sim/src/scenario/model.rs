@@ -92,6 +92,16 @@ pub struct Prefix {
     pub len: u8,
 }
 
+impl From<bgp::route::IpNet> for Prefix {
+    /// A BGP prefix (IPv4 or IPv6) as a configuration prefix.
+    fn from(n: bgp::route::IpNet) -> Prefix {
+        Prefix {
+            addr: n.network(),
+            len: n.prefix_len(),
+        }
+    }
+}
+
 impl FromStr for Prefix {
     type Err = String;
 

@@ -17,7 +17,6 @@ use super::snapshot::SlaStatus;
 pub struct Keepalive {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
-    status: watch::Receiver<SlaStatus>,
 }
 
 impl Keepalive {
@@ -26,7 +25,8 @@ impl Keepalive {
     /// gateway).
     pub fn start(ops: Vec<OperationConfig>) -> std::io::Result<Keepalive> {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let (tx, status) = watch::channel(SlaStatus::default());
+        // Nothing reads the figures yet: `run` logs the events.
+        let (tx, _) = watch::channel(SlaStatus::default());
         let thread = std::thread::Builder::new()
             .name("keepalive".into())
             .spawn(move || {
@@ -47,13 +47,7 @@ impl Keepalive {
         Ok(Keepalive {
             stop: Some(stop_tx),
             thread: Some(thread),
-            status,
         })
-    }
-
-    /// The operations' figures now.
-    pub fn status(&self) -> SlaStatus {
-        self.status.borrow().clone()
     }
 }
 

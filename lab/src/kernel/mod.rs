@@ -56,6 +56,12 @@ pub enum KernelError {
         /// The prefix length given.
         prefix_len: u8,
     },
+    /// An IPv6 route through an IPv4 gateway.
+    #[error("{route}: an IPv6 route goes out of a device, not via an IPv4 gateway")]
+    MixedFamilies {
+        /// The route asked for.
+        route: String,
+    },
     /// An interface or namespace name the kernel would refuse or misread.
     #[error("invalid name {name:?}: {why}")]
     BadName {

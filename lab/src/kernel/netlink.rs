@@ -276,9 +276,8 @@ impl Netns {
         match (&route.via, route.dest) {
             (RouteVia::Device(dev), _) => check_ifname(dev),
             (RouteVia::Gateway(gw), IpAddr::V4(_)) => self.check_addr(*gw),
-            (RouteVia::Gateway(gw), IpAddr::V6(dest)) => Err(KernelError::BadName {
-                name: format!("{dest}/{} via {gw}", route.prefix_len),
-                why: "an IPv6 route goes out of a device, not via an IPv4 gateway",
+            (RouteVia::Gateway(gw), IpAddr::V6(dest)) => Err(KernelError::MixedFamilies {
+                route: format!("{dest}/{} via {gw}", route.prefix_len),
             }),
         }
     }
