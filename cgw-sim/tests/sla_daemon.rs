@@ -76,12 +76,17 @@ fn run_daemon<T: Send + 'static>(
     let cfg = SlaConfig::from_toml(&text, "test.toml").unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (rstop_tx, rstop_rx) = tokio::sync::oneshot::channel::<()>();
+    // The responder must be bound before the first probe leaves: a probe
+    // that meets a closed port is answered by ICMP and counted, which made
+    // "no loss on loopback" fail when the threads raced (CI, stop 12).
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<()>();
     let responder_thread = responder_on.then(|| {
         ns.spawn(move || {
             sla_daemon::runtime().unwrap().block_on(async {
                 let s = responder::bind("127.0.0.1:5000".parse().unwrap())
                     .await
                     .unwrap();
+                bound_tx.send(()).unwrap();
                 responder::serve(s, async {
                     let _ = rstop_rx.await;
                 })
@@ -90,6 +95,11 @@ fn run_daemon<T: Send + 'static>(
         })
         .unwrap()
     });
+    if responder_thread.is_some() {
+        bound_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the responder did not bind 127.0.0.1:5000 within 10 s");
+    }
     let daemon = ns
         .spawn(move || {
             sla_daemon::runtime()
