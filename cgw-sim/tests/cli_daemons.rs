@@ -28,6 +28,7 @@ control_socket = "{dir}/cgw.sock"
 metrics_listen = "127.0.0.1:9184"
 log_format = "json"
 validate_timeout = "20s"
+keepalive = "1s"
 [gateway.tunnel1]
 aws_address = "198.51.100.10"
 inside_cidr = "169.254.10.0/30"
@@ -204,6 +205,31 @@ fn run_status_metrics_validate_and_sigterm_as_processes() {
         "status: {st:#}\n{}",
         logs()
     );
+    // The keepalive's figures: an icmp-echo through each tunnel, every
+    // one answered (a cycle each second; wait for two).
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut ka = serde_json::Value::Null;
+    while Instant::now() < end {
+        ka = status_json(&dir.join("cgw.sock")).unwrap_or_default()["keepalive"].clone();
+        let ops = ka["operations"].as_array().cloned().unwrap_or_default();
+        if ops.len() == 2 && ops.iter().all(|o| o["cycles"].as_u64() >= Some(3)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ops = ka["operations"].as_array().cloned().unwrap_or_default();
+    assert_eq!(ops.len(), 2, "keepalive: {ka:#}\n{}", logs());
+    for (i, o) in ops.iter().enumerate() {
+        assert_eq!(o["name"], format!("tunnel{}-keepalive", i + 1), "{o:#}");
+        assert_eq!(o["tunnel"], i + 1, "{o:#}");
+        assert_eq!(o["last_code"], "OK", "{o:#}");
+        assert_eq!(o["track"], "up", "{o:#}");
+        let t = &o["total"];
+        // The first probe leaves with the daemon's start, before the
+        // tunnel is up, and may be lost; every later one is answered.
+        let (sent, received) = (t["sent"].as_u64().unwrap(), t["received"].as_u64().unwrap());
+        assert!(sent >= 2 && received + 1 >= sent, "{o:#}");
+    }
     // The human table, too.
     let table = Command::new(BIN)
         .args(["status", "--socket"])
@@ -212,7 +238,10 @@ fn run_status_metrics_validate_and_sigterm_as_processes() {
         .unwrap();
     let table = String::from_utf8_lossy(&table.stdout).to_string();
     assert!(
-        table.contains("cgwsim1") && table.contains("198.19.0.0/16"),
+        table.contains("cgwsim1")
+            && table.contains("198.19.0.0/16")
+            && table.contains("Keepalive")
+            && table.contains("tunnel2-keepalive"),
         "{table}"
     );
     // /metrics inside the namespace.
@@ -220,6 +249,15 @@ fn run_status_metrics_validate_and_sigterm_as_processes() {
     assert!(m.starts_with("HTTP/1.1 200"), "{m}");
     assert!(m.contains("cgwsim_tunnel_up{"), "{m}");
     assert!(m.contains("cgwsim_bgp_session_up{"), "{m}");
+    // ...with the keepalive's SLA metrics, labelled by tunnel.
+    for t in ["1", "2"] {
+        let track = format!(
+            "cgwsim_sla_track_up{{operation=\"tunnel{t}-keepalive\",type=\"icmp-echo\",target=\"169.254.{t}0.1\",tunnel=\"{t}\"}} 1"
+        );
+        assert!(m.contains(&track), "no `{track}` in\n{m}");
+    }
+    assert!(m.contains("cgwsim_sla_rtt_seconds_bucket{"), "{m}");
+    assert!(m.contains("cgwsim_sla_loss_percent{"), "{m}");
     // JSON logs with the tunnel as a field.
     let run_err = std::fs::read_to_string(dir.join("run.err")).unwrap_or_default();
     let up_line = run_err

@@ -137,9 +137,9 @@ pub struct CgwDaemon {
     pub epoch: Instant,
     publisher: Publisher,
     events: Vec<(usize, Instant, TunnelEventKind)>,
-    /// The per-tunnel keepalive prober, held to be stopped (on drop) with
-    /// the daemon.
-    _keepalive: Option<crate::sla_daemon::keepalive::Keepalive>,
+    /// The per-tunnel keepalive prober (stopped on drop with the daemon);
+    /// its figures go into the status.
+    keepalive: Option<crate::sla_daemon::keepalive::Keepalive>,
 }
 
 /// Builds the gateway from `cfg` in the calling thread's namespace: TUN
@@ -247,7 +247,7 @@ pub async fn setup(cfg: &GatewayConfig, seed: [u8; 32]) -> Result<CgwSetup, Daem
             epoch: now,
             publisher: Publisher::default(),
             events: Vec::new(),
-            _keepalive: keepalive,
+            keepalive,
         },
     })
 }
@@ -309,6 +309,7 @@ impl CgwDaemon {
             self.cfg.tunnels[1].tun.as_str(),
         ];
         s.routes = route_status(&v.routes, tuns, self.peers.is_some());
+        s.keepalive = self.keepalive.as_ref().map(|k| k.status());
         with_counters(s, &host.stats)
     }
 

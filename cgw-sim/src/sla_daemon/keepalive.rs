@@ -2,7 +2,8 @@
 //! the network namespace of the thread that starts it, which a new thread
 //! inherits), running the gateway's per-tunnel operations
 //! ([`crate::assemble::probe::keepalive_operations`]) with the same
-//! sockets and loop as `cgw-sim sla`; events go to the log. Stopped and
+//! sockets and loop as `cgw-sim sla`; events go to the log, figures to
+//! `run`'s status and `/metrics` ([`Keepalive::status`]). Stopped and
 //! joined on drop.
 
 use std::thread::JoinHandle;
@@ -17,6 +18,7 @@ use super::snapshot::SlaStatus;
 pub struct Keepalive {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    status: watch::Receiver<SlaStatus>,
 }
 
 impl Keepalive {
@@ -25,8 +27,7 @@ impl Keepalive {
     /// gateway).
     pub fn start(ops: Vec<OperationConfig>) -> std::io::Result<Keepalive> {
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        // Nothing reads the figures yet: `run` logs the events.
-        let (tx, _) = watch::channel(SlaStatus::default());
+        let (tx, status) = watch::channel(SlaStatus::default());
         let thread = std::thread::Builder::new()
             .name("keepalive".into())
             .spawn(move || {
@@ -47,7 +48,14 @@ impl Keepalive {
         Ok(Keepalive {
             stop: Some(stop_tx),
             thread: Some(thread),
+            status,
         })
+    }
+
+    /// The prober's latest published figures (each second and after
+    /// every event).
+    pub fn status(&self) -> SlaStatus {
+        self.status.borrow().clone()
     }
 }
 

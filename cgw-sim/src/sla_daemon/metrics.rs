@@ -85,7 +85,9 @@ impl EncodeMetric for RttHistograms {
 
 impl Snapshot for SlaStatus {
     fn render_metrics(&self, format: Format) -> String {
-        crate::telemetry::metrics::encode(&registry(self), format)
+        let mut reg = Registry::with_prefix("cgwsim");
+        register(&mut reg, self);
+        crate::telemetry::metrics::encode(&reg, format)
     }
 }
 
@@ -115,8 +117,10 @@ fn secs(ms: Option<f64>) -> Option<f64> {
     ms.map(|v| v / 1e3)
 }
 
-fn registry(s: &SlaStatus) -> Registry {
-    let mut reg = Registry::with_prefix("cgwsim_sla");
+/// Registers `s`'s metrics in `parent` under the `sla` prefix: the SLA
+/// daemon's whole exposition, and the keepalive's part of `run`'s.
+pub fn register(parent: &mut Registry, s: &SlaStatus) {
+    let reg = parent.sub_registry_with_prefix("sla");
     let hist = RttHistograms(
         s.operations
             .iter()
@@ -251,5 +255,4 @@ fn registry(s: &SlaStatus) -> Registry {
             f.get_or_create(&l).inc_by(get(&o.total));
         }
     }
-    reg
 }

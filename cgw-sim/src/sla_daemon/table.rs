@@ -24,6 +24,13 @@ impl SlaStatus {
             self.hooks_started,
             self.hooks_dropped
         );
+        let _ = self.write_operations(&mut out, "Operations (sliding window)");
+        out
+    }
+
+    /// The operations' section under `title` (also `cgw-sim status`'s
+    /// keepalive section).
+    pub(crate) fn write_operations(&self, out: &mut String, title: &str) -> std::fmt::Result {
         let rows = self
             .operations
             .iter()
@@ -55,9 +62,9 @@ impl SlaStatus {
                 ]
             })
             .collect();
-        let _ = section(
-            &mut out,
-            "Operations (sliding window)",
+        section(
+            out,
+            title,
             &[
                 "OPERATION",
                 "TYPE",
@@ -74,7 +81,6 @@ impl SlaStatus {
                 "RAISED",
             ],
             rows,
-        );
-        out
+        )
     }
 }

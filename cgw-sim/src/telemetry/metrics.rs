@@ -29,6 +29,7 @@
 //! | `cgwsim_bgp_prefixes_advertised` | gauge | `tunnel`, `peer` | prefixes advertised to the peer |
 //! | `cgwsim_routes` | gauge | `source` (`bgp`, `static`) | routes through the tunnels |
 //! | `cgwsim_driver_<name>_total` | counter | | each of [`Status::counters`] |
+//! | `cgwsim_sla_*` | | `operation`, `type`, `target`, `tunnel` | `run`'s keepalive probes ([`Status::keepalive`]), as `cgw-sim sla` exports them ([`crate::sla_daemon::metrics`]) |
 //!
 //! Free-form counters become one metric each (they count different things,
 //! so a shared metric with a label would invite meaningless sums):
@@ -187,6 +188,9 @@ fn registry(status: &Status) -> Registry {
             format!("Driver counter {name}"),
             c,
         );
+    }
+    if let Some(k) = &status.keepalive {
+        crate::sla_daemon::metrics::register(&mut reg, k);
     }
     reg
 }

@@ -76,6 +76,10 @@ pub struct Status {
     /// `udp_out`, `tun_in`...). Names should be `[a-z0-9_]`; see
     /// [`super::metrics`] for how they are exported.
     pub counters: BTreeMap<String, u64>,
+    /// `run`'s keepalive prober (one icmp-echo per tunnel), when it runs:
+    /// the same figures `cgw-sim sla` reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive: Option<crate::sla_daemon::SlaStatus>,
 }
 
 impl Status {
@@ -91,6 +95,7 @@ impl Status {
             bgp: Vec::new(),
             routes: Vec::new(),
             counters: BTreeMap::new(),
+            keepalive: None,
         }
     }
 }

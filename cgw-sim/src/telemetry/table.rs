@@ -171,7 +171,12 @@ impl Status {
                 .iter()
                 .map(|(name, value)| vec![clean(name), value.to_string()])
                 .collect(),
-        )
+        )?;
+
+        if let Some(k) = &self.keepalive {
+            k.write_operations(out, "Keepalive (sliding window)")?;
+        }
+        Ok(())
     }
 }
 
