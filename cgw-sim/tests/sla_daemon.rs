@@ -592,3 +592,115 @@ timeout = "50ms"
     assert_eq!(v6.total.received, v6.total.sent, "{v6:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Drops CAP_NET_RAW from the calling thread's effective set, as an
+/// unprivileged user lacks it (capabilities are per thread on Linux, so
+/// only the test's own namespace thread loses it). Raw capget/capset: no
+/// crate of ours wraps them and the two calls are all this needs.
+fn drop_net_raw() {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    const CAP_NET_RAW: u32 = 13;
+    let mut hdr = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: a v3 header and two data structs, as capget(2) requires.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr, data.as_mut_ptr()) };
+    assert_eq!(r, 0, "capget: {}", std::io::Error::last_os_error());
+    data[0].effective &= !(1 << CAP_NET_RAW);
+    // SAFETY: as above; only this thread's sets change.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr, data.as_ptr()) };
+    assert_eq!(r, 0, "capset: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::ICMPV4)
+        )
+        .map_err(|e| e.kind())
+        .err(),
+        Some(std::io::ErrorKind::PermissionDenied),
+        "a raw socket still opens without CAP_NET_RAW"
+    );
+}
+
+/// Without CAP_NET_RAW icmp-echo uses the kernel's unprivileged ICMP
+/// datagram socket where `net.ipv4.ping_group_range` allows it (IPv4 and
+/// IPv6), and says what to change where it does not.
+#[test]
+fn icmp_echo_without_cap_net_raw_uses_the_datagram_socket() {
+    use cgw_sim::sla_daemon::{driver, events::EventSink, icmp::IcmpSocket};
+    use sla::config::{OperationConfig, OperationKind};
+    root();
+    let ns = Netns::new().unwrap();
+    let (refused, raw, status) = ns
+        .run(|| {
+            let range = "/proc/sys/net/ipv4/ping_group_range";
+            let ops: Vec<OperationConfig> = ["127.0.0.1", "::1"]
+                .iter()
+                .map(|t| {
+                    let mut o = OperationConfig::new(
+                        format!("ping-{t}"),
+                        OperationKind::IcmpEcho,
+                        t.parse().unwrap(),
+                    );
+                    o.frequency = Duration::from_millis(300);
+                    o.timeout = Duration::from_millis(250);
+                    o.threshold = o.timeout;
+                    o
+                })
+                .collect();
+            let rt = sla_daemon::runtime().unwrap();
+            // The sockets register with the runtime: open them inside it.
+            rt.block_on(async {
+                // Our namespaces start with IPv6 off; ::1 on lo is wanted.
+                std::fs::write("/proc/sys/net/ipv6/conf/lo/disable_ipv6", "0").unwrap();
+                // This namespace's own sysctl: no group may ping...
+                std::fs::write(range, "1 0").unwrap();
+                drop_net_raw();
+                let refused = IcmpSocket::open(0, &ops[0]).unwrap_err().to_string();
+                // ...then every group may.
+                std::fs::write(range, "0 2147483647").unwrap();
+                let raw: Vec<bool> = ops
+                    .iter()
+                    .map(|o| IcmpSocket::open(0, o).unwrap().raw)
+                    .collect();
+                let (tx, rx) = tokio::sync::watch::channel(SlaStatus::default());
+                driver::run(
+                    ops,
+                    EventSink::Log,
+                    tx,
+                    tokio::time::sleep(Duration::from_millis(1600)),
+                )
+                .await
+                .unwrap();
+                let st = rx.borrow().clone();
+                (refused, raw, st)
+            })
+        })
+        .unwrap();
+    assert!(
+        refused.contains("CAP_NET_RAW") && refused.contains("ping_group_range = 1 0"),
+        "{refused}"
+    );
+    assert_eq!(raw, [false, false], "the datagram socket was not used");
+    for o in &status.operations {
+        let t = &o.total;
+        assert!(t.sent >= 4, "{o:?}");
+        assert_eq!((t.received, t.lost, t.unreachable), (t.sent, 0, 0), "{o:?}");
+        assert_eq!(o.last_code.as_deref(), Some("OK"), "{o:?}");
+    }
+}

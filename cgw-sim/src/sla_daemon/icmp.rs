@@ -53,9 +53,10 @@ impl IcmpSocket {
         };
         let (s, raw) = match Socket::new(domain, Type::RAW, Some(proto)) {
             Ok(s) => (s, true),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                (Socket::new(domain, Type::DGRAM, Some(proto))?, false)
-            }
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => (
+                Socket::new(domain, Type::DGRAM, Some(proto)).map_err(unprivileged)?,
+                false,
+            ),
             Err(e) => return Err(e),
         };
         pin(&s, cfg)?;
@@ -94,6 +95,27 @@ impl IcmpSocket {
         };
         parse(icmp, self.v6, self.raw.then_some(self.ident))
     }
+}
+
+/// Why neither ICMP socket could be opened, said so that the fix is
+/// plain: the kernel answers EACCES for a group outside
+/// `net.ipv4.ping_group_range` (which governs ICMPv6 too).
+fn unprivileged(e: io::Error) -> io::Error {
+    if e.kind() != io::ErrorKind::PermissionDenied {
+        return e;
+    }
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range")
+        .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into());
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "no raw ICMP socket (needs root or CAP_NET_RAW) and no unprivileged one \
+             (group {} is outside net.ipv4.ping_group_range = {range})",
+            // SAFETY: getegid(2) takes nothing and cannot fail.
+            unsafe { libc::getegid() }
+        ),
+    )
 }
 
 /// The Internet checksum (RFC 1071).
