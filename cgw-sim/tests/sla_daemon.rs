@@ -578,11 +578,16 @@ timeout = "50ms"
         (our_loss - fping_loss).abs() < 8.5,
         "ours {our_loss} fping {fping_loss}"
     );
-    // RTT: the same kernel path (a veth, tens of microseconds); what
-    // differs is each tool's user-space wake-up (our tokio loop, fping's
-    // select loop) and fping's 10 us rounding. Within 0.25 ms, or 3x.
+    // RTT: the same kernel path (a veth, tens of microseconds). Ours is
+    // stamped by the kernel on arrival (SO_TIMESTAMPNS). Both tools' runs
+    // vary by some 50 us with what else the two cores do (softirq work
+    // deferred to ksoftirqd lengthens a round trip for whoever is
+    // measuring then): in five runs on a busy machine ours averaged
+    // 0.026-0.072 ms and fping 0.021-0.053 ms. Within 0.1 ms of each
+    // other. (Before the kernel stamps ours read 0.086 ms against
+    // fping's 0.043 on a quiet machine: our task's wake-up was counted.)
     assert!(
-        (our_avg - fping_avg).abs() < 0.25 || (our_avg / fping_avg).max(fping_avg / our_avg) < 3.0,
+        our_avg > 0.0 && (our_avg - fping_avg).abs() < 0.1,
         "ours {our_avg} ms fping {fping_avg} ms"
     );
 

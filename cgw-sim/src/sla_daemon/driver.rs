@@ -20,8 +20,7 @@ use super::events::{to_json, EventSink};
 use super::hooks::Hooks;
 use super::icmp::{IcmpInbound, IcmpSocket};
 use super::snapshot::{Histogram, OpSnapshot, SlaStatus};
-use super::sockopt::realtime_ns;
-use super::{tcp, udp, SlaError};
+use super::{rx_stamp, tcp, udp, SlaError};
 
 /// The status is published this often (and after every event).
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
@@ -320,16 +319,16 @@ impl Driver {
 async fn read_icmp(op: usize, s: Arc<IcmpSocket>, tx: mpsc::Sender<Inbound>) {
     let mut buf = vec![0u8; 65_536];
     loop {
-        let n = match s.sock.recv(&mut buf).await {
-            Ok(n) => n,
+        let got = match rx_stamp::recv(&s.sock, &mut buf).await {
+            Ok(got) => got,
             Err(e) => {
                 tracing::debug!(op, error = %e, "icmp receive");
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
         };
-        let at = Instant::now();
-        let m = match s.parse(&buf[..n]) {
+        let (_, at) = rx_stamp::arrival(got.stamp);
+        let m = match s.parse(&buf[..got.len]) {
             Some(IcmpInbound::Reply(seq)) => Inbound::Reply {
                 op,
                 seq: Seq::Low16(seq),
@@ -351,10 +350,10 @@ async fn read_icmp(op: usize, s: Arc<IcmpSocket>, tx: mpsc::Sender<Inbound>) {
 async fn read_udp(op: usize, s: Arc<UdpSocket>, tx: mpsc::Sender<Inbound>) {
     let mut buf = vec![0u8; 65_536];
     loop {
-        let m = match s.recv(&mut buf).await {
-            Ok(n) => {
-                let (rx_ns, at) = (realtime_ns(), Instant::now());
-                let Some((seq, stamps)) = udp::reply(&buf[..n], op as u16, rx_ns) else {
+        let m = match rx_stamp::recv(&s, &mut buf).await {
+            Ok(got) => {
+                let (rx_ns, at) = rx_stamp::arrival(got.stamp);
+                let Some((seq, stamps)) = udp::reply(&buf[..got.len], op as u16, rx_ns) else {
                     continue;
                 };
                 Inbound::Reply {

@@ -60,6 +60,7 @@ impl IcmpSocket {
             Err(e) => return Err(e),
         };
         pin(&s, cfg)?;
+        super::rx_stamp::enable(&s)?;
         s.set_nonblocking(true)?;
         // Apart from other pingers on the host (fping, ping use their pid).
         let ident = (std::process::id() as u16)

@@ -8,7 +8,8 @@
 //!
 //! - [`driver`]: the probing loop.
 //! - [`icmp`], [`udp`], [`tcp`]: the operations' sockets;
-//!   [`sockopt`] what pins them (source, interface, TOS, DF).
+//!   [`sockopt`] what pins them (source, interface, TOS, DF);
+//!   [`rx_stamp`] the kernel's receive timestamps on them.
 //! - [`snapshot`]: the published status; [`metrics`] and [`table`] its
 //!   two renderings.
 //! - [`events`]: the JSON-lines stream; [`hooks`]: reaction commands.
@@ -21,6 +22,7 @@ pub mod icmp;
 pub mod keepalive;
 pub mod metrics;
 pub mod responder;
+pub mod rx_stamp;
 pub mod snapshot;
 pub mod sockopt;
 pub mod table;

@@ -13,7 +13,7 @@ use tokio::net::UdpSocket;
 use sla::responder::Responder;
 
 use super::sockopt::realtime_ns;
-use super::SlaError;
+use super::{rx_stamp, SlaError};
 
 /// Where the responder listens unless `--listen` says otherwise: every
 /// IPv4 address (the far end must reach it), port 5000.
@@ -34,12 +34,14 @@ pub struct ResponderCounts {
 
 /// Binds `listen` (port 0: any; the bound address goes to `bound`).
 pub async fn bind(listen: SocketAddr) -> Result<UdpSocket, SlaError> {
-    UdpSocket::bind(listen)
-        .await
-        .map_err(|source| SlaError::Socket {
-            operation: format!("responder on {listen}"),
-            source,
-        })
+    let err = |source| SlaError::Socket {
+        operation: format!("responder on {listen}"),
+        source,
+    };
+    let sock = UdpSocket::bind(listen).await.map_err(err)?;
+    // Requests stamped on arrival by the kernel, like the prober's replies.
+    super::rx_stamp::enable(&sock).map_err(err)?;
+    Ok(sock)
 }
 
 /// Reflects probes on `sock` until `stop`.
@@ -56,16 +58,17 @@ pub async fn serve(sock: UdpSocket, stop: impl Future<Output = ()>) -> Responder
             _ = tick.tick() => {
                 tracing::info!(answered = r.answered, refused = r.refused, "responder");
             }
-            got = sock.recv_from(&mut buf) => {
-                let (n, from) = match got {
-                    Ok(x) => x,
+            got = rx_stamp::recv(&sock, &mut buf) => {
+                let (got, from) = match got {
+                    Ok(got @ rx_stamp::Received { from: Some(from), .. }) => (got, from),
+                    Ok(_) => continue,
                     Err(e) => {
                         tracing::debug!(error = %e, "responder receive");
                         continue;
                     }
                 };
-                let rx_ns = realtime_ns();
-                match r.handle(from.ip(), &buf[..n], rx_ns, realtime_ns()) {
+                let (rx_ns, _) = rx_stamp::arrival(got.stamp);
+                match r.handle(from.ip(), &buf[..got.len], rx_ns, realtime_ns()) {
                     Ok(reply) => {
                         if let Err(e) = sock.try_send_to(&reply, from) {
                             tracing::debug!(%from, error = %e, "responder send");

@@ -26,6 +26,7 @@ pub fn open(cfg: &OperationConfig) -> io::Result<UdpSocket> {
     };
     let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     pin(&s, cfg)?;
+    super::rx_stamp::enable(&s)?;
     s.connect(&target.into())?;
     s.set_nonblocking(true)?;
     UdpSocket::from_std(std::net::UdpSocket::from(s))
