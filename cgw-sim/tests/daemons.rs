@@ -9,6 +9,8 @@
 
 #[path = "common/namespaces.rs"]
 mod namespaces;
+#[path = "common/sla.rs"]
+mod sla_common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
@@ -454,5 +456,210 @@ fn keepalive_keeps_idle_tunnels_up_and_off_lets_them_idle_out() {
         gw.stop().unwrap();
         aws.stop().unwrap();
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The SLA daemon's operations for [`sla_daemon_on_a_lan_host_behind_the_gateway_sees_each_tunnel`]:
+/// each tunnel pinned by its target, AWS's inside address, which the
+/// gateway reaches only through that tunnel (the /30 is connected on its
+/// TUN); and a udp-jitter to the VPC host, routed as BGP says.
+const LAN_SLA_OPS: &str = r#"
+[[sla.operation]]
+name = "tunnel1"
+type = "icmp-echo"
+target = "169.254.10.1"
+tunnel = 1
+frequency = "1s"
+timeout = "500ms"
+track = { type = "reachability", delay_down = "1s" }
+
+[[sla.operation]]
+name = "tunnel2"
+type = "icmp-echo"
+target = "169.254.20.1"
+tunnel = 2
+frequency = "1s"
+timeout = "500ms"
+track = { type = "reachability", delay_down = "1s" }
+
+[[sla.operation.reaction]]
+name = "tunnel2-down"
+on = "timeout"
+type = "consecutive"
+n = 2
+raise = 0.5
+
+[[sla.operation]]
+name = "vpc-voice"
+type = "udp-jitter"
+target = "198.19.0.10"
+port = 5000
+frequency = "1s"
+timeout = "500ms"
+packets = 10
+interval = "20ms"
+codec = "g711ulaw"
+"#;
+
+/// The SLA daemon's `/metrics` inside `ns`.
+fn sla_gauges(ns: &lab::kernel::Netns) -> String {
+    ns.run(sla_common::scrape).unwrap()
+}
+
+/// The value of `metric`'s sample for `operation` in a scrape.
+fn gauge(metrics: &str, metric: &str, operation: &str) -> Option<f64> {
+    let head = format!("{metric}{{operation=\"{operation}\",");
+    metrics
+        .lines()
+        .find(|l| l.starts_with(&head))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Issue 7's "done": `cgw-sim sla` on a host in the on-prem LAN behind the
+/// gateway (our `run`, against our mock) shows each tunnel's health on
+/// `/metrics`; when tunnel 2's path is cut, tunnel 2's track goes down
+/// and its reaction fires while tunnel 1 and the VPC voice probe stay
+/// healthy.
+#[test]
+fn sla_daemon_on_a_lan_host_behind_the_gateway_sees_each_tunnel() {
+    use lab::kernel::{Netns, Route, RouteVia};
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("daemons-lan-sla");
+    // AWS sends the on-prem prefix back through tunnel 1 (its path
+    // choice); cutting tunnel 2 leaves that return path alone.
+    std::fs::write(dir.join("gw.toml"), GATEWAY).unwrap();
+    std::fs::write(dir.join("mock.toml"), MOCK).unwrap();
+    let gcfg = GatewayConfig::load(dir.join("gw.toml")).unwrap();
+    let mcfg = MockConfig::load(dir.join("mock.toml")).unwrap();
+    let (cns, ans) = namespaces::cgw_and_aws();
+    // The LAN: 198.18.0.64/28 between the gateway (.65, forwarding) and
+    // a host (.66) whose routes to the inside addresses and the VPC go
+    // through the gateway.
+    let lan = Netns::new().unwrap();
+    cns.add_veth("lan0", "eth0", &lan).unwrap();
+    cns.add_address("lan0", Ipv4Addr::new(198, 18, 0, 65), 28)
+        .unwrap();
+    cns.link_up("lan0").unwrap();
+    lan.add_address("eth0", Ipv4Addr::new(198, 18, 0, 66), 28)
+        .unwrap();
+    lan.link_up("eth0").unwrap();
+    for (dest, len) in [
+        (Ipv4Addr::new(169, 254, 0, 0), 16),
+        (Ipv4Addr::new(198, 19, 0, 0), 16),
+    ] {
+        lan.add_route(&Route {
+            dest: dest.into(),
+            prefix_len: len,
+            via: RouteVia::Gateway(Ipv4Addr::new(198, 18, 0, 65)),
+        })
+        .unwrap();
+    }
+    cns.run(|| std::fs::write("/proc/sys/net/ipv4/ip_forward", "1"))
+        .unwrap()
+        .unwrap();
+
+    let aws = mock::spawn(&ans, mcfg, [5; 32]).unwrap();
+    let gw = cgw::spawn(&cns, gcfg, [6; 32]).unwrap();
+    let ctx = || format!("cgw: {:#?}\naws: {:#?}", gw.view(), aws.view());
+    wait_for(
+        "both tunnels, BGP and the on-prem route at AWS",
+        Duration::from_secs(30),
+        || {
+            both_up_with_bgp(&gw.view(), &aws.view())
+                && routes_of(&aws.view()) == ["198.18.0.0/24 awssim1"]
+        },
+        ctx,
+    );
+
+    // The responder in the VPC, bound before the first probe.
+    let resp = sla_common::Responder::start(&ans, "198.19.0.10:5000".parse().unwrap());
+    let sla = sla_common::Daemon::start(&lan, &dir, LAN_SLA_OPS);
+
+    // Healthy: every operation up, nothing lost.
+    std::thread::sleep(Duration::from_millis(3500));
+    let m = sla_gauges(&lan);
+    for op in ["tunnel1", "tunnel2", "vpc-voice"] {
+        assert_eq!(gauge(&m, "cgwsim_sla_track_up", op), Some(1.0), "{op}\n{m}");
+        assert_eq!(
+            gauge(&m, "cgwsim_sla_loss_percent", op),
+            Some(0.0),
+            "{op}\n{m}"
+        );
+    }
+    assert!(m.contains("cgwsim_sla_track_up{operation=\"tunnel2\",type=\"icmp-echo\",target=\"169.254.20.1\",tunnel=\"2\"} 1"), "{m}");
+    let mos = gauge(&m, "cgwsim_sla_mos", "vpc-voice").unwrap();
+    assert!(mos > 4.0, "G.711 on a clean path: MOS {mos}");
+
+    // Tunnel 2's outside path cut (ESP and IKE to AWS's second endpoint).
+    let nft = cns
+        .run(|| {
+            Command::new("nft")
+                .args(["-f", "-"])
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().unwrap().write_all(
+                        b"table ip cut {\n chain out {\n  type filter hook output priority 0;\n  ip daddr 198.51.100.20 drop\n }\n}\n",
+                    )?;
+                    c.wait()
+                })
+        })
+        .unwrap()
+        .unwrap();
+    assert!(nft.success(), "nft refused the cut");
+    let cut = Instant::now();
+    let mut m = String::new();
+    while cut.elapsed() < Duration::from_secs(8) {
+        m = sla_gauges(&lan);
+        if gauge(&m, "cgwsim_sla_track_up", "tunnel2") == Some(0.0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let down_after = cut.elapsed();
+    assert_eq!(
+        gauge(&m, "cgwsim_sla_track_up", "tunnel2"),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        gauge(&m, "cgwsim_sla_track_up", "tunnel1"),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        gauge(&m, "cgwsim_sla_track_up", "vpc-voice"),
+        Some(1.0),
+        "{m}"
+    );
+    assert!(m.contains("cgwsim_sla_return_code{operation=\"tunnel2\",type=\"icmp-echo\",target=\"169.254.20.1\",tunnel=\"2\",code=\"Timeout\"} 1"), "{m}");
+    // Not before its first lost probe has timed out and the 1 s delay run.
+    assert!(down_after >= Duration::from_millis(1500), "{down_after:?}");
+    println!("LAN SLA daemon: tunnel 2's track down {down_after:?} after its path was cut");
+
+    sla.stop();
+    assert!(resp.stop().answered > 0);
+    let events = sla_common::events(&dir);
+    assert!(
+        events.iter().any(|e| e["event"] == "reaction"
+            && e["operation"] == "tunnel2"
+            && e["reaction"] == "tunnel2-down"
+            && e["state"] == "raised"),
+        "{events:#?}"
+    );
+    // Tunnel 1's track went up once (from its initial unknown) and never
+    // down; tunnel 2's went up, then down.
+    let tracks = |op: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["event"] == "track" && e["operation"] == op)
+            .map(|e| e["to"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(tracks("tunnel1"), ["up"], "{events:#?}");
+    assert_eq!(tracks("tunnel2"), ["up", "down"], "{events:#?}");
+    gw.stop().unwrap();
+    aws.stop().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,15 +7,17 @@
 
 #![cfg(target_os = "linux")]
 
+#[path = "common/sla.rs"]
+mod sla_common;
+
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, TcpStream};
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use cgw_sim::config::SlaConfig;
-use cgw_sim::sla_daemon::{self, responder, SlaStatus};
+use cgw_sim::sla_daemon::{self, SlaStatus};
 use cgw_sim::telemetry::control;
 use lab::kernel::Netns;
 use prometheus_parse::{Scrape, Value};
@@ -43,20 +45,6 @@ struct Run {
     events: Vec<serde_json::Value>,
 }
 
-/// An HTTP/1.0 GET of `/metrics` on 127.0.0.1:9186 (inside the caller's
-/// namespace).
-fn scrape() -> String {
-    let mut s = TcpStream::connect("127.0.0.1:9186").unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"));
-    body.to_owned()
-}
-
 /// Runs the daemon with `toml` (its `[sla]` paths under `dir`) inside
 /// `ns` for `span`, with a responder on 127.0.0.1:5000 when `responder`;
 /// `during` runs in the namespace meanwhile (fping), its result returned.
@@ -68,69 +56,24 @@ fn run_daemon<T: Send + 'static>(
     responder_on: bool,
     during: impl FnOnce() -> T + Send + 'static,
 ) -> (Run, T) {
-    let text = format!(
-        "[sla]\ncontrol_socket = \"{}\"\nevents_path = \"{}\"\n\n{operations}",
-        dir.join("sla.sock").display(),
-        dir.join("events.jsonl").display()
-    );
-    let cfg = SlaConfig::from_toml(&text, "test.toml").unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let (rstop_tx, rstop_rx) = tokio::sync::oneshot::channel::<()>();
-    // The responder must be bound before the first probe leaves: a probe
-    // that meets a closed port is answered by ICMP and counted, which made
-    // "no loss on loopback" fail when the threads raced (CI, stop 12).
-    let (bound_tx, bound_rx) = std::sync::mpsc::channel::<()>();
-    let responder_thread = responder_on.then(|| {
-        ns.spawn(move || {
-            sla_daemon::runtime().unwrap().block_on(async {
-                let s = responder::bind("127.0.0.1:5000".parse().unwrap())
-                    .await
-                    .unwrap();
-                bound_tx.send(()).unwrap();
-                responder::serve(s, async {
-                    let _ = rstop_rx.await;
-                })
-                .await
-            })
-        })
-        .unwrap()
-    });
-    if responder_thread.is_some() {
-        bound_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the responder did not bind 127.0.0.1:5000 within 10 s");
-    }
-    let daemon = ns
-        .spawn(move || {
-            sla_daemon::runtime()
-                .unwrap()
-                .block_on(sla_daemon::serve(&cfg, async {
-                    let _ = stop_rx.await;
-                }))
-        })
-        .unwrap();
+    let responder =
+        responder_on.then(|| sla_common::Responder::start(ns, "127.0.0.1:5000".parse().unwrap()));
+    let daemon = sla_common::Daemon::start(ns, dir, operations);
     let during = ns.spawn(during).unwrap();
     std::thread::sleep(span);
     let socket = dir.join("sla.sock");
     let (status, metrics) = ns
         .run(move || {
             let st: SlaStatus = control::query(&socket).unwrap();
-            (st, scrape())
+            (st, sla_common::scrape())
         })
         .unwrap();
     let t = during.join().unwrap().unwrap();
-    stop_tx.send(()).unwrap();
-    daemon.join().unwrap().unwrap().unwrap();
-    if let Some(r) = responder_thread {
-        rstop_tx.send(()).unwrap();
-        let counts = r.join().unwrap().unwrap();
-        assert!(counts.answered > 0);
+    daemon.stop();
+    if let Some(r) = responder {
+        assert!(r.stop().answered > 0);
     }
-    let events = std::fs::read_to_string(dir.join("events.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = sla_common::events(dir);
     (
         Run {
             status,
