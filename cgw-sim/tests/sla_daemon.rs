@@ -652,3 +652,153 @@ fn icmp_echo_without_cap_net_raw_uses_the_datagram_socket() {
         assert_eq!(o.last_code.as_deref(), Some("OK"), "{o:?}");
     }
 }
+
+/// Each operation's packets leave as configured, counted by nftables on
+/// the way out: udp-echo with DSCP EF (46) and with none, icmp-echo with
+/// TOS 0x20 (CS1) and DF set, an icmp-echo with DF clear, and one from a
+/// chosen source address.
+#[test]
+fn probes_leave_with_their_dscp_df_and_source() {
+    root();
+    let dir = tmpdir("wire");
+    let ns = Netns::new().unwrap();
+    let ops = r#"
+[[sla.operation]]
+name = "ef"
+type = "udp-echo"
+target = "127.0.0.1"
+port = 5000
+frequency = "200ms"
+timeout = "100ms"
+dscp = 46
+
+[[sla.operation]]
+name = "plain"
+type = "udp-echo"
+target = "127.0.0.2"
+port = 5000
+frequency = "200ms"
+timeout = "100ms"
+
+[[sla.operation]]
+name = "cs1-df"
+type = "icmp-echo"
+target = "127.0.0.3"
+frequency = "200ms"
+timeout = "100ms"
+tos = 32
+df = true
+
+[[sla.operation]]
+name = "no-df"
+type = "icmp-echo"
+target = "127.0.0.4"
+frequency = "200ms"
+timeout = "100ms"
+
+[[sla.operation]]
+name = "sourced"
+type = "icmp-echo"
+target = "127.0.0.5"
+source = "127.0.0.9"
+frequency = "200ms"
+timeout = "100ms"
+"#;
+    // One counter per expectation, and one per way each could be wrong.
+    let rules = [
+        ("ef", "ip daddr 127.0.0.1 udp dport 5000 ip dscp ef"),
+        (
+            "ef_wrong",
+            "ip daddr 127.0.0.1 udp dport 5000 ip dscp != ef",
+        ),
+        ("plain", "ip daddr 127.0.0.2 udp dport 5000 ip dscp cs0"),
+        (
+            "plain_wrong",
+            "ip daddr 127.0.0.2 udp dport 5000 ip dscp != cs0",
+        ),
+        (
+            "cs1_df",
+            "ip daddr 127.0.0.3 icmp type echo-request ip dscp cs1 ip frag-off & 0x4000 != 0",
+        ),
+        (
+            "cs1_df_wrong",
+            "ip daddr 127.0.0.3 icmp type echo-request ip dscp != cs1",
+        ),
+        (
+            "no_df",
+            "ip daddr 127.0.0.4 icmp type echo-request ip frag-off & 0x4000 == 0",
+        ),
+        (
+            "no_df_wrong",
+            "ip daddr 127.0.0.4 icmp type echo-request ip frag-off & 0x4000 != 0",
+        ),
+        (
+            "sourced",
+            "ip daddr 127.0.0.5 ip saddr 127.0.0.9 icmp type echo-request",
+        ),
+        (
+            "sourced_wrong",
+            "ip daddr 127.0.0.5 ip saddr != 127.0.0.9 icmp type echo-request",
+        ),
+    ];
+    let mut table = String::from(
+        "table ip cgwsim_wire {\n chain out {\n  type filter hook output priority 0;\n",
+    );
+    for (name, m) in rules {
+        table.push_str(&format!("  {m} counter comment \"{name}\"\n"));
+    }
+    table.push_str(" }\n}\n");
+    let nft = |args: &'static [&'static str], input: Option<String>| {
+        ns.run(move || {
+            let mut c = Command::new("nft")
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("nft (Debian package nftables) is needed");
+            if let Some(i) = input {
+                c.stdin.take().unwrap().write_all(i.as_bytes()).unwrap();
+            }
+            drop(c.stdin.take());
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "nft {args:?} failed");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .unwrap()
+    };
+    nft(&["-f", "-"], Some(table));
+    // 127.0.0.9 is on lo already (127/8). A second responder for the
+    // plain operation (run_daemon starts the one on 127.0.0.1).
+    let second = sla_common::Responder::start(&ns, "127.0.0.2:5000".parse().unwrap());
+    let (run, ()) = run_daemon(&ns, &dir, ops, Duration::from_millis(1500), true, || ());
+    assert!(second.stop().answered >= 4);
+    let listing = nft(&["list", "table", "ip", "cgwsim_wire"], None);
+    let count = |name: &str| -> u64 {
+        listing
+            .lines()
+            .find(|l| l.contains(&format!("comment \"{name}\"")))
+            .and_then(|l| {
+                l.split("packets ")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("no counter {name} in\n{listing}"))
+    };
+    for (name, _) in rules {
+        let n = count(name);
+        if name.ends_with("_wrong") {
+            assert_eq!(n, 0, "{name}: {n} packets\n{listing}");
+        } else {
+            assert!(n >= 4, "{name}: {n} packets\n{listing}");
+        }
+    }
+    // ...and they were answered.
+    for o in ["ef", "plain", "cs1-df", "no-df", "sourced"] {
+        let t = &op(&run.status, o).total;
+        assert!(t.sent >= 4 && t.received == t.sent, "{o}: {t:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -72,7 +72,9 @@ pub struct OperationConfig {
     pub size: usize,
     /// The IP TOS byte (DSCP << 2 | ECN).
     pub tos: u8,
-    /// Set the don't-fragment bit.
+    /// Set the don't-fragment bit (IPv4; IPv6 never fragments on the
+    /// way). Off, the bit is clear and the sender's kernel fragments an
+    /// oversized probe.
     pub df: bool,
     /// Packets per cycle (udp-jitter; 1 otherwise).
     pub packets: u32,

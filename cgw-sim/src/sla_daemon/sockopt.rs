@@ -25,30 +25,39 @@ pub fn pin(sock: &Socket, cfg: &OperationConfig) -> io::Result<()> {
             sock.set_tclass_v6(u32::from(cfg.tos))?;
         }
     }
-    if cfg.df {
-        set_df(sock, v4)?;
-    }
+    set_df(sock, v4, cfg.df)?;
     if let Some(src) = cfg.source {
         sock.bind(&SocketAddr::new(src, 0).into())?;
     }
     Ok(())
 }
 
-/// Path MTU discovery "do": the kernel sets DF and never fragments
-/// locally (socket2 has no setter for it).
-fn set_df(sock: &Socket, v4: bool) -> io::Result<()> {
-    let (level, name, value) = if v4 {
-        (
+/// The DF bit as configured, both ways: path MTU discovery "do" (DF set,
+/// never fragmented locally) or "dont" (DF clear). Left alone, Linux's
+/// default ("want") would set DF on every probe, so `df = false` must say
+/// so. socket2 has no setter for it.
+fn set_df(sock: &Socket, v4: bool, df: bool) -> io::Result<()> {
+    let (level, name, value) = match (v4, df) {
+        (true, true) => (
             libc::IPPROTO_IP,
             libc::IP_MTU_DISCOVER,
             libc::IP_PMTUDISC_DO,
-        )
-    } else {
-        (
+        ),
+        (true, false) => (
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_DONT,
+        ),
+        (false, true) => (
             libc::IPPROTO_IPV6,
             libc::IPV6_MTU_DISCOVER,
             libc::IPV6_PMTUDISC_DO,
-        )
+        ),
+        (false, false) => (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            libc::IPV6_PMTUDISC_DONT,
+        ),
     };
     let value: libc::c_int = value;
     // SAFETY: a valid descriptor, and a c_int option of the right size.
