@@ -2,7 +2,8 @@
 # install-test-deps.sh - make sure the real peers the interop tests drive are
 # installed: strongSwan (charon-systemd + swanctl + kernel-libipsec), tshark,
 # BIRD 2, iproute2, ping, nftables, procps, iperf3 (benchmarks), fping (the SLA
-# daemon's icmp-echo is compared with it).
+# daemon's icmp-echo is compared with it), systemd (systemd-analyze verifies
+# the packaged unit; nothing is started).
 #
 # Idempotent; quiet when everything is present. Needs root (apt-get) only when
 # something is missing. Debian 12 (bookworm).
@@ -18,15 +19,16 @@ set -euo pipefail
 PACKAGES=(
   strongswan-swanctl charon-systemd libcharon-extra-plugins
   libstrongswan-extra-plugins libstrongswan-standard-plugins
-  tshark iproute2 iputils-ping nftables procps bird2 iperf3 fping
+  tshark iproute2 iputils-ping nftables procps bird2 iperf3 fping systemd
 )
 # binary -> package that provides it (for the error message)
 declare -A PROVIDER=(
   [charon-systemd]=charon-systemd [swanctl]=strongswan-swanctl [tshark]=tshark
   [ip]=iproute2 [ping]=iputils-ping [nft]=nftables [bird]=bird2 [birdc]=bird2
   [setsid]=util-linux [pgrep]=procps [iperf3]=iperf3 [fping]=fping
+  [systemd-analyze]=systemd
 )
-BINARIES=(charon-systemd swanctl tshark ip ping nft bird birdc setsid iperf3 fping)
+BINARIES=(charon-systemd swanctl tshark ip ping nft bird birdc setsid iperf3 fping systemd-analyze)
 # shellcheck disable=SC2206
 BINARIES+=(${CGW_TEST_DEPS_EXTRA:-})
 # kernel-libipsec (user-space ESP over TUN): the kernel here has no ESP/XFRM

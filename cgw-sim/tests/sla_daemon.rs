@@ -802,3 +802,43 @@ timeout = "100ms"
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The packaged systemd unit passes `systemd-analyze verify` (pointed at
+/// this build's binary, since verify checks that ExecStart exists) with
+/// nothing to say: an unknown key or a bad value would be printed.
+#[test]
+fn the_systemd_unit_verifies() {
+    let dir = tmpdir("unit");
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../packaging/cgw-sim-sla.service"
+    ))
+    .unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/cgw-sim sla --config /etc/cgw-sim/sla.toml"));
+    let path = dir.join("cgw-sim-sla.service");
+    std::fs::write(
+        &path,
+        unit.replace("/usr/local/bin/cgw-sim", env!("CARGO_BIN_EXE_cgw-sim")),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect(
+            "systemd-analyze (Debian package systemd; scripts/install-test-deps.sh installs it)",
+        );
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    // The command line it runs is one the binary takes.
+    let help = Command::new(env!("CARGO_BIN_EXE_cgw-sim"))
+        .args(["sla", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--config"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
