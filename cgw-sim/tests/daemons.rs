@@ -628,6 +628,9 @@ fn sla_daemon_on_a_lan_host_behind_the_gateway_sees_each_tunnel() {
         Some(1.0),
         "{m}"
     );
+    // The per-tunnel summaries say the same.
+    assert!(m.contains("cgwsim_sla_tunnel_up{tunnel=\"1\"} 1\n"), "{m}");
+    assert!(m.contains("cgwsim_sla_tunnel_up{tunnel=\"2\"} 0\n"), "{m}");
     assert_eq!(
         gauge(&m, "cgwsim_sla_track_up", "vpc-voice"),
         Some(1.0),

@@ -252,7 +252,14 @@ fn udp_jitter_icmp_and_tcp_connect_over_loopback() {
 
     // The table names every operation.
     let table = st.table();
-    for n in ["voice", "echo", "ping-lo", "tcp-open", "tcp-closed"] {
+    for n in [
+        "voice",
+        "echo",
+        "ping-lo",
+        "tcp-open",
+        "tcp-closed",
+        "Tunnels",
+    ] {
         assert!(table.contains(n), "{table}");
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -280,6 +287,10 @@ fn metrics_have_their_names_types_and_labels() {
         ("cgwsim_sla_probes_late_total", "counter"),
         ("cgwsim_sla_probes_out_of_sequence_total", "counter"),
         ("cgwsim_sla_probes_unreachable_total", "counter"),
+        ("cgwsim_sla_tunnel_up", "gauge"),
+        ("cgwsim_sla_tunnel_operations", "gauge"),
+        ("cgwsim_sla_tunnel_loss_percent", "gauge"),
+        ("cgwsim_sla_tunnel_rtt_avg_seconds", "gauge"),
     ];
     for (name, ty) in want_types {
         let line = format!("# TYPE {name} {ty}");
@@ -289,8 +300,14 @@ fn metrics_have_their_names_types_and_labels() {
             "no samples of {name}"
         );
     }
-    // Every sample has the four labels; the histogram is cumulative.
+    // Every operation's sample has the four labels, a tunnel's summary
+    // the tunnel only; the histogram is cumulative.
     for s in &scrape.samples {
+        if s.metric.starts_with("cgwsim_sla_tunnel_") {
+            assert_eq!(s.labels.get("tunnel"), Some("1"), "{s:?}");
+            assert!(s.labels.get("operation").is_none(), "{s:?}");
+            continue;
+        }
         for l in ["operation", "type", "target", "tunnel"] {
             assert!(s.labels.get(l).is_some(), "{} lacks {l}", s.metric);
         }
@@ -320,6 +337,21 @@ fn metrics_have_their_names_types_and_labels() {
                 _ => f64::NAN,
             })
     };
+    // Tunnel 1's summary: its one operation (ping-lo), up, nothing lost.
+    let tunnel1 = |metric: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == metric)
+            .map(|s| match s.value {
+                Value::Gauge(v) => v,
+                _ => f64::NAN,
+            })
+    };
+    assert_eq!(tunnel1("cgwsim_sla_tunnel_up"), Some(1.0));
+    assert_eq!(tunnel1("cgwsim_sla_tunnel_operations"), Some(1.0));
+    assert_eq!(tunnel1("cgwsim_sla_tunnel_loss_percent"), Some(0.0));
+    assert!(tunnel1("cgwsim_sla_tunnel_rtt_avg_seconds").unwrap() > 0.0);
     assert_eq!(gauge("cgwsim_sla_track_up", "tcp-open"), Some(1.0));
     assert_eq!(gauge("cgwsim_sla_track_up", "tcp-closed"), Some(0.0));
     assert_eq!(gauge("cgwsim_sla_loss_percent", "voice"), Some(0.0));

@@ -20,6 +20,16 @@
 //! | `cgwsim_sla_return_code` | gauge, `code` label | 1 for the last cycle's code, 0 for the others |
 //! | `cgwsim_sla_cycles_total` | counter | cycles finished |
 //! | `cgwsim_sla_probes_sent_total`, `_received_`, `_lost_`, `_late_`, `_out_of_sequence_`, `_unreachable_` | counter | probes |
+//!
+//! Per tunnel (label `tunnel` only; the operations with that `tunnel`
+//! summed, [`super::tunnel_health`]):
+//!
+//! | metric | type | meaning |
+//! |---|---|---|
+//! | `cgwsim_sla_tunnel_up` | gauge | 1 if every operation's track is up |
+//! | `cgwsim_sla_tunnel_operations` | gauge | operations pinned to the tunnel |
+//! | `cgwsim_sla_tunnel_loss_percent` | gauge | their loss over their windows |
+//! | `cgwsim_sla_tunnel_rtt_avg_seconds` | gauge | their mean RTT over their windows |
 
 use std::fmt;
 use std::sync::atomic::AtomicU64;
@@ -47,6 +57,12 @@ struct OpLabels {
 struct KindLabels {
     r#type: String,
     target: String,
+    tunnel: String,
+}
+
+/// A tunnel's summary.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TunnelLabels {
     tunnel: String,
 }
 
@@ -253,6 +269,48 @@ pub fn register(parent: &mut Registry, s: &SlaStatus) {
         cycles.get_or_create(&l).inc_by(o.cycles);
         for (f, get) in &families {
             f.get_or_create(&l).inc_by(get(&o.total));
+        }
+    }
+    tunnel_metrics(reg, s);
+}
+
+fn tunnel_metrics(reg: &mut Registry, s: &SlaStatus) {
+    let up = Family::<TunnelLabels, Gauge>::default();
+    reg.register(
+        "tunnel_up",
+        "1 if the track of every operation pinned to the tunnel is up",
+        up.clone(),
+    );
+    let ops = Family::<TunnelLabels, Gauge>::default();
+    reg.register(
+        "tunnel_operations",
+        "Operations pinned to the tunnel",
+        ops.clone(),
+    );
+    let loss = Family::<TunnelLabels, GaugeF>::default();
+    reg.register(
+        "tunnel_loss_percent",
+        "Loss of the tunnel's operations over their windows, percent",
+        loss.clone(),
+    );
+    let rtt = Family::<TunnelLabels, GaugeF>::default();
+    reg.register_with_unit(
+        "tunnel_rtt_avg",
+        "Mean RTT of the tunnel's operations over their windows",
+        Unit::Seconds,
+        rtt.clone(),
+    );
+    for t in s.tunnels() {
+        let l = TunnelLabels {
+            tunnel: t.tunnel.to_string(),
+        };
+        up.get_or_create(&l).set(i64::from(t.up));
+        ops.get_or_create(&l).set(t.operations as i64);
+        if let Some(v) = t.loss_percent {
+            loss.get_or_create(&l).set(v);
+        }
+        if let Some(v) = secs(t.rtt_avg_ms) {
+            rtt.get_or_create(&l).set(v);
         }
     }
 }

@@ -11,7 +11,7 @@
 //!   [`sockopt`] what pins them (source, interface, TOS, DF);
 //!   [`rx_stamp`] the kernel's receive timestamps on them.
 //! - [`snapshot`]: the published status; [`metrics`] and [`table`] its
-//!   two renderings.
+//!   two renderings; [`tunnel_health`] its per-tunnel summary.
 //! - [`events`]: the JSON-lines stream; [`hooks`]: reaction commands.
 //! - [`responder`]: the reflector.
 
@@ -27,6 +27,7 @@ pub mod snapshot;
 pub mod sockopt;
 pub mod table;
 pub mod tcp;
+pub mod tunnel_health;
 pub mod udp;
 
 use std::future::Future;

@@ -24,8 +24,35 @@ impl SlaStatus {
             self.hooks_started,
             self.hooks_dropped
         );
+        let _ = self.write_tunnels(&mut out);
         let _ = self.write_operations(&mut out, "Operations (sliding window)");
         out
+    }
+
+    /// The per-tunnel summary (none when no operation names a tunnel).
+    fn write_tunnels(&self, out: &mut String) -> std::fmt::Result {
+        let tunnels = self.tunnels();
+        if tunnels.is_empty() {
+            return Ok(());
+        }
+        let rows = tunnels
+            .iter()
+            .map(|t| {
+                vec![
+                    t.tunnel.to_string(),
+                    if t.up { "up" } else { "DOWN" }.to_owned(),
+                    format!("{}/{}", t.tracks_up, t.operations),
+                    t.loss_percent.map_or_else(dash, |l| format!("{l:.1}")),
+                    ms(t.rtt_avg_ms),
+                ]
+            })
+            .collect();
+        section(
+            out,
+            "Tunnels (sliding window)",
+            &["TUNNEL", "HEALTH", "TRACKS UP", "LOSS%", "RTT AVG ms"],
+            rows,
+        )
     }
 
     /// The operations' section under `title` (also `cgw-sim status`'s
