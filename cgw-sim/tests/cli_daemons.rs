@@ -4,6 +4,8 @@
 //! inside the namespace; `cgw-sim validate` against the same mock passes
 //! with a ping through each tunnel; SIGTERM stops `run` cleanly (exit 0,
 //! Deletes sent and logged by the mock, routes and TUN devices gone).
+//! And `cgw-sim sla --config` with `cgw-sim sla --responder` on the far
+//! side, read by `cgw-sim sla status` and `/metrics`, stopped by SIGTERM.
 //! Needs root.
 #![cfg(target_os = "linux")]
 
@@ -132,9 +134,13 @@ fn status_json(sock: &Path) -> Option<serde_json::Value> {
 }
 
 fn http_get(ns: &Netns, path: &str) -> String {
+    http_get_port(ns, 9184, path)
+}
+
+fn http_get_port(ns: &Netns, port: u16, path: &str) -> String {
     let path = path.to_string();
     ns.run(move || {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", 9184)).ok()?;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         write!(
             s,
@@ -326,5 +332,152 @@ fn run_status_metrics_validate_and_sigterm_as_processes() {
         "{}",
         logs()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `cgw-sim sla --config` in one namespace probing `cgw-sim sla
+/// --responder` in another (udp-jitter with one-way delays, icmp-echo),
+/// as an operator runs them: `sla status` (table and JSON) and `/metrics`
+/// show the figures, SIGTERM stops both with exit 0, the control socket is
+/// removed, and the responder logs what it answered.
+#[test]
+fn sla_and_its_responder_as_processes() {
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("cli-sla");
+    let (here, far) = namespaces::cgw_and_aws();
+    let cfg = format!(
+        r#"
+[sla]
+control_socket = "{dir}/sla.sock"
+events_path = "{dir}/events.jsonl"
+
+[[sla.operation]]
+name = "voice"
+type = "udp-jitter"
+target = "198.51.100.10"
+port = 5001
+frequency = "1s"
+timeout = "500ms"
+packets = 10
+interval = "20ms"
+codec = "g711alaw"
+tunnel = 1
+
+[[sla.operation]]
+name = "ping"
+type = "icmp-echo"
+target = "198.51.100.20"
+frequency = "500ms"
+timeout = "400ms"
+tunnel = 2
+"#,
+        dir = dir.display()
+    );
+    std::fs::write(dir.join("sla.toml"), cfg).unwrap();
+    let mut responder = Proc::start(
+        &far,
+        &["sla", "--responder", "--listen", "198.51.100.10:5001"],
+        &dir.join("responder.err"),
+    );
+    // The responder binds at once; give it that moment before probing.
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end
+        && !std::fs::read_to_string(dir.join("responder.err"))
+            .unwrap_or_default()
+            .contains("sla responder")
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sla_toml = dir.join("sla.toml").display().to_string();
+    let mut sla = Proc::start(&here, &["sla", "--config", &sla_toml], &dir.join("sla.err"));
+    let logs = || {
+        format!(
+            "sla stderr:\n{}\nresponder stderr:\n{}",
+            std::fs::read_to_string(dir.join("sla.err")).unwrap_or_default(),
+            std::fs::read_to_string(dir.join("responder.err")).unwrap_or_default()
+        )
+    };
+    std::thread::sleep(Duration::from_millis(3500));
+
+    let sock = dir.join("sla.sock");
+    let out = Command::new(BIN)
+        .args(["sla", "status", "--json", "--socket"])
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", logs());
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let op = |n: &str| {
+        st["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == n)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {n} in {st:#}"))
+    };
+    let voice = op("voice");
+    let t = &voice["total"];
+    assert!(t["sent"].as_u64() >= Some(30), "{voice:#}");
+    assert_eq!(t["received"], t["sent"], "{voice:#}\n{}", logs());
+    // One host's clock on both ends: one-way delays are measured.
+    assert!(t["one_way_sd_ms"].as_f64().is_some(), "{voice:#}");
+    assert!(voice["mos"].as_f64() > Some(4.0), "{voice:#}");
+    let ping = op("ping");
+    assert_eq!(ping["last_code"], "OK", "{ping:#}");
+    assert_eq!(ping["track"], "up", "{ping:#}");
+
+    let table = Command::new(BIN)
+        .args(["sla", "status", "--socket"])
+        .arg(&sock)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    for want in ["Tunnels", "voice", "udp-jitter", "ping", "icmp-echo"] {
+        assert!(table.contains(want), "{want} not in\n{table}");
+    }
+
+    let m = http_get_port(&here, 9186, "/metrics");
+    assert!(m.starts_with("HTTP/1.1 200"), "{m}");
+    assert!(
+        m.contains("cgwsim_sla_tunnel_up{tunnel=\"1\"} 1")
+            && m.contains("cgwsim_sla_tunnel_up{tunnel=\"2\"} 1"),
+        "{m}"
+    );
+
+    assert_eq!(
+        sla.terminate(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        logs()
+    );
+    assert!(!sock.exists(), "the control socket file was left");
+    // `sla status` with no daemon: exit 1 and says so.
+    let out = Command::new(BIN)
+        .args(["sla", "status", "--socket"])
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no cgw-sim sla at"));
+    assert_eq!(
+        responder.terminate(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        logs()
+    );
+    let rlog = std::fs::read_to_string(dir.join("responder.err")).unwrap();
+    let stopped = rlog
+        .lines()
+        .find(|l| l.contains("responder stopped"))
+        .unwrap_or_else(|| panic!("no 'responder stopped' line\n{rlog}"));
+    let answered: u64 = stopped
+        .split("answered=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{stopped}"));
+    // At least every probe answered when we asked (more came after).
+    assert!(answered >= t["received"].as_u64().unwrap(), "{stopped}");
+    assert!(answered >= 30, "{stopped}");
     let _ = std::fs::remove_dir_all(&dir);
 }
