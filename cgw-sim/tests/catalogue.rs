@@ -52,6 +52,7 @@ catalogue! {
     idle_tunnel_dpd => "idle-tunnel-dpd",
     idle_tunnel_kept_up_by_probes => "idle-tunnel-kept-up-by-probes",
     sla_probe_statistics => "sla-probe-statistics",
+    sla_probe_loss_and_path_down => "sla-probe-loss-and-path-down",
     bgp_101_prefixes => "bgp-101-prefixes",
     bgp_asn_mismatch => "bgp-asn-mismatch",
     bgp_path_preference => "bgp-path-preference",

@@ -5,8 +5,10 @@
 //! the kernel too; nothing is left in /run/netns. Needs root.
 //!
 //! The kernel runs go in parallel (each in its own namespaces) so that the
-//! file takes about the longest scenario's timeline (failover: 153 s), not
-//! their sum. wrong-dh-group and secondary-tunnel-down are the short
+//! file takes about the longest scenario's timeline
+//! (idle-tunnel-kept-up-by-probes: 183 s), not their sum. The SLA probe
+//! scenarios run the CGW's `[[cgw.probe]]` probers in both modes and are
+//! judged on the same probe figures. wrong-dh-group and secondary-tunnel-down are the short
 //! kernel variants under tests/scenarios/ (the catalogue files wait 62
 //! minutes for a notification).
 #![cfg(target_os = "linux")]
@@ -86,6 +88,9 @@ fn the_kernel_lab_gives_the_simulated_verdicts() {
         "scenarios/failover-dpd.toml",
         "scenarios/failover-bgp.toml",
         "cgw-sim/tests/scenarios/inverted-wrong-dh-group.toml",
+        "scenarios/sla-probe-loss-and-path-down.toml",
+        "scenarios/idle-tunnel-kept-up-by-probes.toml",
+        "cgw-sim/tests/scenarios/inverted-sla-probe.toml",
     ];
     let scenarios: Vec<Scenario> = files.iter().map(|f| load(f)).collect();
     let never = AtomicBool::new(false);

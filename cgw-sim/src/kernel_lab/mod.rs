@@ -14,6 +14,7 @@
 //! - [`faults`]: block/unblock, link down/up, loss, MTU, source address.
 //! - [`hosts`]: `ping` between namespaces, a TCP listener and client.
 //! - [`marking`]: whether a scenario can run on the kernel, and why not.
+//! - [`probes`]: the CGW's `[[cgw.probe]]` probes and their responders.
 //!
 //! Everything is removed when the [`KernelTopology`] drops (also during a
 //! panic); namespaces carry our PID, so [`lab::kernel::cleanup_stale`]
@@ -25,6 +26,7 @@ pub mod faults;
 pub mod hosts;
 pub mod marking;
 mod nft;
+pub(crate) mod probes;
 pub mod run;
 pub mod topology;
 

@@ -6,8 +6,9 @@
 //! `[aws]` and `[cgw]` sections), the faults applied at their real times,
 //! the on-prem host's pings (`ping`, one stream per size/DF/source the
 //! expectations name, every `[traffic] ping_interval`) and the `tcp`
-//! expectations' connections (every 5 s) on real sockets, the daemons'
-//! views sampled every [`SAMPLE`]; at the end of the timeline everything
+//! expectations' connections (every 5 s) on real sockets, the
+//! `[[cgw.probe]]` probes with the SLA daemon's prober ([`super::probes`]),
+//! the daemons' views and the probers' status sampled every [`SAMPLE`]; at the end of the timeline everything
 //! stops and the observations go to the simulated runner's evaluation
 //! (`runner::kernel_eval`), so that a verdict means the same in both
 //! modes.
@@ -26,6 +27,7 @@ use lab::wire::Prefix as LabPrefix;
 
 use super::hosts::{ping, tcp_transfer, PingRequest, TcpListenerHost, TcpOutcome, TcpRequest};
 use super::marking::{kernel_support, timeline_length};
+use super::probes::KernelProbes;
 use super::topology::{KernelAddresses, KernelNode, KernelTopology};
 use crate::assemble::seed_bytes;
 use crate::aws::logs::{BgpLogRecord, TunnelLogRecord};
@@ -214,6 +216,8 @@ struct Live {
     seen_records: [usize; 2],
     pings: Vec<Worker<(usize, Vec<KernelProbe>)>>,
     tcps: Vec<Worker<KernelTcpAttempt>>,
+    /// The CGW's `[[cgw.probe]]` probers and the hosts' responders.
+    probes: KernelProbes,
 }
 
 impl Live {
@@ -240,6 +244,7 @@ impl Live {
             cgw: cgw_routes,
             vpc,
             bgp: [cgw.tunnels[0].bgp, cgw.tunnels[1].bgp],
+            probes: self.probes.sample(),
         });
         for t in 0..2 {
             for line in aws.records[t].iter().skip(self.seen_records[t]) {
@@ -305,6 +310,7 @@ fn run_inner(s: &Scenario, interrupt: &AtomicBool) -> Result<Option<KernelObserv
         seen_records: [0, 0],
         pings: Vec::new(),
         tcps: Vec::new(),
+        probes: KernelProbes::default(),
     };
     let mut apply_due = |topo: &mut KernelTopology, live: &mut Live, now: Duration| {
         while next_fault < faults.len() && faults[next_fault].at <= now {
@@ -356,6 +362,14 @@ fn run_inner(s: &Scenario, interrupt: &AtomicBool) -> Result<Option<KernelObserv
             listening.push((to.clone(), *port));
         }
     }
+    // The probes' responders are bound before their probers start.
+    live.probes = KernelProbes::start(
+        &topo,
+        &s.cgw.probes,
+        live.epoch,
+        crate::runner::PING_INTERVAL,
+    )?;
+    live.obs.probe_labels = live.probes.labels.clone();
     let streams = streams(s);
     live.obs.pings = streams
         .iter()
@@ -368,6 +382,7 @@ fn run_inner(s: &Scenario, interrupt: &AtomicBool) -> Result<Option<KernelObserv
         let now = live.since(Instant::now());
         if interrupt.load(Ordering::Relaxed) {
             // Daemons first (Deletes sent, TUNs removed), then the topology.
+            drop(live.probes);
             drop(cgw);
             drop(mock);
             drop(listeners);
@@ -387,6 +402,12 @@ fn run_inner(s: &Scenario, interrupt: &AtomicBool) -> Result<Option<KernelObserv
                 },
             ));
             break;
+        }
+        for name in live.probes.newly_failed() {
+            live.obs.errors.push(format!(
+                "{name} stopped early, at {:.1} s",
+                now.as_secs_f64()
+            ));
         }
         live.sample(&cgw.view(), &mock.view());
         // Pings: batches of PING_BATCH per stream.
@@ -438,6 +459,9 @@ fn run_inner(s: &Scenario, interrupt: &AtomicBool) -> Result<Option<KernelObserv
             live.obs.aws_events[*t].push((at, k.clone()));
         }
     }
+    let (totals, errors) = std::mem::take(&mut live.probes).stop();
+    live.obs.probe_totals = totals;
+    live.obs.errors.extend(errors);
     for (who, d) in [("CGW", cgw), ("AWS mock", mock)] {
         if let Err(e) = d.stop() {
             live.obs

@@ -17,6 +17,7 @@ use std::time::Duration;
 use lab::wire::Prefix as LabPrefix;
 
 use super::observed::{Observed, Probe, RouteSnapshot};
+use super::probes::ProbeSample;
 use super::tcp_checks::{TcpChecks, TcpOutcome};
 use super::{eval, events, unsupported_config, ExpectationResult, ScenarioReport, TimelineEntry};
 use super::{AwsBgpLogEntry, AwsLogEntry};
@@ -41,6 +42,8 @@ pub(crate) struct KernelSnapshot {
     pub vpc: Vec<(LabPrefix, usize)>,
     /// The CGW's BGP session state per tunnel.
     pub bgp: [Option<bgp::session::State>; 2],
+    /// Each `[[cgw.probe]]`'s figures, from the SLA prober's status.
+    pub probes: Vec<ProbeSample>,
 }
 
 /// How one real TCP attempt ended.
@@ -93,6 +96,10 @@ pub(crate) struct KernelObservations {
     pub path_failed: Option<Duration>,
     /// The source address a `set_cgw_source_address` fault set.
     pub cgw_source: Option<Ipv4Addr>,
+    /// Each probe's label for the report.
+    pub probe_labels: Vec<String>,
+    /// Each probe's totals line at the end.
+    pub probe_totals: Vec<String>,
     /// Errors of the run (a fault that failed, a daemon that stopped).
     pub errors: Vec<String>,
 }
@@ -111,7 +118,6 @@ fn unchecked(e: &Assertion) -> Option<&'static str> {
         Assertion::Notification(crate::scenario::Notification::EndpointReplaced) => {
             Some("the kernel lab does not replace endpoints")
         }
-        Assertion::Probe(_) => Some("the kernel lab does not run the CGW's probes"),
         _ => None,
     }
 }
@@ -122,10 +128,6 @@ pub(crate) fn evaluate(s: &Scenario, o: KernelObservations) -> ScenarioReport {
     let mut rep = ScenarioReport::new(s, s.seed);
     rep.errors.extend(unsupported_config(s));
     rep.errors.extend(o.errors);
-    if !s.cgw.probes.is_empty() {
-        rep.errors
-            .push("cgw.probe: the kernel lab does not run the CGW's probes".into());
-    }
     let mut sized: Vec<super::pings::SizedProbes> = o
         .pings
         .iter()
@@ -167,7 +169,7 @@ pub(crate) fn evaluate(s: &Scenario, o: KernelObservations) -> ScenarioReport {
             cgw: k.cgw.clone(),
             vpc: k.vpc.iter().map(|(p, t)| (*p, Some(*t))).collect(),
             bgp: k.bgp,
-            probes: Vec::new(),
+            probes: k.probes.clone(),
         })
         .collect();
     let timed = |v: &[(Duration, TunnelLogRecord)]| -> Vec<TimedRecord> {
@@ -285,6 +287,9 @@ pub(crate) fn evaluate(s: &Scenario, o: KernelObservations) -> ScenarioReport {
             record: r.record.clone(),
         }));
     }
+    rep.notes.extend(o.probe_totals.iter().cloned());
+    rep.notes
+        .extend(probe_changes(&obs.routes, &o.probe_labels));
     rep.notes.push(format!(
         "kernel lab: {:.1} s of wall time",
         o.wall.as_secs_f64()
@@ -294,4 +299,36 @@ pub(crate) fn evaluate(s: &Scenario, o: KernelObservations) -> ScenarioReport {
     rep.simulated_ms = o.end.as_millis() as u64;
     rep.finish();
     rep
+}
+
+/// Each probe's track changes and reactions raised or cleared, with the
+/// first sample that showed them (the prober publishes its status at
+/// every event, so within a sample period of the event), one line each.
+fn probe_changes(routes: &[RouteSnapshot], labels: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let mut last: Option<&ProbeSample> = None;
+        for snap in routes {
+            let Some(p) = snap.probes.get(i) else {
+                continue;
+            };
+            let when = crate::scenario::format_duration(snap.at);
+            if let Some(l) = last {
+                if l.track != p.track {
+                    out.push(format!(
+                        "{label}: track {:?} -> {:?} at {when}",
+                        l.track, p.track
+                    ));
+                }
+                for r in p.raised.iter().filter(|r| !l.raised.contains(r)) {
+                    out.push(format!("{label}: reaction {r} raised at {when}"));
+                }
+                for r in l.raised.iter().filter(|r| !p.raised.contains(r)) {
+                    out.push(format!("{label}: reaction {r} cleared at {when}"));
+                }
+            }
+            last = Some(p);
+        }
+    }
+    out
 }

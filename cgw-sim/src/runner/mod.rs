@@ -88,7 +88,7 @@ mod maintenance;
 mod observed;
 pub mod parallel;
 mod pings;
-mod probes;
+pub(crate) mod probes;
 mod report;
 mod sla_agent;
 pub(crate) mod tcp_checks;

@@ -24,6 +24,8 @@ pub enum EventSink {
     File(File),
     /// The log (`cgw-sim run`'s keepalive): one info line per event.
     Log,
+    /// Nowhere: the kernel lab reads the published status instead.
+    Discard,
 }
 
 impl EventSink {
@@ -48,6 +50,7 @@ impl EventSink {
                 tracing::info!(sla = %v, "keepalive");
                 Ok(())
             }
+            EventSink::Discard => Ok(()),
         };
         if let Err(e) = r {
             tracing::warn!(error = %e, "cannot write an SLA event");
