@@ -193,8 +193,8 @@ pub(super) fn phase1_dh_group(cfg: &GatewayConfig, _: &dyn Locate) -> Vec<Findin
                 Severity::Error,
                 key,
                 format!(
-                    "AWS accepts none of groups {} in phase 1: NO_PROPOSAL_CHOSEN, the tunnel \
-                     never comes up",
+                    "AWS accepts none of the phase 1 groups offered ({}): NO_PROPOSAL_CHOSEN, \
+                     the tunnel never comes up",
                     list(groups)
                 ),
                 PHASE1_GROUPS_TEXT,

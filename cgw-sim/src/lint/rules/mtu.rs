@@ -2,7 +2,7 @@
 
 use crate::aws::{Encryption, Integrity};
 use crate::config::GatewayConfig;
-use crate::diagnosis::format::{aws_mtu, aws_mtu_table};
+use crate::diagnosis::format::aws_mtu;
 use crate::lint::{Finding, Locate, Severity};
 
 use super::enabled;
@@ -33,7 +33,6 @@ fn lowest(enc: &[String], integ: &[String], nat_t: bool) -> Option<(u16, u16)> {
 /// set, no path MTU discovery on AWS's side); NAT-T takes 8 or 16 more.
 pub(super) fn mss(cfg: &GatewayConfig, _: &dyn Locate) -> Vec<Finding> {
     let mut out = Vec::new();
-    let accepts = aws_mtu_table().join("; ");
     for (n, t) in enabled(cfg) {
         let ike = &t.ike;
         let key = format!("cgw.tunnel{n}.mss_clamp");
@@ -43,6 +42,11 @@ pub(super) fn mss(cfg: &GatewayConfig, _: &dyn Locate) -> Vec<Finding> {
         ) else {
             continue;
         };
+        // The row of AWS's table for the weakest suite offered.
+        let accepts = format!(
+            "TCP MSS at most {plain} without NAT-T, {natt} with NAT-T, for the phase 2 \
+             algorithms offered"
+        );
         let finding = match t.mss_clamp {
             None if !t.clear_df => Finding::new(
                 MSS,
@@ -52,7 +56,7 @@ pub(super) fn mss(cfg: &GatewayConfig, _: &dyn Locate) -> Vec<Finding> {
                     "no TCP MSS clamp: TCP segments above MSS {plain} ({natt} behind NAT) with \
                      DF set are dropped in the tunnel"
                 ),
-                accepts.clone(),
+                accepts,
                 format!("mss_clamp = {natt} (or clear_df = true)"),
             ),
             Some(m) if m > plain => Finding::new(
@@ -63,7 +67,7 @@ pub(super) fn mss(cfg: &GatewayConfig, _: &dyn Locate) -> Vec<Finding> {
                     "MSS {m} is above {plain}, the most these algorithms carry without NAT-T: \
                      full-size TCP segments are dropped"
                 ),
-                accepts.clone(),
+                accepts,
                 format!("mss_clamp = {natt} (fits with and without NAT-T)"),
             ),
             Some(m) if m > natt => Finding::new(
@@ -74,7 +78,7 @@ pub(super) fn mss(cfg: &GatewayConfig, _: &dyn Locate) -> Vec<Finding> {
                     "MSS {m} fits without NAT-T (at most {plain}) but not behind NAT, where \
                      UDP 4500 encapsulation leaves {natt}"
                 ),
-                accepts.clone(),
+                accepts,
                 format!("mss_clamp = {natt}"),
             ),
             _ => continue,
