@@ -549,3 +549,39 @@ fn the_example_config_lints() {
         "{found:#?}"
     );
 }
+
+/// A device file's importer gives a source map (TOML key -> the device
+/// file's line): `Locate` is all the lint needs of it.
+struct SourceMap(Vec<(&'static str, usize)>);
+
+impl lint::Locate for SourceMap {
+    fn file(&self) -> &str {
+        "swanctl.conf"
+    }
+    fn line(&self, key: &str) -> Option<usize> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, l)| *l)
+    }
+}
+
+#[test]
+fn another_source_places_findings_through_locate() {
+    let t = CLEAN.replace("dh_groups = [20, 14]", "dh_groups = [5]");
+    let cfg = GatewayConfig::from_toml_unchecked(&t, "gw.toml", Path::new(".")).unwrap();
+    let map = SourceMap(vec![
+        ("cgw.tunnel1.ike", 12),
+        ("cgw.tunnel2.ike.dh_groups", 40),
+    ]);
+    let found = lint::check(&cfg, &map);
+    let places: Vec<(String, Option<usize>)> = found
+        .iter()
+        .map(|f| (f.to_string().split(": ").next().unwrap().to_owned(), f.line))
+        .collect();
+    // Tunnel 1's key is not in the map: its nearest parent's line.
+    assert_eq!(
+        places,
+        [
+            ("swanctl.conf:12".to_owned(), Some(12)),
+            ("swanctl.conf:40".to_owned(), Some(40))
+        ]
+    );
+}
