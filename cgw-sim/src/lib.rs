@@ -7,6 +7,7 @@
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
 //! - `kernel_lab` (Linux): a scenario's topology, hosts and link faults on
 //!   network namespaces, for `lab run --netns`.
+//! - [`lint`]: a gateway configuration checked against what AWS accepts.
 //! - [`node`]: lab nodes: the IPsec tunnel gateway.
 //! - [`runner`]: runs scenarios in the simulated lab and reports.
 //! - [`scenario`]: the scenario file format (TOML) and its loader.
@@ -26,6 +27,7 @@ pub mod diagnosis;
 pub mod fleet;
 #[cfg(target_os = "linux")]
 pub mod kernel_lab;
+pub mod lint;
 pub mod node;
 pub mod os;
 pub mod runner;

@@ -101,6 +101,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a customer gateway configuration (`[gateway]` + `[cgw]`)
+    /// against what AWS accepts (docs/lint.md); exit 0 clean or info only,
+    /// 1 warnings, 2 errors, 3 the file does not load.
+    Lint {
+        /// The configuration file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+    },
     /// The keepalive / SLA daemon: IP SLA-style probes (icmp-echo,
     /// udp-echo, udp-jitter, tcp-connect) pinned to each tunnel, with
     /// Prometheus metrics, JSON-lines events, tracks and reactions
@@ -125,6 +136,16 @@ enum Command {
         #[command(flatten)]
         log: LogArgs,
     },
+}
+
+/// `cgw-sim lint --format` values.
+#[derive(Clone, Copy, Default, clap::ValueEnum)]
+enum LintFormat {
+    /// One line per finding and a summary.
+    #[default]
+    Text,
+    /// One JSON document (stable field names), for CI.
+    Json,
 }
 
 /// `cgw-sim sla` subcommands.
@@ -613,6 +634,28 @@ fn sla_status(_: &Path, _: bool) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// `cgw-sim lint`: the findings, and the exit code by the worst severity
+/// (3: the file does not load; the loader's error on standard error).
+fn lint_command(file: &Path, format: LintFormat) -> ExitCode {
+    use cgw_sim::lint;
+    let findings = match lint::lint_file(file) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(3);
+        }
+    };
+    let name = file.display().to_string();
+    let text = match format {
+        LintFormat::Text => lint::render_text(&name, &findings),
+        LintFormat::Json => lint::render_json(&name, &findings) + "\n",
+    };
+    match write_stdout("lint", &text) {
+        code if code == ExitCode::SUCCESS => ExitCode::from(lint::exit_code(&findings)),
+        code => code,
+    }
+}
+
 /// Writes `text` to standard output; a closed pipe (`| head`) is fine.
 fn write_stdout(command: &str, text: &str) -> ExitCode {
     use std::io::Write;
@@ -676,6 +719,7 @@ fn main() -> ExitCode {
             check,
             log,
         } => sla_command(config.as_deref(), responder, listen, check, &log),
+        Command::Lint { file, format } => lint_command(&file, format),
         Command::Selftest => {
             if selftest::run() {
                 ExitCode::SUCCESS

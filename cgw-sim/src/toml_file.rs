@@ -57,15 +57,23 @@ pub(crate) fn load<R: DeserializeOwned, T>(
     path: &Path,
     convert: impl FnOnce(R) -> Check<T>,
 ) -> Result<T, FileError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| FileError {
-        file: name.clone(),
-        line: None,
-        column: None,
-        key: String::new(),
-        message: format!("cannot read: {e}"),
-    })?;
+    let (text, name) = read(path)?;
     parse(&text, &name, convert)
+}
+
+/// Reads `path`: its text and its name as errors give it.
+pub(crate) fn read(path: &Path) -> Result<(String, String), FileError> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((text, name)),
+        Err(e) => Err(FileError {
+            file: name,
+            line: None,
+            column: None,
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        }),
+    }
 }
 
 /// Parses `text` into the raw form `R` (serde) and converts it with
@@ -119,7 +127,7 @@ fn place(
         Some(s) => {
             let start = s.start.min(text.len());
             let before = text.get(..start).unwrap_or(text);
-            let line = before.matches('\n').count() + 1;
+            let line = line_at(text, start);
             let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
             (Some(line), Some(column))
         }
@@ -132,6 +140,12 @@ fn place(
         key,
         message,
     }
+}
+
+/// The 1-based line of byte offset `pos` in `text`.
+fn line_at(text: &str, pos: usize) -> usize {
+    let pos = pos.min(text.len());
+    text.get(..pos).unwrap_or(text).matches('\n').count() + 1
 }
 
 /// Rewrites serde's "invalid type: X, expected Y" as "expected Y, found X".
@@ -241,5 +255,37 @@ impl Index {
             let cut = path.rfind(['.', '['])?;
             path = &path[..cut];
         }
+    }
+}
+
+/// Every key (and array element) of a TOML text with its 1-based line: where
+/// a finding about an already loaded value is reported (`cgw-sim lint`).
+/// Paths are spelled as in [`FileError::key`] (`cgw.tunnel1.ike.dh_groups`,
+/// `cgw.tunnel1.ike.dh_groups[2]`).
+#[derive(Debug, Clone, Default)]
+pub struct KeyLines {
+    lines: Vec<(String, usize)>,
+}
+
+impl KeyLines {
+    /// Indexes `text`; `None` if it is not TOML.
+    pub fn parse(text: &str) -> Option<KeyLines> {
+        let table = DeTable::parse(text).ok()?;
+        let mut index = Index::default();
+        index.walk_table(table.get_ref(), "");
+        let lines = index
+            .entries
+            .into_iter()
+            .map(|(path, key, value)| (path, line_at(text, key.unwrap_or(value).start)))
+            .collect();
+        Some(KeyLines { lines })
+    }
+
+    /// The line of exactly `path`, if the file has that key.
+    pub fn line(&self, path: &str) -> Option<usize> {
+        self.lines
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, line)| *line)
     }
 }

@@ -21,10 +21,14 @@ pub const PHASE1_GROUP_IDS: [u16; 12] = [2, 14, 15, 16, 17, 18, 19, 20, 21, 22, 
 /// Phase 2 (PFS) DH groups AWS accepts, by IANA number.
 pub const PHASE2_GROUP_IDS: [u16; 13] = [2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
 
-const PHASE1_GROUPS_TEXT: &str = "2, 14-24";
-const PHASE2_GROUPS_TEXT: &str = "2, 5, 14-24";
-const ENCRYPTION_TEXT: &str = "AES128, AES256, AES128-GCM-16, AES256-GCM-16";
-const INTEGRITY_TEXT: &str = "SHA1, SHA2-256, SHA2-384, SHA2-512";
+/// [`PHASE1_GROUP_IDS`] as AWS's documentation writes them.
+pub const PHASE1_GROUPS_TEXT: &str = "2, 14-24";
+/// [`PHASE2_GROUP_IDS`] as AWS's documentation writes them.
+pub const PHASE2_GROUPS_TEXT: &str = "2, 5, 14-24";
+/// The encryption algorithms AWS accepts (both phases).
+pub const ENCRYPTION_TEXT: &str = "AES128, AES256, AES128-GCM-16, AES256-GCM-16";
+/// The integrity algorithms AWS accepts (both phases).
+pub const INTEGRITY_TEXT: &str = "SHA1, SHA2-256, SHA2-384, SHA2-512";
 const PSK_TEXT: &str = "8-64 characters of A-Z a-z 0-9 . _, not starting with 0";
 const INSIDE_CIDR_TEXT: &str = "a /30 in 169.254.0.0/16 other than 169.254.0.0/30 to \
 169.254.5.0/30 and 169.254.169.252/30";

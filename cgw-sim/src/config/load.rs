@@ -12,7 +12,8 @@ use super::{ConfigError, GatewayConfig, GatewayTunnel, LogFormat, MockConfig, Mo
 use crate::aws::{self, Ipv4Cidr, Ipv6Cidr, OptionError};
 use crate::scenario::duration;
 use crate::scenario::{
-    check_aws, check_cgw, check_vpn_rules, defaults, Aws, Cgw, Prefix, Routing, Topology,
+    check_aws, check_cgw, check_hold_time, check_vpn_rules, defaults, Aws, Cgw, Prefix, Routing,
+    Topology,
 };
 use crate::toml_file::{self, err, Check};
 
@@ -51,13 +52,29 @@ impl GatewayConfig {
     pub fn load(path: impl AsRef<Path>) -> Result<GatewayConfig, ConfigError> {
         let path = path.as_ref();
         let base = base_dir(path);
-        toml_file::load(path, |raw| convert_gateway(raw, &base))
+        toml_file::load(path, |raw| convert_gateway(raw, &base, AwsRules::Enforce))
     }
 
     /// Parses and checks configuration text; `file` names it in errors and
     /// `psk_file`s are relative to `base`.
     pub fn from_toml(text: &str, file: &str, base: &Path) -> Result<GatewayConfig, ConfigError> {
-        toml_file::parse(text, file, |raw| convert_gateway(raw, base))
+        toml_file::parse(text, file, |raw| {
+            convert_gateway(raw, base, AwsRules::Enforce)
+        })
+    }
+
+    /// As [`GatewayConfig::from_toml`], but AWS's own rules on values
+    /// (pre-shared key characters and length, inside CIDRs and their
+    /// overlap, ASN ranges, a hold time of 1-2 s) are left unchecked: the
+    /// result may hold values AWS refuses. For `cgw-sim lint`, which
+    /// reports each of them as a finding at its line instead of stopping
+    /// at the first. Never run a gateway from it.
+    pub fn from_toml_unchecked(
+        text: &str,
+        file: &str,
+        base: &Path,
+    ) -> Result<GatewayConfig, ConfigError> {
+        toml_file::parse(text, file, |raw| convert_gateway(raw, base, AwsRules::Skip))
     }
 }
 
@@ -75,6 +92,14 @@ impl MockConfig {
     pub fn from_toml(text: &str, file: &str, base: &Path) -> Result<MockConfig, ConfigError> {
         toml_file::parse(text, file, |raw| convert_mock(raw, base))
     }
+}
+
+/// Whether the loader refuses values AWS refuses (see
+/// [`GatewayConfig::from_toml_unchecked`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AwsRules {
+    Enforce,
+    Skip,
 }
 
 fn base_dir(path: &Path) -> PathBuf {
@@ -303,6 +328,7 @@ fn resolve_psk(
     file: Option<&Path>,
     file_key: &str,
     base: &Path,
+    rules: AwsRules,
 ) -> Check<Psk> {
     let (psk, key) = match (inline, file) {
         (Some(_), Some(_)) => {
@@ -330,13 +356,16 @@ fn resolve_psk(
             (text.trim_end_matches(['\n', '\r']).to_owned(), file_key)
         }
     };
-    if let Some(e) = aws::options::psk_violations(&psk).first() {
-        return err(key, option_message(e));
+    if rules == AwsRules::Enforce {
+        if let Some(e) = aws::options::psk_violations(&psk).first() {
+            return err(key, option_message(e));
+        }
     }
     Ok(Psk(psk))
 }
 
-fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
+fn convert_gateway(raw: RawGatewayFile, base: &Path, rules: AwsRules) -> Check<GatewayConfig> {
+    let enforce = rules == AwsRules::Enforce;
     let RawGatewayFile {
         gateway: g,
         mut cgw,
@@ -366,7 +395,10 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
         );
     }
     check_cgw(&cgw, &Topology::default())?;
-    if !(1..=2_147_483_647).contains(&cgw.bgp.asn) {
+    if enforce {
+        check_hold_time(&cgw)?;
+    }
+    if enforce && !(1..=2_147_483_647).contains(&cgw.bgp.asn) {
         return err(
             "cgw.bgp.asn",
             format!("expected 1 to 2147483647, found {}", cgw.bgp.asn),
@@ -375,8 +407,9 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
     let aws_asn = cgw.bgp.peer_asn.unwrap_or(defaults::AWS_ASN);
     match g.routing {
         Routing::Bgp => {
-            if !((64512..=65534).contains(&aws_asn)
-                || (4_200_000_000..=4_294_967_294).contains(&aws_asn))
+            if enforce
+                && !((64512..=65534).contains(&aws_asn)
+                    || (4_200_000_000..=4_294_967_294).contains(&aws_asn))
             {
                 return err(
                     "cgw.bgp.peer_asn",
@@ -405,9 +438,11 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
     for (n, t) in [(1, g.tunnel1), (2, g.tunnel2)] {
         let k = |f: &str| format!("gateway.tunnel{n}.{f}");
         check_unicast(k("aws_address"), t.aws_address)?;
-        check_inside_cidr(k("inside_cidr"), &t.inside_cidr)?;
-        if let Some(c) = &t.inside_ipv6_cidr {
-            check_inside_ipv6_cidr(k("inside_ipv6_cidr"), c)?;
+        if enforce {
+            check_inside_cidr(k("inside_cidr"), &t.inside_cidr)?;
+            if let Some(c) = &t.inside_ipv6_cidr {
+                check_inside_ipv6_cidr(k("inside_ipv6_cidr"), c)?;
+            }
         }
         let ike = if n == 1 {
             &mut cgw.tunnel1.ike
@@ -420,6 +455,7 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
             t.psk_file.as_deref(),
             &k("psk_file"),
             base,
+            rules,
         )?;
         let tun = t.tun.unwrap_or_else(|| format!("cgwsim{n}"));
         check_ifname(k("tun"), &tun)?;
@@ -463,7 +499,7 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
             ),
         );
     }
-    if t1.inside_cidr.overlaps(&t2.inside_cidr) {
+    if enforce && t1.inside_cidr.overlaps(&t2.inside_cidr) {
         return err(
             "gateway.tunnel2.inside_cidr",
             format!(
@@ -503,7 +539,7 @@ fn convert_gateway(raw: RawGatewayFile, base: &Path) -> Check<GatewayConfig> {
             }
         }
     }
-    if let (Some(a), Some(b)) = (&t1.inside_ipv6_cidr, &t2.inside_ipv6_cidr) {
+    if let (true, Some(a), Some(b)) = (enforce, &t1.inside_ipv6_cidr, &t2.inside_ipv6_cidr) {
         if a.overlaps(b) {
             return err(
                 "gateway.tunnel2.inside_ipv6_cidr",
@@ -590,6 +626,7 @@ fn convert_mock(raw: RawMockFile, base: &Path) -> Check<MockConfig> {
             t.psk_file.as_deref(),
             &format!("{k}.psk_file"),
             base,
+            AwsRules::Enforce,
         )?;
         let mut resolved = opts.resolve();
         resolved.psk = Some(psk.expose().to_owned());

@@ -242,6 +242,7 @@ fn convert(raw: RawFile) -> Check<Scenario> {
         }
     }
     check_cgw(&cgw, &topology)?;
+    check_hold_time(&cgw)?;
     check_traffic(&traffic)?;
     if cgw.bgp.announce.is_empty() {
         cgw.bgp.announce.push(topology.onprem_cidr);
@@ -560,18 +561,8 @@ pub(crate) fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
             }
         }
     }
-    let hold = cgw.bgp.hold_time;
-    if (!hold.is_zero() && hold < Duration::from_secs(3))
-        || hold > Duration::from_secs(65_535)
-        || hold.subsec_nanos() != 0
-    {
-        return err(
-            "cgw.bgp.hold_time",
-            format!(
-                "a hold time is 0 or 3s to 65535s in whole seconds, found {}",
-                duration::format_duration(hold)
-            ),
-        );
+    if hold_time_ok(cgw.bgp.hold_time).is_none() {
+        return hold_time_error(cgw.bgp.hold_time);
     }
     for (i, p) in cgw.probes.iter().enumerate() {
         let k = format!("cgw.probe[{}]", i + 1);
@@ -597,6 +588,36 @@ pub(crate) fn check_cgw(cgw: &Cgw, topology: &Topology) -> Check<()> {
             .or_else(|(key, why)| err(key, why))?;
     }
     Ok(())
+}
+
+/// A BGP hold time as whole seconds up to 65535 (what an OPEN can carry),
+/// or `None`. Whether it is 0 or at least 3 s (RFC 4271 4.2) is
+/// [`check_hold_time`]'s, so that `lint` can report a short one as AWS
+/// would refuse it rather than fail to load.
+pub(crate) fn hold_time_ok(hold: Duration) -> Option<u16> {
+    if hold.subsec_nanos() != 0 {
+        return None;
+    }
+    u16::try_from(hold.as_secs()).ok()
+}
+
+/// RFC 4271 4.2: a hold time is 0 or at least 3 seconds.
+pub(crate) fn check_hold_time(cgw: &Cgw) -> Check<()> {
+    let hold = cgw.bgp.hold_time;
+    if matches!(hold_time_ok(hold), Some(1 | 2) | None) {
+        return hold_time_error(hold);
+    }
+    Ok(())
+}
+
+fn hold_time_error(hold: Duration) -> Check<()> {
+    err(
+        "cgw.bgp.hold_time",
+        format!(
+            "a hold time is 0 or 3s to 65535s in whole seconds, found {}",
+            duration::format_duration(hold)
+        ),
+    )
 }
 
 /// The runner sends on its one-second ticks: a ping interval is whole

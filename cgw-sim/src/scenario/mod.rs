@@ -15,5 +15,5 @@ mod model;
 
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use load::ScenarioError;
-pub(crate) use load::{check_aws, check_cgw, check_vpn_rules};
+pub(crate) use load::{check_aws, check_cgw, check_hold_time, check_vpn_rules};
 pub use model::*;
