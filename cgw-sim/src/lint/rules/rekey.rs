@@ -85,14 +85,17 @@ pub(super) fn rekey_collision(cfg: &GatewayConfig, _: &dyn Locate) -> Vec<Findin
                 let shorter = aws_life
                     .as_secs()
                     .saturating_sub(2 * aws.margin.as_secs() + 300);
+                // Info, not a warning: both sides resolve a simultaneous
+                // rekey (RFC 7296 2.8.1), and AWS's own download sets
+                // these very lifetimes; it is only the less tidy way.
                 out.push(Finding::new(
                     REKEY_COLLISION,
-                    Severity::Warning,
+                    Severity::Info,
                     ike_key(n, field),
                     format!(
                         "the CGW starts its {what} rekey {}-{}s after the SA is made, as AWS \
                          does at its default lifetime ({}-{}s): both sides rekey at once \
-                         (a rekey collision)",
+                         (a rekey collision, resolved by RFC 7296 2.8.1, with a rekey wasted)",
                         ours.0, ours.1, theirs.0, theirs.1
                     ),
                     format!(
