@@ -218,7 +218,14 @@ fn run_status_metrics_validate_and_sigterm_as_processes() {
     while Instant::now() < end {
         ka = status_json(&dir.join("cgw.sock")).unwrap_or_default()["keepalive"].clone();
         let ops = ka["operations"].as_array().cloned().unwrap_or_default();
-        if ops.len() == 2 && ops.iter().all(|o| o["cycles"].as_u64() >= Some(3)) {
+        // Probes sent before a tunnel came up are lost (the keepalive
+        // starts with the daemon; under load a tunnel takes seconds):
+        // wait for two answered on each since.
+        if ops.len() == 2
+            && ops
+                .iter()
+                .all(|o| o["total"]["received"].as_u64() >= Some(2) && o["last_code"] == "OK")
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -230,11 +237,8 @@ fn run_status_metrics_validate_and_sigterm_as_processes() {
         assert_eq!(o["tunnel"], i + 1, "{o:#}");
         assert_eq!(o["last_code"], "OK", "{o:#}");
         assert_eq!(o["track"], "up", "{o:#}");
-        let t = &o["total"];
-        // The first probe leaves with the daemon's start, before the
-        // tunnel is up, and may be lost; every later one is answered.
-        let (sent, received) = (t["sent"].as_u64().unwrap(), t["received"].as_u64().unwrap());
-        assert!(sent >= 2 && received + 1 >= sent, "{o:#}");
+        assert!(o["total"]["received"].as_u64() >= Some(2), "{o:#}");
+        assert!(o["rtt_histogram"]["count"].as_u64() >= Some(2), "{o:#}");
     }
     // The human table, too.
     let table = Command::new(BIN)
