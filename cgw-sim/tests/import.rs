@@ -255,7 +255,21 @@ fn tunnel_options_widen_the_algorithms_per_tunnel() {
     assert_eq!(m.aws.tunnel1.phase1_dh_groups, Some(vec![2, 14, 19]));
     // LogOptions has no key: noted, not guessed.
     let conn = import("bgp.xml", Some("options-widen.json"));
-    assert!(conn.unmapped().any(|u| u.what == "LogOptions"));
+    let log = conn.unmapped().find(|u| u.what == "LogOptions").unwrap();
+    assert_eq!(
+        log.at.path,
+        "VpnConnections[1].Options.TunnelOptions[1].LogOptions"
+    );
+    assert_eq!(
+        log.at.line,
+        Some(line_of("options-widen.json", "\"LogOptions\"", 0))
+    );
+    let t1 = &conn.tunnels[0].settings;
+    let dh = t1.phase1.dh_groups.as_ref().unwrap();
+    assert_eq!(
+        dh.at.line,
+        Some(line_of("options-widen.json", "Phase1DHGroupNumbers", 1))
+    );
 }
 
 #[test]
@@ -303,6 +317,10 @@ fn tunnel_options_with_another_inside_cidr_name_both() {
     assert_eq!(download_cidr, "169.254.10.0/30");
     assert_eq!(options_cidr, "169.254.30.0/30");
     assert_eq!(options.path, "TunnelOptions[2].TunnelInsideCidr");
+    assert_eq!(
+        options.line,
+        Some(line_of("options-mismatch.json", "169.254.30.0/30", 0))
+    );
     assert_eq!(
         download.line,
         Some(line_of("bgp.xml", "<ip_address>169.254.10.2<", 0))

@@ -3,8 +3,10 @@
 //! `VpnConnections[0]` object, its `Options` object or the list itself.
 //! They say which algorithms, groups and lifetimes a tunnel allows (the XML
 //! shows only the minimum suite). Locations are JSON paths
-//! (`VpnConnections[0].Options.TunnelOptions[2].Phase1DHGroupNumbers`).
+//! (`VpnConnections[1].Options.TunnelOptions[2].Phase1DHGroupNumbers`,
+//! indexes 1-based as in configuration errors) with their line.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
@@ -68,13 +70,14 @@ const OPTIONS_KEYS: [&str; 6] = [
 
 struct Ctx<'a> {
     file: &'a str,
+    lines: HashMap<String, usize>,
 }
 
 impl Ctx<'_> {
     fn at(&self, path: &str) -> Location {
         Location {
             file: self.file.to_owned(),
-            line: None,
+            line: self.lines.get(path).copied(),
             path: path.to_owned(),
         }
     }
@@ -145,7 +148,10 @@ pub fn parse(text: &str, file: &str) -> Result<TunnelOptionsFile, ImportError> {
         column: e.column(),
         message: e.to_string(),
     })?;
-    let c = Ctx { file };
+    let c = Ctx {
+        file,
+        lines: line_index(text),
+    };
     let mut out = TunnelOptionsFile {
         file: file.to_owned(),
         entries: Vec::new(),
@@ -164,7 +170,7 @@ pub fn parse(text: &str, file: &str) -> Result<TunnelOptionsFile, ImportError> {
                 "exactly one VPN connection",
             );
         }
-        path = "VpnConnections[0]".into();
+        path = "VpnConnections[1]".into();
         node = &list[0];
     }
     let join = |p: &str, k: &str| {
@@ -345,4 +351,103 @@ fn entry(
         }
     }
     Ok(e)
+}
+
+/// One open JSON container while indexing.
+enum Frame {
+    /// An object: the key being read or just read.
+    Object {
+        key: Option<String>,
+        expect_key: bool,
+    },
+    /// An array: elements seen so far, and whether a value may start.
+    Array { count: usize, expect_value: bool },
+}
+
+fn frame_path(stack: &[Frame]) -> String {
+    let mut p = String::new();
+    for f in stack {
+        match f {
+            Frame::Object { key: Some(k), .. } => {
+                if !p.is_empty() {
+                    p.push('.');
+                }
+                p.push_str(k);
+            }
+            Frame::Object { key: None, .. } => {}
+            Frame::Array { count, .. } => p.push_str(&format!("[{count}]")),
+        }
+    }
+    p
+}
+
+/// The line of every key and array element, by the paths [`parse`] uses
+/// (serde_json keeps no positions). Only called on text that parsed.
+fn line_index(text: &str) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        if ch == '\n' {
+            line += 1;
+            continue;
+        }
+        if ch.is_whitespace() {
+            continue;
+        }
+        // A value starting inside an array is its next element.
+        if let Some(Frame::Array {
+            count,
+            expect_value,
+        }) = stack.last_mut()
+        {
+            if *expect_value && !matches!(ch, ']' | ',') {
+                *count += 1;
+                *expect_value = false;
+                out.insert(frame_path(&stack), line);
+            }
+        }
+        match ch {
+            '{' => stack.push(Frame::Object {
+                key: None,
+                expect_key: true,
+            }),
+            '[' => stack.push(Frame::Array {
+                count: 0,
+                expect_value: true,
+            }),
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => match stack.last_mut() {
+                Some(Frame::Object { expect_key, .. }) => *expect_key = true,
+                Some(Frame::Array { expect_value, .. }) => *expect_value = true,
+                None => {}
+            },
+            '"' => {
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            if let Some(e) = chars.next() {
+                                s.push(e);
+                            }
+                        }
+                        '"' => break,
+                        c => s.push(c),
+                    }
+                }
+                if let Some(Frame::Object { key, expect_key }) = stack.last_mut() {
+                    if *expect_key {
+                        *key = Some(s);
+                        *expect_key = false;
+                        out.insert(frame_path(&stack), line);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
