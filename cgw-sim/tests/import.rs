@@ -454,3 +454,18 @@ fn text_unknown_label_warns_and_missing_key_fails_at_their_lines() {
     assert_eq!(at.path, "IPSec Tunnel #2");
     assert_eq!(at.line, Some(line_of(name, "IPSec Tunnel #2", 0)));
 }
+
+#[test]
+fn describe_output_holding_the_xml_imports_alone() {
+    // One file: DescribeVpnConnections output whose
+    // CustomerGatewayConfiguration holds the XML (tunnels swapped) and
+    // whose TunnelOptions widen the algorithms.
+    let (g, m, gw_text, _) = round_trip("describe-vpn-connections.json", None);
+    let (x, mx, _, _) = round_trip("bgp.xml", Some("options-widen.json"));
+    assert_eq!(g, x);
+    assert_eq!(m, mx);
+    assert!(
+        gw_text.contains("describe-vpn-connections.json#CustomerGatewayConfiguration:"),
+        "{gw_text}"
+    );
+}

@@ -21,7 +21,8 @@ pub enum ImportError {
     /// Neither XML nor the Generic text download.
     #[error(
         "{file}: not an AWS configuration download (expected the CustomerGatewayConfiguration \
-         XML or the Generic text download; tunnel options JSON goes to --options)"
+         XML, the Generic text download, or DescribeVpnConnections output holding \
+         CustomerGatewayConfiguration; tunnel options alone go to --options)"
     )]
     UnknownFormat {
         /// The file.

@@ -8,7 +8,8 @@
 //! generations ([`text`]), and AWS's tunnel options as JSON
 //! ([`options_json`], `Options.TunnelOptions` of DescribeVpnConnections),
 //! which give the allowed algorithm lists the XML never shows. The format
-//! is told from the content ([`detect`]).
+//! is told from the content ([`detect`]); DescribeVpnConnections output
+//! that holds the XML (`CustomerGatewayConfiguration`) is both at once.
 //!
 //! Every value keeps where it came from ([`Location`]: file, line, element
 //! path or label), so the written TOML can say so and errors can point at
@@ -279,7 +280,18 @@ pub fn import_files(
 ) -> Result<ImportedConnection, ImportError> {
     let name = download.display().to_string();
     let text = read(download)?;
-    let mut conn = import_text(&text, &name)?;
+    let mut conn = match options_json::embedded_xml(&text) {
+        // DescribeVpnConnections output holding the XML: the XML's lines
+        // are counted within the embedded document, named so.
+        Some(xml_text) if options.is_none() => {
+            let mut conn = xml::parse(&xml_text, &format!("{name}#CustomerGatewayConfiguration"))?;
+            let opts = options_json::parse(&text, &name)?;
+            merge::apply_options(&mut conn, opts)?;
+            return Ok(conn);
+        }
+        Some(xml_text) => xml::parse(&xml_text, &format!("{name}#CustomerGatewayConfiguration"))?,
+        None => import_text(&text, &name)?,
+    };
     if let Some(p) = options {
         let json = read(p)?;
         let opts = options_json::parse(&json, &p.display().to_string())?;

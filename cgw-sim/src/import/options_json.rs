@@ -140,6 +140,24 @@ fn group(v: &Value) -> Option<u16> {
     v.as_u64().and_then(|n| u16::try_from(n).ok())
 }
 
+/// The CustomerGatewayConfiguration XML inside DescribeVpnConnections
+/// output (the whole output with one connection, or `VpnConnections[0]`),
+/// if `text` is such JSON.
+pub fn embedded_xml(text: &str) -> Option<String> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let root: Value = serde_json::from_str(text).ok()?;
+    let conn = match root.get("VpnConnections") {
+        Some(list) if list.as_array().is_some_and(|l| l.len() == 1) => &list[0],
+        Some(_) => return None,
+        None => &root,
+    };
+    conn.get("CustomerGatewayConfiguration")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// Parses a tunnel options file; `file` names it in locations.
 pub fn parse(text: &str, file: &str) -> Result<TunnelOptionsFile, ImportError> {
     let root: Value = serde_json::from_str(text).map_err(|e| ImportError::Syntax {
