@@ -279,11 +279,9 @@ fn missing_psk_is_an_error_at_its_tunnel() {
         panic!("{err}");
     };
     assert_eq!(field, "ike/pre_shared_key");
-    assert_eq!(at.path, "ipsec_tunnel[2]");
-    assert_eq!(
-        at.line,
-        Some(line_of("missing-psk.xml", "<ipsec_tunnel>", 1))
-    );
+    // Placed at its nearest parent, the second tunnel's <ike>.
+    assert_eq!(at.path, "ipsec_tunnel[2]/ike");
+    assert_eq!(at.line, Some(line_of("missing-psk.xml", "<ike>", 1)));
 }
 
 #[test]
@@ -416,10 +414,10 @@ fn command_error_names_the_place() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = line_of("missing-psk.xml", "<ipsec_tunnel>", 1);
+    let line = line_of("missing-psk.xml", "<ike>", 1);
     assert!(
         stderr.contains(&format!(
-            "missing-psk.xml:{line} (ipsec_tunnel[2]): missing ike/pre_shared_key"
+            "missing-psk.xml:{line} (ipsec_tunnel[2]/ike): missing ike/pre_shared_key"
         )),
         "{stderr}"
     );
@@ -451,8 +449,9 @@ fn text_unknown_label_warns_and_missing_key_fails_at_their_lines() {
         panic!("{err}");
     };
     assert_eq!(field, "Pre-Shared Key");
-    assert_eq!(at.path, "IPSec Tunnel #2");
-    assert_eq!(at.line, Some(line_of(name, "IPSec Tunnel #2", 0)));
+    // Placed at its nearest parent, tunnel 2's section #1.
+    assert_eq!(at.path, "IPSec Tunnel #2 > #1");
+    assert_eq!(at.line, Some(line_of(name, "#1: Internet Key Exchange", 1)));
 }
 
 #[test]

@@ -35,8 +35,10 @@ pub(super) struct Draft {
     pub aws_inside: Option<Sourced<(Ipv4Addr, u8)>>,
     pub cgw_inside: Option<Sourced<(Ipv4Addr, u8)>>,
     pub psk: Option<Sourced<String>>,
-    /// Everything else, already in its final form (its required fields are
-    /// placeholders until [`finish_tunnel`]).
+    /// Where the tunnel's parts are (`ike`, `aws`, `cgw`: the element or
+    /// section), so that a missing field is placed at its nearest parent.
+    pub parts: Vec<(&'static str, Location)>,
+    /// Everything else, already in its final form.
     pub rest: Rest,
 }
 
@@ -63,8 +65,24 @@ impl Draft {
             aws_inside: None,
             cgw_inside: None,
             psk: None,
+            parts: Vec::new(),
             rest: Rest::default(),
         }
+    }
+
+    /// Records where a part of the tunnel is (the first place wins).
+    pub fn part(&mut self, part: &'static str, at: Location) {
+        if !self.parts.iter().any(|(p, _)| *p == part) {
+            self.parts.push((part, at));
+        }
+    }
+
+    /// The nearest parent of a field of `part`: the part, else the tunnel.
+    fn parent(&self, part: &str) -> &Location {
+        self.parts
+            .iter()
+            .find(|(p, _)| *p == part)
+            .map_or(&self.at, |(_, at)| at)
     }
 }
 
@@ -132,20 +150,20 @@ fn check_psk(psk: Sourced<String>) -> Result<Sourced<Psk>, ImportError> {
 
 /// Checks one tunnel's required fields.
 pub(super) fn finish_tunnel(d: Draft, names: &FieldNames) -> Result<ImportedTunnel, ImportError> {
-    let Some(aws_outside) = d.aws_outside else {
-        return missing(&d.at, names.aws_outside);
+    let Some(aws_outside) = d.aws_outside.clone() else {
+        return missing(d.parent("aws"), names.aws_outside);
     };
-    let Some(cgw_outside) = d.cgw_outside else {
-        return missing(&d.at, names.cgw_outside);
+    let Some(cgw_outside) = d.cgw_outside.clone() else {
+        return missing(d.parent("cgw"), names.cgw_outside);
     };
-    let Some(cgw_inside) = d.cgw_inside else {
-        return missing(&d.at, names.cgw_inside);
+    let Some(cgw_inside) = d.cgw_inside.clone() else {
+        return missing(d.parent("cgw"), names.cgw_inside);
     };
-    let Some(aws_inside) = d.aws_inside else {
-        return missing(&d.at, names.aws_inside);
+    let Some(aws_inside) = d.aws_inside.clone() else {
+        return missing(d.parent("aws"), names.aws_inside);
     };
-    let Some(psk) = d.psk else {
-        return missing(&d.at, names.psk);
+    let Some(psk) = d.psk.clone() else {
+        return missing(d.parent("ike"), names.psk);
     };
     let r = d.rest;
     Ok(ImportedTunnel {

@@ -114,6 +114,17 @@ pub fn parse(text: &str, file: &str) -> Result<ImportedConnection, ImportError> 
                         4 => Section::Bgp,
                         _ => Section::None,
                     };
+                    if let Some(d) = drafts.last_mut() {
+                        let here = at(n, format!("{heading} > #{num}"));
+                        match section {
+                            Section::Ike => d.part("ike", here),
+                            Section::Interface => {
+                                d.part("aws", here.clone());
+                                d.part("cgw", here);
+                            }
+                            _ => {}
+                        }
+                    }
                     if matches!(section, Section::Bgp | Section::Static) && !drafts.is_empty() {
                         let r = if section == Section::Bgp {
                             Routing::Bgp

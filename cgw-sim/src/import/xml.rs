@@ -185,8 +185,15 @@ fn tunnel(r: &mut Reader, node: Node, path: &str) -> Result<Draft, ImportError> 
         let name = c.tag_name().name();
         let p = format!("{path}/{name}");
         match name {
-            "customer_gateway" | "vpn_gateway" => side(r, c, &p, name == "vpn_gateway", &mut d)?,
-            "ike" => ike(r, c, &p, &mut d)?,
+            "customer_gateway" | "vpn_gateway" => {
+                let aws = name == "vpn_gateway";
+                d.part(if aws { "aws" } else { "cgw" }, r.at(c, &p));
+                side(r, c, &p, aws, &mut d)?
+            }
+            "ike" => {
+                d.part("ike", r.at(c, &p));
+                ike(r, c, &p, &mut d)?
+            }
             "ipsec" => ipsec(r, c, &p, &mut d)?,
             _ => r.unknown(c, &p),
         }
