@@ -468,3 +468,14 @@ fn describe_output_holding_the_xml_imports_alone() {
         "{gw_text}"
     );
 }
+
+#[test]
+fn windows_line_endings_and_a_byte_order_mark_import_the_same() {
+    for name in ["generic-old-bgp.txt", "bgp.xml"] {
+        let text = std::fs::read_to_string(sample(name)).unwrap();
+        let plain = import::import_text(&text, name).unwrap();
+        let dos = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+        let converted = import::import_text(&dos, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(converted, plain, "{name}");
+    }
+}
