@@ -25,6 +25,7 @@ pub mod config;
 pub mod daemon;
 pub mod diagnosis;
 pub mod fleet;
+pub mod import;
 #[cfg(target_os = "linux")]
 pub mod kernel_lab;
 pub mod lint;

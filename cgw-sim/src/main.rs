@@ -10,6 +10,7 @@ use cgw_sim::runner::{self, parallel, ScenarioReport};
 use cgw_sim::scenario::{parse_duration, Scenario};
 use cgw_sim::selftest;
 
+mod cli_import;
 mod cli_netns;
 
 /// Exit code of a configuration that does not load (clap's usage errors
@@ -35,6 +36,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Read AWS's configuration download (CustomerGatewayConfiguration XML
+    /// or the Generic text, plus tunnel options JSON) and write the
+    /// gateway's configuration (and with --mock the mock-aws one);
+    /// docs/config.md "Importing AWS's configuration download".
+    Import(cli_import::ImportArgs),
     /// Negotiate every phase 1 suite AWS accepts, and the classic failures,
     /// against an AWS-like responder in memory; exit 0 if all held.
     Selftest,
@@ -672,6 +678,7 @@ fn write_stdout(command: &str, text: &str) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Import(args) => cli_import::run(args),
         Command::Run { config, log, check } => {
             match load_gateway(&config, check, |c| c.log_format = log.format(c.log_format)) {
                 Err(code) => code,
