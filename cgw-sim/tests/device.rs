@@ -268,6 +268,18 @@ fn ios_xe_two_tunnels_with_bgp_load_with_their_values() {
         line_of(&src, "tunnel source GigabitEthernet1", 1)
     );
 
+    // No report, no Debug output carries a device secret.
+    let shown = format!("{imp:?}");
+    for secret in [
+        "fake_tunnel1_key",
+        "fake_tunnel2_key",
+        "fakehash",
+        "fakecommunity",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert_unsupported(&imp, &src, "enable secret", "<redacted>");
+    assert_unsupported(&imp, &src, "snmp-server community", "<redacted>");
     // The tunnel MTU has no key: a comment naming it.
     assert!(imp.toml.contains("the device's tunnel MTU is 1400"));
     // Unsupported lines, with their numbers.
@@ -420,6 +432,18 @@ fn a_missing_inside_cidr_is_listed_and_the_toml_says_so() {
     assert!(imp.toml.contains("MISSING gateway.tunnel1.inside_cidr"));
     let e = GatewayConfig::from_toml(&imp.toml, "device.toml", Path::new(".")).unwrap_err();
     assert!(e.to_string().contains("inside_cidr"), "{e}");
+}
+
+#[test]
+fn absent_proposals_are_missing_not_guessed() {
+    let src = swanctl_with("      proposals = aes128-sha1-modp2048\n", "");
+    let imp = device::parse(&src, "dev.conf").expect("reads");
+    let m: Vec<&str> = imp.missing.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(m, ["cgw.tunnel2.ike.encryption"]);
+    assert_eq!(imp.missing[0].1, line_of(&src, "aws-tunnel2 {", 1));
+    let t2 = imp.toml.split("[cgw.tunnel2.ike]").nth(1).expect("section");
+    assert!(!t2.contains("\nencryption ="), "{t2}");
+    assert!(imp.toml.contains("MISSING cgw.tunnel2.ike.encryption"));
 }
 
 #[test]

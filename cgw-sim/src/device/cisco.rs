@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use crate::config::Psk;
+
 use super::cisco_tree::Line;
 use super::model::{DeviceBgp, DeviceConfig, DeviceDpd, DeviceTunnel, Sourced};
 use super::names;
@@ -30,7 +32,7 @@ const DPD_RETRIES: u64 = 5;
 impl Report {
     fn unsupported(&mut self, l: &Line, why: &str) {
         self.unsupported
-            .push((l.line, format!("`{}`: {why}", l.text)));
+            .push((l.line, format!("`{}`: {why}", l.shown())));
     }
     /// Every line of a block cgw-sim does not read.
     fn block(&mut self, l: &Line, why: &str) {
@@ -59,7 +61,7 @@ struct Ikev2Policy {
 
 struct KeyringPeer {
     addresses: Vec<Ipv4Addr>,
-    psk: Option<Sourced<String>>,
+    psk: Option<Sourced<Psk>>,
 }
 
 #[derive(Default)]
@@ -132,7 +134,7 @@ struct Parts {
     transform_sets: HashMap<String, TransformSet>,
     ipsec_profiles: HashMap<String, IpsecProfile>,
     isakmp: Vec<IsakmpPolicy>,
-    isakmp_keys: Vec<(Ipv4Addr, Sourced<String>)>,
+    isakmp_keys: Vec<(Ipv4Addr, Sourced<Psk>)>,
     isakmp_keepalive: Option<Sourced<(u64, u64)>>,
     df_clear: Option<usize>,
     replay: Option<Sourced<u32>>,
@@ -146,7 +148,7 @@ struct Parts {
 
 fn num<T: std::str::FromStr>(l: &Line, w: Option<&&str>, what: &str) -> Result<T, ReadError> {
     w.and_then(|s| s.parse().ok())
-        .ok_or((l.line, format!("`{}`: expected {what}", l.text)))
+        .ok_or((l.line, format!("`{}`: expected {what}", l.shown())))
 }
 
 fn addr(l: &Line, w: Option<&&str>) -> Result<Ipv4Addr, ReadError> {
@@ -156,14 +158,14 @@ fn addr(l: &Line, w: Option<&&str>) -> Result<Ipv4Addr, ReadError> {
 fn mask_len(l: &Line, w: Option<&&str>) -> Result<u8, ReadError> {
     let m = u32::from(addr(l, w)?);
     if m.leading_ones() + m.trailing_zeros() != 32 {
-        return Err((l.line, format!("`{}`: not a contiguous netmask", l.text)));
+        return Err((l.line, format!("`{}`: not a contiguous netmask", l.shown())));
     }
     Ok(m.leading_ones() as u8)
 }
 
 /// A PSK line's key: `... [local|remote] [0|6] KEY`; `6` is an encrypted
 /// key that cannot be read back.
-fn psk_words(l: &Line, words: &[&str], r: &mut Report) -> Option<Sourced<String>> {
+fn psk_words(l: &Line, words: &[&str], r: &mut Report) -> Option<Sourced<Psk>> {
     let mut w = words;
     if matches!(w.first(), Some(&"local" | &"remote")) {
         w = &w[1..];
@@ -177,7 +179,7 @@ fn psk_words(l: &Line, words: &[&str], r: &mut Report) -> Option<Sourced<String>
             ));
             None
         }
-        ["0", key] | [key] => Some(Sourced::new((*key).to_owned(), l.line)),
+        ["0", key] | [key] => Some(Sourced::new(Psk::new((*key).to_owned()), l.line)),
         _ => {
             r.unsupported(l, "not a pre-shared key line cgw-sim reads");
             None
@@ -257,7 +259,7 @@ pub(crate) fn read(lines: &[Line]) -> Result<DeviceConfig, ReadError> {
                 let a = addr(l, Some(prefix))?;
                 let len = mask_len(l, Some(mask))?;
                 if !rest.is_empty() {
-                    r.unsupported.push((l.line, format!("`{}` in `{}`: not read", rest.join(" "), l.text)));
+                    r.unsupported.push((l.line, format!("`{}` in `{}`: not read", rest.join(" "), l.shown())));
                 }
                 p.routes.push((format!("{a}/{len}"), (*via).to_owned(), l.line));
             }
@@ -272,7 +274,7 @@ pub(crate) fn read(lines: &[Line]) -> Result<DeviceConfig, ReadError> {
                 if let Some(ip) = ip {
                     p.interfaces.insert((*name).to_owned(), ip);
                 }
-                r.unsupported.push((l.line, format!("`{}` (lines {}-{}): not a tunnel interface; read only for `tunnel source`", l.text, l.line, l.last)));
+                r.unsupported.push((l.line, format!("`{}` (lines {}-{}): not a tunnel interface; read only for `tunnel source`", l.shown(), l.line, l.last)));
             }
             ["router", "bgp", asn] => {
                 let mut b = Bgp {
@@ -285,9 +287,9 @@ pub(crate) fn read(lines: &[Line]) -> Result<DeviceConfig, ReadError> {
             _ => r.unsupported.push((
                 l.line,
                 if l.children.is_empty() {
-                    format!("`{}`: outside the IPsec/IKE/BGP parts cgw-sim reads", l.text)
+                    format!("`{}`: outside the IPsec/IKE/BGP parts cgw-sim reads", l.shown())
                 } else {
-                    format!("`{}` (lines {}-{}): outside the IPsec/IKE/BGP parts cgw-sim reads", l.text, l.line, l.last)
+                    format!("`{}` (lines {}-{}): outside the IPsec/IKE/BGP parts cgw-sim reads", l.shown(), l.line, l.last)
                 },
             )),
         }
@@ -493,7 +495,7 @@ fn read_transform_set(l: &Line, ts: &[&str], r: &mut Report) -> Result<Transform
 fn group_word(c: &Line, g: &str) -> Result<u16, ReadError> {
     g.strip_prefix("group")
         .and_then(|n| n.parse().ok())
-        .ok_or((c.line, format!("`{}`: expected groupN", c.text)))
+        .ok_or((c.line, format!("`{}`: expected groupN", c.shown())))
 }
 
 fn read_ipsec_profile(l: &Line, r: &mut Report) -> Result<IpsecProfile, ReadError> {
@@ -541,7 +543,7 @@ fn read_isakmp_policy(l: &Line, priority: u32, r: &mut Report) -> Result<IsakmpP
             ["encryption", "3des"] => p.encryption = Some("3DES".into()),
             ["encryption", "des"] => p.encryption = Some("DES".into()),
             ["encryption", ..] => {
-                return Err((c.line, format!("unknown ISAKMP encryption `{}`", c.text)))
+                return Err((c.line, format!("unknown ISAKMP encryption `{}`", c.shown())))
             }
             ["hash", h] => {
                 p.hash = names::cisco_isakmp_hash(h)
@@ -601,7 +603,10 @@ fn read_tunnel(l: &Line, name: &str, r: &mut Report) -> Result<TunnelIf, ReadErr
             ["tunnel", "mode", ..] => {
                 return Err((
                     c.line,
-                    format!("`{}`: cgw-sim reads IPsec IPv4 tunnels (VTI) only", c.text),
+                    format!(
+                        "`{}`: cgw-sim reads IPsec IPv4 tunnels (VTI) only",
+                        c.shown()
+                    ),
                 ))
             }
             ["tunnel", "protection", "ipsec", "profile", p, ..] => {

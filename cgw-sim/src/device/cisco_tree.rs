@@ -19,6 +19,32 @@ pub(crate) struct Line {
 }
 
 impl Line {
+    /// The command as messages show it: the word after `key`,
+    /// `pre-shared-key`, `password`, `secret` or `community` (and after
+    /// their type digit) is `<redacted>`, so that no report or
+    /// error carries a device secret.
+    pub(crate) fn shown(&self) -> String {
+        const SECRET_BEFORE: [&str; 6] = [
+            "key",
+            "pre-shared-key",
+            "password",
+            "secret",
+            "community",
+            "authentication-key",
+        ];
+        let mut out: Vec<&str> = Vec::new();
+        let mut hide = false;
+        for w in self.text.split_whitespace() {
+            if hide && matches!(w, "0" | "5" | "6" | "7" | "8" | "9" | "local" | "remote") {
+                out.push(w);
+                continue;
+            }
+            out.push(if hide { "<redacted>" } else { w });
+            hide = SECRET_BEFORE.contains(&w);
+        }
+        out.join(" ")
+    }
+
     /// The command's words.
     pub(crate) fn words(&self) -> Vec<&str> {
         self.text.split_whitespace().collect()

@@ -47,8 +47,10 @@ impl fmt::Display for DeviceFormat {
     }
 }
 
-/// A device file read and turned into a gateway configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A device file read and turned into a gateway configuration. Its
+/// `Debug` leaves out the TOML (which holds the keys); the model's keys are
+/// [`crate::config::Psk`]s, which print `<redacted>`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DeviceImport {
     /// What the file was.
     pub format: DeviceFormat,
@@ -70,6 +72,23 @@ pub struct DeviceImport {
     pub missing: Vec<(String, usize, String)>,
     /// The model the TOML was written from.
     pub device: DeviceConfig,
+}
+
+impl fmt::Debug for DeviceImport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceImport")
+            .field("format", &self.format)
+            .field(
+                "toml",
+                &format_args!("<{} bytes, holds the keys>", self.toml.len()),
+            )
+            .field("source_map", &self.source_map)
+            .field("unsupported", &self.unsupported)
+            .field("notes", &self.notes)
+            .field("missing", &self.missing)
+            .field("device", &self.device)
+            .finish()
+    }
 }
 
 impl DeviceImport {

@@ -5,6 +5,8 @@
 
 use std::net::Ipv4Addr;
 
+use crate::config::Psk;
+
 /// A value and the 1-based line of the device file that set it. A value
 /// the device takes by default carries the line of the block it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +49,8 @@ pub struct DeviceTunnel {
     pub local_address: Option<Sourced<Ipv4Addr>>,
     /// The inside /30 (network address and prefix length).
     pub inside_cidr: Option<Sourced<(Ipv4Addr, u8)>>,
-    /// The pre-shared key. Never logged.
-    pub psk: Option<Sourced<String>>,
+    /// The pre-shared key (redacted in `Debug`).
+    pub psk: Option<Sourced<Psk>>,
     /// Whether the device configures the tunnel at all (`shutdown`).
     pub enabled: Sourced<bool>,
     /// IKE version, 1 or 2.

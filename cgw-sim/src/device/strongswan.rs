@@ -5,6 +5,8 @@
 
 use std::net::Ipv4Addr;
 
+use crate::config::Psk;
+
 use super::model::{DeviceConfig, DeviceDpd, DeviceTunnel, Sourced};
 use super::names::{self, Keyword};
 use super::report::Report;
@@ -19,7 +21,7 @@ const IKEV2_DPD_GIVE_UP_SECS: u64 = 165;
 /// An `ike` secret: its identities and key.
 struct Secret {
     ids: Vec<String>,
-    secret: Option<Sourced<String>>,
+    secret: Option<Sourced<Psk>>,
 }
 
 /// Reads the tree.
@@ -71,6 +73,18 @@ pub(crate) fn read(nodes: &[Node]) -> Result<DeviceConfig, ReadError> {
     }
     for (i, t) in tunnels.iter().enumerate() {
         let n = i + 1;
+        for (key, list, what) in [
+            ("encryption", &t.encryption, "proposals"),
+            ("phase2_encryption", &t.phase2_encryption, "esp_proposals"),
+        ] {
+            if list.value.is_empty() {
+                r.missing.push((
+                    format!("cgw.tunnel{n}.ike.{key}"),
+                    list.line,
+                    format!("no usable `{what}`: strongSwan's default list depends on its release and plugins"),
+                ));
+            }
+        }
         if t.inside_cidr.is_none() {
             r.missing.push((
                 format!("gateway.tunnel{n}.inside_cidr"),
@@ -128,7 +142,7 @@ fn read_secrets(children: &[Node], out: &mut Vec<Secret>, r: &mut Report) {
                             sec.ids.push(value.clone())
                         }
                         Node::Value { key, value, line } if key == "secret" => {
-                            sec.secret = Some(Sourced::new(value.clone(), *line))
+                            sec.secret = Some(Sourced::new(Psk::new(value.clone()), *line))
                         }
                         other => r.unsupported.push(unknown(other, "an ike secret")),
                     }
@@ -645,7 +659,7 @@ fn read_conn(
 /// The secret charon would pick: every one of its ids among the
 /// connection's identities, the one matching most of them first; a secret
 /// without ids matches anything, last; on a tie the first written.
-fn find_secret(secrets: &[Secret], ids: &[String]) -> Option<Sourced<String>> {
+fn find_secret(secrets: &[Secret], ids: &[String]) -> Option<Sourced<Psk>> {
     secrets
         .iter()
         .rev()
