@@ -446,6 +446,47 @@ fn absent_proposals_are_missing_not_guessed() {
     assert!(imp.toml.contains("MISSING cgw.tunnel2.ike.encryption"));
 }
 
+/// Every leaf key path of a TOML table.
+fn leaf_keys(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+    for (k, v) in t {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(sub) if !k.ends_with("dpd") => leaf_keys(&path, sub, out),
+            _ => out.push(path),
+        }
+    }
+}
+
+#[test]
+fn every_toml_value_has_its_device_line() {
+    for name in [
+        "aws-two-tunnels.swanctl.conf",
+        "aws-two-tunnels.ios.cfg",
+        "aws-ikev1-static.ios.cfg",
+    ] {
+        let src = text(name);
+        let imp = device::load(sample(name)).expect("reads");
+        let table: toml::Table = imp.toml.parse().expect("TOML");
+        let mut keys = Vec::new();
+        leaf_keys("", &table, &mut keys);
+        let mapped: Vec<&str> = imp.source_map.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort();
+        let mut sorted = mapped.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{name}");
+        for (key, line) in &imp.source_map {
+            assert!(
+                (1..=src.lines().count()).contains(line),
+                "{name}: {key} at line {line}"
+            );
+        }
+    }
+}
+
 #[test]
 fn no_input_prefix_panics() {
     // Every truncation of every sample (and garbage) reads or errs, never
