@@ -295,6 +295,46 @@ fn ios_xe_two_tunnels_with_bgp_load_with_their_values() {
 }
 
 #[test]
+fn ios_aes_gcm_with_prf_and_esp_gcm() {
+    let src = text("aws-two-tunnels.ios.cfg")
+        .replacen(
+            " encryption aes-cbc-256 aes-cbc-128\n integrity sha256 sha1\n",
+            " encryption aes-gcm-256\n prf sha384\n",
+            1,
+        )
+        .replacen("esp-aes 256 esp-sha256-hmac", "esp-gcm 256", 1);
+    let imp = device::parse(&src, "gcm.cfg").expect("reads");
+    let cfg = gateway(&imp);
+    let ike = &cfg.cgw.tunnel1.ike;
+    assert_eq!(ike.encryption, names(&["AES256-GCM-16"]));
+    // The PRF is written as integrity, from which cgw-sim takes it.
+    assert_eq!(ike.integrity, names(&["SHA2-384"]));
+    assert_eq!(
+        imp.line_of("cgw.tunnel1.ike.integrity"),
+        Some(line_of(&src, "prf sha384", 1))
+    );
+    assert_eq!(ike.phase2_encryption, names(&["AES256-GCM-16"]));
+    assert!(imp.toml.contains("phase2_integrity: none on the device"));
+}
+
+#[test]
+fn a_second_child_and_stray_values_are_reported() {
+    let src = swanctl_with(
+        "      children {\n         aws-tunnel2 {",
+        "      children {\n         stray = 1\n         extra {\n            mode = tunnel\n         }\n         aws-tunnel2 {",
+    );
+    let imp = device::parse(&src, "dev.conf").expect("reads");
+    assert_unsupported(&imp, &src, "stray = 1", "stray");
+    assert_unsupported(&imp, &src, "         aws-tunnel2 {", "a second child SA");
+    // The first child section (`extra`, no esp_proposals) is the tunnel's.
+    assert!(imp
+        .missing
+        .iter()
+        .any(|(k, l, _)| k == "cgw.tunnel2.ike.phase2_encryption"
+            && *l == line_of(&src, "extra {", 1)));
+}
+
+#[test]
 fn aws_ios_ikev1_download_with_static_routes() {
     let (src, imp, cfg) = load_sample("aws-ikev1-static.ios.cfg", DeviceFormat::CiscoIos);
     assert_sample_tunnels(&cfg);

@@ -445,12 +445,23 @@ fn read_conn(
     }
 
     // The CHILD_SA.
-    let mut child_nodes = children.iter().filter_map(|n| match n {
-        Node::Section { name, children, .. } if name == "children" => Some(children),
-        _ => None,
-    });
-    let kids = child_nodes.next().map(Vec::as_slice).unwrap_or(&[]);
-    let mut kid_iter = kids.iter().filter(|n| matches!(n, Node::Section { .. }));
+    // Every `children` section's entries (strongSwan merges repeated
+    // sections); a value directly in one is not a child.
+    let kids: Vec<&Node> = children
+        .iter()
+        .filter_map(|n| match n {
+            Node::Section { name, children, .. } if name == "children" => Some(children),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    for v in kids.iter().filter(|n| matches!(n, Node::Value { .. })) {
+        r.unsupported
+            .push(unknown(v, &format!("children of `{name}`")));
+    }
+    let mut kid_iter = kids
+        .into_iter()
+        .filter(|n| matches!(n, Node::Section { .. }));
     let Some(Node::Section {
         name: child_name,
         line: kline,
