@@ -444,6 +444,15 @@ fn malformed_ios_is_refused_at_its_line() {
     let e = parse_err(&src);
     assert!(e.to_string().contains("`NOPE` is not defined"), "{e}");
 
+    // A peer group is reported, not an error.
+    let src = text("aws-two-tunnels.ios.cfg").replacen(
+        " bgp log-neighbor-changes\n",
+        " bgp log-neighbor-changes\n neighbor AWS peer-group\n",
+        1,
+    );
+    let imp = device::parse(&src, "dev.cfg").expect("reads");
+    assert_unsupported(&imp, &src, "neighbor AWS peer-group", "peer groups");
+
     // An encrypted key cannot be read: reported, and missing.
     let src = text("aws-two-tunnels.ios.cfg").replacen(
         "pre-shared-key fake_tunnel1_key.example",

@@ -656,7 +656,14 @@ fn read_bgp(lines: &[Line], b: &mut Bgp, r: &mut Report) -> Result<(), ReadError
                 b.networks.push(Sourced::new(format!("{a}/{len}"), c.line));
             }
             ["neighbor", a, rest @ ..] => {
-                let a = addr(c, Some(a))?;
+                // A peer-group name instead of an address is not read.
+                let Ok(a) = a.parse::<Ipv4Addr>() else {
+                    r.unsupported(
+                        c,
+                        "a neighbour that is not an IPv4 address (peer groups are not read)",
+                    );
+                    continue;
+                };
                 let idx = match b.neighbors.iter().position(|n| n.addr == a) {
                     Some(i) => i,
                     None => {
