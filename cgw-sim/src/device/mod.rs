@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod cisco;
+mod cisco_join;
 mod cisco_tree;
 mod emit;
 mod model;
