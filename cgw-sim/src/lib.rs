@@ -4,6 +4,7 @@
 //!
 //! - [`aws`]: what AWS Site-to-Site VPN accepts, as engine configuration.
 //! - [`config`]: the host configuration of `run`, `validate` and `mock-aws`.
+//! - [`device`]: strongSwan and Cisco IOS configurations read into a gateway configuration.
 //! - [`diagnosis`]: symptoms explained: ranked causes and the fix.
 //! - `kernel_lab` (Linux): a scenario's topology, hosts and link faults on
 //!   network namespaces, for `lab run --netns`.
@@ -23,6 +24,7 @@ pub mod aws;
 pub mod config;
 #[cfg(target_os = "linux")]
 pub mod daemon;
+pub mod device;
 pub mod diagnosis;
 pub mod fleet;
 pub mod import;
