@@ -644,7 +644,7 @@ fn sla_status(_: &Path, _: bool) -> ExitCode {
 /// (3: the file does not load; the loader's error on standard error).
 fn lint_command(file: &Path, format: LintFormat) -> ExitCode {
     use cgw_sim::lint;
-    let findings = match lint::lint_file(file) {
+    let findings = match lint::lint_path(file) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("{e}");

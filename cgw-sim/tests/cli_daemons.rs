@@ -485,3 +485,81 @@ tunnel = 2
     assert!(answered >= 30, "{stopped}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 8's three commands, as the README gives them: `cgw-sim import`
+/// of AWS's download (with `--mock`), `cgw-sim lint` of the result (clean:
+/// exit 0), and `cgw-sim validate` of it against `cgw-sim mock-aws` run
+/// from the imported mock file: PASS on both tunnels.
+#[test]
+fn import_lint_and_validate_against_the_imported_mock() {
+    namespaces::require_root();
+    let dir = namespaces::temp_dir("cli-import");
+    let download = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/import/bgp.xml");
+    let (gw, mock_cfg) = (dir.join("gw.toml"), dir.join("mock.toml"));
+    let out = Command::new(BIN)
+        .args(["import", download, "--out"])
+        .arg(&gw)
+        .arg("--mock")
+        .arg(&mock_cfg)
+        .args(["--announce", "198.18.0.0/24", "--vpc-cidr", "198.19.0.0/16"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lint = Command::new(BIN).arg("lint").arg(&gw).output().unwrap();
+    let said = String::from_utf8_lossy(&lint.stdout).to_string();
+    assert_eq!(lint.status.code(), Some(0), "{said}");
+    assert!(said.contains("0 errors, 0 warnings"), "{said}");
+
+    // The mock's own files in this test's directory, not /run.
+    let m = std::fs::read_to_string(&mock_cfg).unwrap().replacen(
+        "[mock]\n",
+        &format!(
+            "[mock]\ncontrol_socket = \"{0}/mock.sock\"\nlog_path = \"{0}/aws.log\"\n",
+            dir.display()
+        ),
+        1,
+    );
+    std::fs::write(&mock_cfg, m).unwrap();
+    let (cns, ans) = namespaces::cgw_and_aws();
+    let mut mock = Proc::start(
+        &ans,
+        &["mock-aws", "--config", &mock_cfg.display().to_string()],
+        &dir.join("mock.err"),
+    );
+    let started = Instant::now();
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            cns.name(),
+            BIN,
+            "validate",
+            "--json",
+            "--config",
+        ])
+        .arg(&gw)
+        .output()
+        .unwrap();
+    let verdict = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{verdict}\n{}\nmock:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(dir.join("mock.err")).unwrap_or_default()
+    );
+    let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
+    assert_eq!(v["passed"], true, "{verdict}");
+    assert_eq!(v["tunnels"].as_array().map(Vec::len), Some(2), "{verdict}");
+    println!(
+        "import -> lint (clean) -> validate against the imported mock: PASS in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(mock.terminate(Duration::from_secs(10)), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -586,3 +586,83 @@ fn another_source_places_findings_through_locate() {
         ]
     );
 }
+
+/// A device's own file: the reader's translation is linted and each
+/// finding placed at the device file's line; the lines it does not use
+/// are listed as info.
+#[test]
+fn a_swanctl_conf_is_linted_at_its_own_lines() {
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/samples/device/aws-two-tunnels.swanctl.conf"
+    );
+    let text = std::fs::read_to_string(sample).unwrap();
+    // Tunnel 2 (line 45) offers only MODP-1536, group 5: AWS refuses it
+    // in phase 1.
+    let line45 = "      proposals = aes128-sha1-modp2048";
+    assert_eq!(text.lines().nth(44), Some(line45));
+    let dir = tmp("swanctl");
+    let path = dir.join("swanctl.conf");
+    std::fs::write(
+        &path,
+        text.replace(line45, "      proposals = aes128-sha1-modp1536"),
+    )
+    .unwrap();
+    let found = lint::lint_path(&path).unwrap();
+    let dh: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "phase1-dh-group")
+        .collect();
+    assert_eq!(dh.len(), 1, "{found:#?}");
+    assert_eq!(
+        (dh[0].severity, dh[0].key.as_str(), dh[0].line),
+        (Severity::Error, "cgw.tunnel2.ike.dh_groups", Some(45))
+    );
+    assert_eq!(dh[0].file, path.display().to_string());
+    assert!(found
+        .iter()
+        .any(|f| f.rule == "device-note" && f.severity == Severity::Info));
+    // The binary: exit 2, the finding at the device line.
+    let (code, out, _) = run(&[path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(&format!("{}:45: error[phase1-dh-group]", path.display())),
+        "{out}"
+    );
+}
+
+/// AWS's Cisco download shape lints with no error; a device file that
+/// lacks what a gateway needs is refused (exit 3) naming what and where.
+#[test]
+fn an_ios_config_lints_and_an_incomplete_device_file_is_refused() {
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/samples/device/aws-two-tunnels.ios.cfg"
+    );
+    let found = lint::lint_path(Path::new(sample)).unwrap();
+    assert!(
+        found.iter().all(|f| f.severity != Severity::Error),
+        "{found:#?}"
+    );
+    assert!(found.iter().any(|f| f.rule == "device-unsupported"));
+
+    let swanctl = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/samples/device/aws-two-tunnels.swanctl.conf"
+    );
+    // Without AWS's updown line the inside /30s are unknown.
+    let text: String = std::fs::read_to_string(swanctl)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("updown"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = tmp("incomplete");
+    let path = dir.join("swanctl.conf");
+    std::fs::write(&path, text).unwrap();
+    let err = lint::lint_path(&path).unwrap_err().to_string();
+    assert!(err.contains("inside_cidr"), "{err}");
+    let (code, _, stderr) = run(&[path.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("lacks what a gateway needs"), "{stderr}");
+}

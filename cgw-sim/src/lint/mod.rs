@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod finding;
+mod input;
 mod locate;
 mod output;
 mod rules;
@@ -20,6 +21,7 @@ use std::path::Path;
 use crate::config::{ConfigError, GatewayConfig};
 
 pub use finding::{Finding, Severity};
+pub use input::{lint_device, lint_path, LintInputError};
 pub use locate::{Locate, TomlLocate};
 pub use output::{render_json, render_text, Summary};
 pub use rules::{Rule, RULES};
