@@ -376,7 +376,9 @@ fn lab_run(args: RunArgs) -> ExitCode {
                 None => runner::run_with_seed(s, seed),
             }
         },
-        |i, r| println!("{}: {r}", tasks[i].0 .0.display()),
+        |i, r| {
+            let _ = write_stdout("lab run", &format!("{}: {r}\n", tasks[i].0 .0.display()));
+        },
     );
     let mut files_json = Vec::new();
     for ((f, _), r) in loaded.iter().zip(&reports) {
@@ -385,10 +387,13 @@ fn lab_run(args: RunArgs) -> ExitCode {
             .push(serde_json::json!({"file": f.display().to_string(), "report": r.to_json()}));
     }
     let passed = reports.iter().filter(|r| r.passed).count();
-    println!(
-        "{passed} of {} scenarios passed ({} files)",
-        reports.len(),
-        files.len()
+    let _ = write_stdout(
+        "lab run",
+        &format!(
+            "{passed} of {} scenarios passed ({} files)\n",
+            reports.len(),
+            files.len()
+        ),
     );
     if let Some(p) = json {
         let text = serde_json::to_string_pretty(&serde_json::json!({
@@ -455,7 +460,14 @@ fn load_gateway(
     check: bool,
     adjust: impl FnOnce(&mut GatewayConfig),
 ) -> Result<GatewayConfig, ExitCode> {
-    let mut cfg = match GatewayConfig::load(config) {
+    // A device's own file (swanctl.conf, IOS) through its reader.
+    let text = std::fs::read_to_string(config).unwrap_or_default();
+    let loaded = if cgw_sim::device::detect(&text).is_some() {
+        cgw_sim::device::load_gateway(config).map_err(|e| e.to_string())
+    } else {
+        GatewayConfig::load(config).map_err(|e| e.to_string())
+    };
+    let mut cfg = match loaded {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -464,8 +476,7 @@ fn load_gateway(
     };
     adjust(&mut cfg);
     if check {
-        print!("{cfg}");
-        return Err(ExitCode::SUCCESS);
+        return Err(write_stdout("--check", &cfg.to_string()));
     }
     Ok(cfg)
 }
@@ -481,11 +492,12 @@ fn validate(cfg: &GatewayConfig, json: bool) -> ExitCode {
     };
     match cgw_sim::daemon::validate::run(cfg, seed) {
         Ok(v) => {
-            if json {
-                println!("{}", cgw_sim::daemon::validate::to_json(&v));
+            let text = if json {
+                format!("{}\n", cgw_sim::daemon::validate::to_json(&v))
             } else {
-                print!("{v}");
-            }
+                v.to_string()
+            };
+            let _ = write_stdout("validate", &text);
             if v.passed {
                 ExitCode::SUCCESS
             } else {
@@ -706,10 +718,7 @@ fn main() -> ExitCode {
                 eprintln!("{e}");
                 ExitCode::from(EXIT_CONFIG)
             }
-            Ok(cfg) if check => {
-                print!("{cfg}");
-                ExitCode::SUCCESS
-            }
+            Ok(cfg) if check => write_stdout("mock-aws --check", &cfg.to_string()),
             Ok(_) if !log.init(log.format(LogFormat::Text), "info") => ExitCode::from(EXIT_CONFIG),
             Ok(cfg) => daemon_exit("mock-aws", |seed| cgw_sim::daemon::mock::run(&cfg, seed)),
         },

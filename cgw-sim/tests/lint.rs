@@ -666,3 +666,28 @@ fn an_ios_config_lints_and_an_incomplete_device_file_is_refused() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("lacks what a gateway needs"), "{stderr}");
 }
+
+/// `run` and `validate` take a device's own file too: `--check` shows the
+/// configuration the reader made of it, keys redacted.
+#[test]
+fn run_and_validate_take_a_device_file() {
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/samples/device/aws-two-tunnels.swanctl.conf"
+    );
+    for command in ["run", "validate"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_cgw-sim"))
+            .args([command, "--config", sample, "--check"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{command}: {text}");
+        assert!(
+            text.contains("AWS outside address: 198.51.100.20")
+                && text.contains("inside: 169.254.20.0/30")
+                && text.contains("psk: <redacted>"),
+            "{command}: {text}"
+        );
+        assert!(!text.contains("fake_tunnel"), "a key leaked: {text}");
+    }
+}

@@ -19,6 +19,7 @@ mod cisco;
 mod cisco_join;
 mod cisco_tree;
 mod emit;
+mod gateway;
 mod model;
 mod names;
 mod report;
@@ -28,6 +29,7 @@ mod swanctl;
 use std::fmt;
 use std::path::Path;
 
+pub use gateway::{gateway_config, load_gateway, DeviceGatewayError};
 pub use model::{DeviceBgp, DeviceConfig, DeviceDpd, DeviceTunnel, Sourced};
 
 /// The kinds of device file read.

@@ -9,8 +9,8 @@
 use std::path::Path;
 
 use super::{check, Finding, Locate, Severity};
-use crate::config::{ConfigError, GatewayConfig};
-use crate::device::{DeviceError, DeviceImport};
+use crate::config::ConfigError;
+use crate::device::{DeviceGatewayError, DeviceImport};
 
 /// Why a file could not be linted at all.
 #[derive(Debug, thiserror::Error)]
@@ -18,30 +18,9 @@ pub enum LintInputError {
     /// A gateway file that does not load.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// A device file its reader refused.
+    /// A device file that does not give a gateway configuration.
     #[error(transparent)]
-    Device(#[from] DeviceError),
-    /// A device file read, but lacking values a gateway needs.
-    #[error("{file}: the device configuration lacks what a gateway needs:\n{}", missing.iter().map(|(k, l, why)| format!("  {file}:{l}: {k}: {why}")).collect::<Vec<_>>().join("\n"))]
-    DeviceIncomplete {
-        /// The device file.
-        file: String,
-        /// (key, line of the nearest block, why).
-        missing: Vec<(String, usize, String)>,
-    },
-    /// The device reader wrote a configuration the loader refused (a bug
-    /// in the reader; the key is placed at its device line when known).
-    #[error("{file}:{line}: {key}: {message} (from the device reader's translation)", line = line.map_or_else(|| "?".to_owned(), |l| l.to_string()))]
-    DeviceTranslation {
-        /// The device file.
-        file: String,
-        /// The device line of the key.
-        line: Option<usize>,
-        /// The configuration key.
-        key: String,
-        /// The loader's message.
-        message: String,
-    },
+    Device(#[from] DeviceGatewayError),
 }
 
 /// A device file's source map as a [`Locate`].
@@ -70,32 +49,18 @@ pub fn lint_path(path: &Path) -> Result<Vec<Finding>, LintInputError> {
     if crate::device::detect(&text).is_none() {
         return Ok(super::lint_file(path)?);
     }
-    let import = crate::device::load(path)?;
+    let import = crate::device::load(path).map_err(DeviceGatewayError::from)?;
     lint_device(path, &import)
 }
 
 /// Lints a device file already read.
 pub fn lint_device(path: &Path, import: &DeviceImport) -> Result<Vec<Finding>, LintInputError> {
     let file = path.display().to_string();
-    if !import.missing.is_empty() {
-        return Err(LintInputError::DeviceIncomplete {
-            file,
-            missing: import.missing.clone(),
-        });
-    }
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let cfg = crate::device::gateway_config(path, import, false)?;
     let at = DeviceLocate {
         file: file.clone(),
         import,
     };
-    let cfg = GatewayConfig::from_toml_unchecked(&import.toml, &file, &base).map_err(|e| {
-        LintInputError::DeviceTranslation {
-            line: super::locate::line_or_parent(&at, &e.key),
-            file: file.clone(),
-            key: e.key,
-            message: e.message,
-        }
-    })?;
     let mut findings = check(&cfg, &at);
     for (line, what) in &import.unsupported {
         findings.push(device_note("device-unsupported", &file, *line, what));
