@@ -201,12 +201,12 @@ impl ProbeReport {
     /// The report as JSON for `peer`.
     pub fn render_json(&self, peer: &str) -> String {
         let set = |t: &TransformSet| {
-            let [e, i, p, d] = t.by_type();
+            let [e, i, p, _] = t.by_type();
             serde_json::json!({
                 "encryption": names(&e.1),
                 "integrity": names(&i.1),
                 "prf": names(&p.1),
-                "dh_groups": names(&d.1),
+                "dh_groups": t.dh_groups.iter().map(|g| *g as u16).collect::<Vec<_>>(),
             })
         };
         serde_json::json!({
