@@ -10,13 +10,17 @@ use cgw_sim::aws::options::{Encryption, Integrity, TunnelOptions};
 use cgw_sim::probe::{Candidate, ProbeReport, ProbeSettings, Prober};
 use ike::crypto::{DhGroup, Secret};
 use ike::sa::{IkeConfig, IkeSa};
+use ike::wire::{DhId, Flags, Message, Notify, NotifyType, Payload};
 
 const CGW: &str = "192.0.2.10:500";
 const AWS: &str = "198.51.100.1:500";
 
-/// Runs the prober to the end against `responder` (silent when `None`);
-/// returns its report and the virtual instants of its sends.
-fn run(responder: Option<Arc<IkeConfig>>, settings: ProbeSettings) -> (ProbeReport, Vec<Instant>) {
+/// Runs the prober to the end against `responder`, which maps a request
+/// to its answers; returns the report and the virtual instants of sends.
+fn run_with(
+    mut responder: impl FnMut(&[u8], Instant) -> Vec<Vec<u8>>,
+    settings: ProbeSettings,
+) -> (ProbeReport, Vec<Instant>) {
     let (local, peer): (SocketAddr, SocketAddr) = (CGW.parse().unwrap(), AWS.parse().unwrap());
     let mut now = Instant::now();
     let mut p = Prober::new(local, peer, settings, [7; 32], now);
@@ -25,12 +29,8 @@ fn run(responder: Option<Arc<IkeConfig>>, settings: ProbeSettings) -> (ProbeRepo
         while let Some(t) = p.poll_transmit() {
             assert_eq!(t.remote, peer);
             sends.push(now);
-            if let Some(cfg) = &responder {
-                let mut sa = IkeSa::accept(cfg.clone(), peer, local, &t.payload, now, [9; 32])
-                    .expect("an initial IKE_SA_INIT request");
-                while let Some(answer) = sa.poll_transmit() {
-                    p.handle_datagram(now, &answer.payload);
-                }
+            for answer in responder(&t.payload, now) {
+                p.handle_datagram(now, &answer);
             }
         }
         match p.poll_timeout() {
@@ -43,6 +43,37 @@ fn run(responder: Option<Arc<IkeConfig>>, settings: ProbeSettings) -> (ProbeRepo
     }
     assert!(p.is_done());
     (p.report(), sends)
+}
+
+/// The AWS mock's own responder for `cfg` (silent when `None`).
+fn mock(cfg: Option<Arc<IkeConfig>>) -> impl FnMut(&[u8], Instant) -> Vec<Vec<u8>> {
+    let (local, peer): (SocketAddr, SocketAddr) = (CGW.parse().unwrap(), AWS.parse().unwrap());
+    move |request, now| {
+        let Some(cfg) = &cfg else { return Vec::new() };
+        let mut sa = IkeSa::accept(cfg.clone(), peer, local, request, now, [9; 32])
+            .expect("an initial IKE_SA_INIT request");
+        std::iter::from_fn(|| sa.poll_transmit().map(|t| t.payload)).collect()
+    }
+}
+
+fn run(responder: Option<Arc<IkeConfig>>, settings: ProbeSettings) -> (ProbeReport, Vec<Instant>) {
+    run_with(mock(responder), settings)
+}
+
+/// An answer to `request` carrying only `notify`.
+fn notify_answer(request: &[u8], notify: Notify) -> Vec<u8> {
+    let req = Message::parse(request).unwrap();
+    let mut header = req.header.clone();
+    header.flags = Flags {
+        response: true,
+        ..Flags::default()
+    };
+    header.spi_r = 0;
+    Message {
+        header,
+        payloads: vec![Payload::Notify(notify)],
+    }
+    .emit()
 }
 
 fn responder(opts: &TunnelOptions) -> Arc<IkeConfig> {
@@ -163,4 +194,97 @@ fn rate_limit_holds_on_the_virtual_clock() {
             }
         }
     }
+}
+
+#[test]
+fn cookie_is_returned_once_and_the_answer_still_counts() {
+    let opts = TunnelOptions {
+        phase1_encryption: vec![Encryption::Aes256Gcm16],
+        phase1_dh_groups: vec![14, 20],
+        ..TunnelOptions::default()
+    };
+    let mut inner = mock(Some(responder(&opts)));
+    let (report, _) = run_with(
+        move |request, now| {
+            let msg = Message::parse(request).unwrap();
+            match msg.payloads.first() {
+                Some(Payload::Notify(n)) if n.kind == NotifyType::COOKIE => {
+                    assert_eq!(n.data, b"cookie-0123456789");
+                    // The mock never asked: strip the cookie before it.
+                    let mut m = msg.clone();
+                    m.payloads.remove(0);
+                    inner(&m.emit(), now)
+                }
+                _ => vec![notify_answer(
+                    request,
+                    Notify::cookie(b"cookie-0123456789".to_vec()),
+                )],
+            }
+        },
+        ProbeSettings::default(),
+    );
+    let accepted: HashSet<Candidate> = report.accepted.candidates().into_iter().collect();
+    assert_eq!(accepted, expected(&opts), "{report:#?}");
+    assert!(report.unknown.is_empty());
+}
+
+#[test]
+fn invalid_ke_to_a_single_group_offer_refuses_it_and_accepts_the_named_one() {
+    // An odd responder: anything but a KE for group 14 gets
+    // INVALID_KE_PAYLOAD naming 14, even when 14 was not offered.
+    let mut inner = mock(Some(responder(&TunnelOptions::default())));
+    let (report, _) = run_with(
+        move |request, now| {
+            let msg = Message::parse(request).unwrap();
+            let ke = msg.payloads.iter().find_map(|p| match p {
+                Payload::Ke(k) => Some(k.group),
+                _ => None,
+            });
+            if ke == Some(DhId(14)) {
+                inner(request, now)
+            } else {
+                vec![notify_answer(request, Notify::invalid_ke(DhId(14)))]
+            }
+        },
+        ProbeSettings::default(),
+    );
+    assert_eq!(report.accepted.dh_groups, vec![DhGroup::Modp2048]);
+    assert_eq!(report.refused.dh_groups.len(), DhGroup::ALL.len() - 1);
+    assert!(report.unknown.is_empty(), "{report:#?}");
+}
+
+#[test]
+fn stray_datagrams_are_ignored() {
+    let opts = TunnelOptions::default();
+    let mut inner = mock(Some(responder(&opts)));
+    let (report, _) = run_with(
+        move |request, now| {
+            let mut answers = vec![b"not IKE".to_vec()];
+            // An answer for another SPI first: must not judge anything.
+            let mut other = Message::parse(request).unwrap();
+            other.header.spi_i ^= 0xffff;
+            answers.push(notify_answer(
+                &other.emit(),
+                Notify::new(NotifyType::NO_PROPOSAL_CHOSEN, Vec::new()),
+            ));
+            answers.extend(inner(request, now));
+            answers
+        },
+        ProbeSettings::default(),
+    );
+    let accepted: HashSet<Candidate> = report.accepted.candidates().into_iter().collect();
+    assert_eq!(accepted, expected(&opts), "{report:#?}");
+}
+
+#[test]
+fn absurd_settings_do_not_panic() {
+    let settings = ProbeSettings {
+        rate: 1e-300,
+        timeout: Duration::MAX,
+        retries: 0,
+        max_requests: 2,
+    };
+    let (report, sends) = run(None, settings);
+    assert_eq!(report.requests_sent, 2);
+    assert_eq!(sends.len(), 2);
 }

@@ -85,11 +85,17 @@ impl Prober {
         seed: [u8; 32],
         now: Instant,
     ) -> Prober {
-        // A rate of zero or less (or NaN) would never send: one a minute.
-        let rate = if settings.rate > 0.0 {
+        // A rate of zero or less (or NaN) would never send, a tiny one
+        // overflow the interval: one an hour at the slowest.
+        let rate = if settings.rate > 1.0 / 3600.0 {
             settings.rate
         } else {
-            1.0 / 60.0
+            1.0 / 3600.0
+        };
+        // Keeps `now + timeout` far from overflowing whatever the caller says.
+        let settings = ProbeSettings {
+            timeout: settings.timeout.min(Duration::from_secs(3600)),
+            ..settings
         };
         let mut p = Prober {
             local,
