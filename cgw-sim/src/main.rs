@@ -135,6 +135,10 @@ enum Command {
         /// Datagrams sent at most.
         #[arg(long, default_value_t = 200)]
         max_requests: u32,
+        /// How long the responder keeps a half-open SA (a request unanswered
+        /// while some are open is retried once after this).
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        half_open_wait: std::time::Duration,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -818,6 +822,7 @@ fn main() -> ExitCode {
             timeout,
             retries,
             max_requests,
+            half_open_wait,
             json,
         } => {
             let settings = cgw_sim::probe::ProbeSettings {
@@ -825,6 +830,7 @@ fn main() -> ExitCode {
                 timeout,
                 retries,
                 max_requests,
+                half_open_wait,
             };
             probe_command(&peer, source.as_deref(), settings, json)
         }

@@ -283,8 +283,47 @@ fn absurd_settings_do_not_panic() {
         timeout: Duration::MAX,
         retries: 0,
         max_requests: 2,
+        half_open_wait: Duration::MAX,
     };
     let (report, sends) = run(None, settings);
     assert_eq!(report.requests_sent, 2);
     assert_eq!(sends.len(), 2);
+}
+
+#[test]
+fn half_open_limit_is_waited_out() {
+    // Like charon's block_threshold: at most 2 half-open SAs per address,
+    // each kept 30 s; requests beyond are dropped silently.
+    let opts = TunnelOptions {
+        phase1_dh_groups: vec![14, 15, 19, 20, 21],
+        ..TunnelOptions::default()
+    };
+    let mut inner = mock(Some(responder(&opts)));
+    let mut open: Vec<Instant> = Vec::new();
+    let (report, sends) = run_with(
+        move |request, now| {
+            open.retain(|t| *t + Duration::from_secs(30) > now);
+            if open.len() >= 2 {
+                return Vec::new();
+            }
+            let answers = inner(request, now);
+            let sa = answers.iter().any(|a| {
+                Message::parse(a)
+                    .unwrap()
+                    .payloads
+                    .iter()
+                    .any(|p| matches!(p, Payload::Sa(_)))
+            });
+            if sa {
+                open.push(now);
+            }
+            answers
+        },
+        ProbeSettings::default(),
+    );
+    let accepted: HashSet<Candidate> = report.accepted.candidates().into_iter().collect();
+    assert_eq!(accepted, expected(&opts), "{report:#?}");
+    assert!(report.unknown.is_empty(), "{report:#?}");
+    let took = *sends.last().unwrap() - sends[0];
+    eprintln!("{} requests over {took:?} (virtual)", report.requests_sent);
 }

@@ -1,7 +1,7 @@
 //! The sans-IO prober: one IKE_SA_INIT request in flight at a time, paced
 //! by the rate limit, retried on timeout, bounded by a request cap.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,12 @@ pub struct ProbeSettings {
     pub retries: u32,
     /// Datagrams sent at most over the whole probe.
     pub max_requests: u32,
+    /// How long a responder keeps the half-open SA an accepted request
+    /// leaves (strongSwan's `half_open_timeout`, 30 s). A responder that
+    /// limits half-open SAs per address (strongSwan: 5) goes silent once
+    /// they pile up; a request unanswered while some are open is queued
+    /// once more, after the oldest has timed out.
+    pub half_open_wait: Duration,
 }
 
 impl Default for ProbeSettings {
@@ -38,6 +44,7 @@ impl Default for ProbeSettings {
             timeout: Duration::from_secs(2),
             retries: 2,
             max_requests: 200,
+            half_open_wait: Duration::from_secs(30),
         }
     }
 }
@@ -73,6 +80,10 @@ pub struct Prober {
     requests_sent: u32,
     unanswered: u32,
     notes: Vec<String>,
+    /// When each SA answer came (a half-open SA on the responder).
+    half_open: Vec<Instant>,
+    /// Candidates already queued again after silence.
+    requeued: HashSet<Candidate>,
 }
 
 impl Prober {
@@ -95,6 +106,7 @@ impl Prober {
         // Keeps `now + timeout` far from overflowing whatever the caller says.
         let settings = ProbeSettings {
             timeout: settings.timeout.min(Duration::from_secs(3600)),
+            half_open_wait: settings.half_open_wait.min(Duration::from_secs(3600)),
             ..settings
         };
         let mut p = Prober {
@@ -112,6 +124,8 @@ impl Prober {
             requests_sent: 0,
             unanswered: 0,
             notes: Vec::new(),
+            half_open: Vec::new(),
+            requeued: HashSet::new(),
         };
         p.advance(now);
         p
@@ -198,6 +212,7 @@ impl Prober {
             _ => None,
         }) {
             self.judge(c, true);
+            self.half_open.push(now);
             // The chosen transforms are accepted too: fewer requests later.
             for t in sa.proposals.iter().flat_map(|p| &p.transforms) {
                 if let Some(chosen) = chosen(t.kind, t.id, t.key_length) {
@@ -251,6 +266,14 @@ impl Prober {
         self.verdicts.entry(c).or_insert(accepted);
     }
 
+    /// When the oldest half-open SA we left on the responder times out,
+    /// if any may still be open at `now`.
+    fn half_open_freed(&mut self, now: Instant) -> Option<Instant> {
+        let wait = self.settings.half_open_wait;
+        self.half_open.retain(|t| *t + wait > now);
+        self.half_open.iter().min().map(|t| *t + wait)
+    }
+
     fn budget_left(&self) -> bool {
         self.requests_sent < self.settings.max_requests
     }
@@ -261,10 +284,17 @@ impl Prober {
                 return;
             }
             if f.sends > self.settings.retries || !self.budget_left() {
-                if f.sends > 0 {
-                    self.unanswered += 1;
-                }
+                let c = f.candidate;
+                let sent = f.sends > 0;
                 self.in_flight = None;
+                match self.half_open_freed(now) {
+                    Some(at) if sent && self.budget_left() && self.requeued.insert(c) => {
+                        self.pending.push_front(c);
+                        self.next_send = self.next_send.max(at);
+                    }
+                    _ if sent => self.unanswered += 1,
+                    _ => {}
+                }
             } else if now >= self.next_send {
                 let bytes = f.message.emit();
                 self.send(now, bytes);
