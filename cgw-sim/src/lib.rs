@@ -33,6 +33,7 @@ pub mod kernel_lab;
 pub mod lint;
 pub mod node;
 pub mod os;
+pub mod probe;
 pub mod runner;
 pub mod scenario;
 pub mod selftest;

@@ -118,6 +118,37 @@ enum Command {
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
     },
+    /// Enumerate the IKEv2 phase 1 transforms a responder accepts
+    /// (IKE_SA_INIT only, never authenticating; docs/probe.md) and compare
+    /// them with AWS's; only probe endpoints you own. Exit 0 when the
+    /// probe ran, 1 when nothing answered, 3 on a socket error.
+    Probe {
+        /// The responder, ADDR or ADDR:PORT (default port 500).
+        #[arg(long, value_name = "ADDR")]
+        peer: String,
+        /// Local address to send from, ADDR or ADDR:PORT (default any, port 500).
+        #[arg(long, value_name = "ADDR")]
+        source: Option<String>,
+        /// Requests per second at most, retransmissions included.
+        #[arg(long, default_value_t = 5.0)]
+        rate: f64,
+        /// Wait for each answer this long before retrying (e.g. 2s, 500ms).
+        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        timeout: std::time::Duration,
+        /// Retries of an unanswered request.
+        #[arg(long, default_value_t = 2)]
+        retries: u32,
+        /// Datagrams sent at most.
+        #[arg(long, default_value_t = 200)]
+        max_requests: u32,
+        /// How long the responder keeps a half-open SA (a request unanswered
+        /// while some are open is retried once after this).
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        half_open_wait: std::time::Duration,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The keepalive / SLA daemon: IP SLA-style probes (icmp-echo,
     /// udp-echo, udp-jitter, tcp-connect) pinned to each tunnel, with
     /// Prometheus metrics, JSON-lines events, tracks and reactions
@@ -674,6 +705,70 @@ fn lint_command(file: &Path, format: LintFormat) -> ExitCode {
     }
 }
 
+/// An address with an optional port (500 when absent).
+fn socket_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(|ip| (ip, 500).into()))
+        .map_err(|_| format!("not an address: {text:?}"))
+}
+
+#[cfg(target_os = "linux")]
+fn probe_command(
+    peer: &str,
+    source: Option<&str>,
+    settings: cgw_sim::probe::ProbeSettings,
+    json: bool,
+) -> ExitCode {
+    use cgw_sim::probe::net;
+    let peer = match socket_addr(peer) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cgw-sim probe: --peer: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let any = match peer {
+        std::net::SocketAddr::V4(_) => "0.0.0.0:500",
+        std::net::SocketAddr::V6(_) => "[::]:500",
+    };
+    let source = match socket_addr(source.unwrap_or(any)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cgw-sim probe: --source: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let report = match net::run(source, peer, settings) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cgw-sim probe: {source} -> {peer}: {e}");
+            return ExitCode::from(EXIT_SETUP);
+        }
+    };
+    let name = peer.to_string();
+    let text = if json {
+        report.render_json(&name) + "\n"
+    } else {
+        report.render_text(&name)
+    };
+    match write_stdout("probe", &text) {
+        code if code != ExitCode::SUCCESS => code,
+        _ if report.accepted.is_empty() && report.refused.is_empty() => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn probe_command(
+    _peer: &str,
+    _source: Option<&str>,
+    _settings: cgw_sim::probe::ProbeSettings,
+    _json: bool,
+) -> ExitCode {
+    eprintln!("cgw-sim probe needs Linux");
+    ExitCode::from(EXIT_NOT_BUILT)
+}
+
 /// Writes `text` to standard output; a closed pipe (`| head`) is fine.
 fn write_stdout(command: &str, text: &str) -> ExitCode {
     use std::io::Write;
@@ -736,6 +831,25 @@ fn main() -> ExitCode {
             log,
         } => sla_command(config.as_deref(), responder, listen, check, &log),
         Command::Lint { file, format } => lint_command(&file, format),
+        Command::Probe {
+            peer,
+            source,
+            rate,
+            timeout,
+            retries,
+            max_requests,
+            half_open_wait,
+            json,
+        } => {
+            let settings = cgw_sim::probe::ProbeSettings {
+                rate,
+                timeout,
+                retries,
+                max_requests,
+                half_open_wait,
+            };
+            probe_command(&peer, source.as_deref(), settings, json)
+        }
         Command::Selftest => {
             if selftest::run() {
                 ExitCode::SUCCESS
