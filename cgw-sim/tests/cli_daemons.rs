@@ -133,6 +133,36 @@ fn status_json(sock: &Path) -> Option<serde_json::Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
+/// `cgw-sim validate --json --config gw` inside `ns`: asserts exit 0 and
+/// `passed` (with the mock's stderr from `dir/mock.err` on failure) and
+/// returns the verdict, parsed and as text.
+fn validate_passes(ns: &Netns, gw: &Path, dir: &Path) -> (serde_json::Value, String) {
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            BIN,
+            "validate",
+            "--json",
+            "--config",
+        ])
+        .arg(gw)
+        .output()
+        .unwrap();
+    let verdict = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{verdict}\n{}\nmock:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(dir.join("mock.err")).unwrap_or_default()
+    );
+    let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
+    assert_eq!(v["passed"], true, "{verdict}");
+    (v, verdict)
+}
+
 fn http_get(ns: &Netns, path: &str) -> String {
     http_get_port(ns, 9184, path)
 }
@@ -305,28 +335,7 @@ fn run_status_metrics_validate_and_sigterm_as_processes() {
     );
 
     // validate against the same mock: exit 0, a ping through each tunnel.
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            cns.name(),
-            BIN,
-            "validate",
-            "--json",
-            "--config",
-        ])
-        .arg(dir.join("gw.toml"))
-        .output()
-        .unwrap();
-    let verdict = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{verdict}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
-    assert_eq!(v["passed"], true, "{verdict}");
+    let (v, verdict) = validate_passes(&cns, &dir.join("gw.toml"), &dir);
     for t in v["tunnels"].as_array().unwrap() {
         assert_eq!(t["ping"][0][1]["result"], "pass", "{verdict}");
     }
@@ -532,29 +541,7 @@ fn import_lint_and_validate_against_the_imported_mock() {
         &dir.join("mock.err"),
     );
     let started = Instant::now();
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            cns.name(),
-            BIN,
-            "validate",
-            "--json",
-            "--config",
-        ])
-        .arg(&gw)
-        .output()
-        .unwrap();
-    let verdict = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{verdict}\n{}\nmock:\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(dir.join("mock.err")).unwrap_or_default()
-    );
-    let v: serde_json::Value = serde_json::from_str(&verdict).unwrap();
-    assert_eq!(v["passed"], true, "{verdict}");
+    let (v, verdict) = validate_passes(&cns, &gw, &dir);
     assert_eq!(v["tunnels"].as_array().map(Vec::len), Some(2), "{verdict}");
     println!(
         "import -> lint (clean) -> validate against the imported mock: PASS in {:?}",
